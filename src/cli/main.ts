@@ -1,0 +1,43 @@
+import { Command, CommanderError } from 'commander';
+import { ConfigError } from '../config.js';
+import { packageVersion } from '../version.js';
+import { registerApiCommands } from './api-commands.js';
+import { migrateCommand } from './migrate.js';
+import { serve, serveHelp } from './serve.js';
+
+const program = new Command('fota')
+  .description('Firmware management and FOTA server, wire-compatible with MediaTek Cloud Sandbox devices')
+  .version(packageVersion)
+  .showHelpAfterError()
+  .exitOverride();
+
+program
+  .command('serve')
+  .description('serve the management API, the MCS device API and downloads (what `npm start` runs)')
+  .addHelpText('after', `\n${serveHelp}`)
+  .action(serve);
+
+program
+  .command('migrate')
+  .description('apply the database migrations not applied yet (serve also does this at start)')
+  .addHelpText('after', '\nUses FOTA_DATA_DIR (default ./data).')
+  .action(migrateCommand);
+
+registerApiCommands(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CommanderError) process.exit(error.exitCode);
+  if (error instanceof ConfigError) {
+    process.stderr.write(`fota: ${error.message}\n`);
+    process.exit(2);
+  }
+  const cliError = error as { cliMessage?: string; exitCode?: number };
+  if (cliError.cliMessage !== undefined) {
+    process.stderr.write(`fota: ${cliError.cliMessage}\n`);
+    process.exit(cliError.exitCode ?? 1);
+  }
+  process.stderr.write(`fota: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+}

@@ -1,0 +1,122 @@
+import { resolve } from 'node:path';
+
+/** Everything the server reads from its environment, checked once at start. */
+export interface Config {
+  readonly httpPort: number;
+  readonly host: string;
+  readonly dataDir: string;
+  /** Base of download URLs, without a trailing slash. */
+  readonly publicUrl: string;
+  readonly tcpPublicHost: string;
+  readonly tcpPort: number;
+  readonly maxFirmwareBytes: number;
+  readonly adminToken: string | undefined;
+  readonly logLevel: string;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** The variables, their defaults and what they mean; the README and `fota serve --help` show this. */
+export const configVariables = [
+  ['FOTA_HTTP_PORT', '8080', 'port of the HTTP server (management API, MCS device API, downloads)'],
+  ['FOTA_HOST', '0.0.0.0', 'address the servers listen on'],
+  ['FOTA_DATA_DIR', './data', 'folder for the SQLite database and the firmware files'],
+  ['FOTA_PUBLIC_URL', 'http://localhost:8080', 'base of firmware download URLs as devices reach it'],
+  ['FOTA_TCP_PUBLIC_HOST', '127.0.0.1', 'host of the TCP command server that `connections.csv` answers'],
+  ['FOTA_TCP_PORT', '4443', 'port of the TCP command server'],
+  ['FOTA_MAX_FIRMWARE_BYTES', '1073741824', 'largest firmware accepted, in bytes (1 GiB)'],
+  ['FOTA_ADMIN_TOKEN', '(generated)', 'administrator bearer token; when unset, one is generated on the first start and printed once'],
+  ['FOTA_LOG_LEVEL', 'info', 'fatal, error, warn, info, debug, trace or silent'],
+] as const;
+
+/**
+ * The longest FOTA line a device can receive is `deviceId,deviceKey,timestamp,FOTA,version,MD5,URL`
+ * with an 8-character id, a 16-character key, a 13-digit timestamp, a 32-character version, a
+ * 32-digit MD5 and the URL `{publicUrl}/fw/{fwId}`. MediaTek's C client reads it into a 200-byte
+ * buffer, so it must stay at or under 199 bytes.
+ */
+export const MAX_FOTA_LINE_BYTES = 199;
+export function longestFotaLineBytes(publicUrl: string): number {
+  const url = `${publicUrl}/fw/F00000000000`;
+  return Buffer.byteLength(`D0000000,${'k'.repeat(16)},${'1'.repeat(13)},FOTA,${'v'.repeat(32)},${'0'.repeat(32)},${url}`);
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+export function loadConfig(env: NodeJS.ProcessEnv): Config {
+  const problems: string[] = [];
+  const read = (name: string, fallback: string): string => {
+    const value = env[name];
+    return value === undefined || value === '' ? fallback : value;
+  };
+  const port = (name: string, fallback: string): number => {
+    const text = read(name, fallback);
+    const value = Number(text);
+    if (!/^\d+$/.test(text) || value > 65535) {
+      problems.push(`${name} must be a port number from 0 to 65535, not "${text}"`);
+    }
+    return value;
+  };
+
+  const httpPort = port('FOTA_HTTP_PORT', '8080');
+  const tcpPort = port('FOTA_TCP_PORT', '4443');
+  const host = read('FOTA_HOST', '0.0.0.0');
+  const dataDir = resolve(read('FOTA_DATA_DIR', './data'));
+  const publicUrl = read('FOTA_PUBLIC_URL', 'http://localhost:8080').replace(/\/+$/, '');
+  checkPublicUrl(publicUrl, problems);
+
+  const tcpPublicHost = read('FOTA_TCP_PUBLIC_HOST', '127.0.0.1');
+  const endpoint = `${tcpPublicHost},${tcpPort}`;
+  if (tcpPublicHost.includes(',') || /\s/.test(tcpPublicHost)) {
+    problems.push('FOTA_TCP_PUBLIC_HOST must not contain commas or whitespace');
+  } else if (endpoint.length > 20) {
+    problems.push(
+      `FOTA_TCP_PUBLIC_HOST and FOTA_TCP_PORT make "${endpoint}" (${endpoint.length} characters), but connections.csv must stay within 20 characters for the LinkIt ONE`,
+    );
+  }
+
+  const maxText = read('FOTA_MAX_FIRMWARE_BYTES', String(1024 ** 3));
+  const maxFirmwareBytes = Number(maxText);
+  if (!/^\d+$/.test(maxText) || maxFirmwareBytes < 1 || !Number.isSafeInteger(maxFirmwareBytes)) {
+    problems.push(`FOTA_MAX_FIRMWARE_BYTES must be a positive whole number of bytes, not "${maxText}"`);
+  }
+
+  const adminToken = env['FOTA_ADMIN_TOKEN'] === '' ? undefined : env['FOTA_ADMIN_TOKEN'];
+  if (adminToken !== undefined && (adminToken.length < 16 || /\s/.test(adminToken))) {
+    problems.push('FOTA_ADMIN_TOKEN must be at least 16 characters without whitespace');
+  }
+
+  const logLevel = read('FOTA_LOG_LEVEL', 'info');
+  if (!LOG_LEVELS.includes(logLevel)) problems.push(`FOTA_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
+
+  if (problems.length > 0) throw new ConfigError(problems);
+  return { httpPort, host, dataDir, publicUrl, tcpPublicHost, tcpPort, maxFirmwareBytes, adminToken, logLevel };
+}
+
+function checkPublicUrl(publicUrl: string, problems: string[]): void {
+  let url: URL;
+  try {
+    url = new URL(publicUrl);
+  } catch {
+    problems.push(`FOTA_PUBLIC_URL must be an absolute http:// or https:// URL, not "${publicUrl}"`);
+    return;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    problems.push('FOTA_PUBLIC_URL must start with http:// or https://');
+  }
+  if (url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '') {
+    problems.push('FOTA_PUBLIC_URL must not have a query, a fragment or credentials');
+  }
+  if (/[,\s]/.test(publicUrl)) problems.push('FOTA_PUBLIC_URL must not contain commas or whitespace');
+  const longest = longestFotaLineBytes(publicUrl);
+  if (longest > MAX_FOTA_LINE_BYTES) {
+    problems.push(
+      `FOTA_PUBLIC_URL is too long: with a 32-character version a FOTA line would be ${longest} bytes, and MediaTek's C client reads at most ${MAX_FOTA_LINE_BYTES}; use a URL of at most ${publicUrl.length - (longest - MAX_FOTA_LINE_BYTES)} characters`,
+    );
+  }
+}

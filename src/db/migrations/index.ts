@@ -1,0 +1,7 @@
+import type { Migration } from 'kysely';
+import * as initial from './0001_initial.js';
+
+/** Numbered migrations, applied in order by `fota migrate` and at start. */
+export const migrations: Record<string, Migration> = {
+  '0001_initial': initial,
+};

@@ -1,0 +1,85 @@
+import type { Device } from '../../domain/model.js';
+import type { DeviceRepository } from '../../domain/ports.js';
+import type { Db } from '../database.js';
+import { translateSqliteError } from '../errors.js';
+import type { DeviceTable } from '../schema.js';
+
+export class SqlDeviceRepository implements DeviceRepository {
+  constructor(private readonly db: Db) {}
+
+  async insert(device: Device): Promise<void> {
+    try {
+      await this.db.insertInto('devices').values(toRow(device)).execute();
+    } catch (error) {
+      throw translateSqliteError(error, `device ${device.id} exists already`);
+    }
+  }
+
+  async get(id: string): Promise<Device | undefined> {
+    const row = await this.db.selectFrom('devices').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && fromRow(row);
+  }
+
+  async listByPrototype(prototypeId: string): Promise<Device[]> {
+    const rows = await this.db
+      .selectFrom('devices')
+      .selectAll()
+      .where('prototype_id', '=', prototypeId)
+      .orderBy('created_at')
+      .orderBy('id')
+      .execute();
+    return rows.map(fromRow);
+  }
+
+  async update(device: Device): Promise<void> {
+    const { id, ...values } = toRow(device);
+    await this.db.updateTable('devices').set(values).where('id', '=', id).execute();
+  }
+
+  async delete(id: string): Promise<void> {
+    await this.db.deleteFrom('devices').where('id', '=', id).execute();
+  }
+
+  async listRunning(firmwareId: string): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('devices')
+      .select('id')
+      .where('reported_firmware_id', '=', firmwareId)
+      .orderBy('id')
+      .execute();
+    return rows.map((row) => row.id);
+  }
+}
+
+function toRow(device: Device): DeviceTable {
+  return {
+    id: device.id,
+    prototype_id: device.prototypeId,
+    device_key: device.key,
+    name: device.name,
+    description: device.description,
+    reported_firmware_id: device.reported?.firmwareId ?? null,
+    reported_version: device.reported?.version ?? null,
+    reported_at: device.reported?.reportedAt.getTime() ?? null,
+    created_at: device.createdAt.getTime(),
+  };
+}
+
+function fromRow(row: DeviceTable): Device {
+  return {
+    id: row.id,
+    prototypeId: row.prototype_id,
+    key: row.device_key,
+    name: row.name,
+    description: row.description,
+    reported:
+      row.reported_version === null || row.reported_at === null
+        ? undefined
+        : {
+            firmwareId: row.reported_firmware_id ?? undefined,
+            version: row.reported_version,
+            reportedAt: new Date(row.reported_at),
+          },
+    createdAt: new Date(row.created_at),
+  };
+}

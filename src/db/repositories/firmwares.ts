@@ -1,0 +1,148 @@
+import type { Firmware } from '../../domain/model.js';
+import type { FirmwareRepository } from '../../domain/ports.js';
+import type { Db } from '../database.js';
+import { translateSqliteError } from '../errors.js';
+import type { FirmwareTable } from '../schema.js';
+
+export class SqlFirmwareRepository implements FirmwareRepository {
+  constructor(private readonly db: Db) {}
+
+  async insert(firmware: Firmware, check: (existing: readonly Firmware[]) => void): Promise<void> {
+    try {
+      await this.db.transaction().execute(async (trx) => {
+        check(await listByPrototype(trx, firmware.prototypeId));
+        await trx.insertInto('firmwares').values(toRow(firmware)).execute();
+        await writePrerequisites(trx, firmware);
+      });
+    } catch (error) {
+      throw translateSqliteError(error, `version ${firmware.version} already exists in this prototype`);
+    }
+  }
+
+  async get(id: string): Promise<Firmware | undefined> {
+    const row = await this.db.selectFrom('firmwares').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && (await withPrerequisites(this.db, [row]))[0];
+  }
+
+  listByPrototype(prototypeId: string): Promise<Firmware[]> {
+    return listByPrototype(this.db, prototypeId);
+  }
+
+  async findByVersion(prototypeId: string, version: string): Promise<Firmware | undefined> {
+    const row = await this.db
+      .selectFrom('firmwares')
+      .selectAll()
+      .where('prototype_id', '=', prototypeId)
+      .where('version', '=', version)
+      .executeTakeFirst();
+    return row && (await withPrerequisites(this.db, [row]))[0];
+  }
+
+  async update(firmware: Firmware): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      const { id, ...values } = toRow(firmware);
+      await trx.updateTable('firmwares').set(values).where('id', '=', id).execute();
+      await trx.deleteFrom('firmware_prerequisites').where('firmware_id', '=', id).execute();
+      await writePrerequisites(trx, firmware);
+    });
+  }
+
+  async delete(id: string): Promise<void> {
+    await this.db.deleteFrom('firmwares').where('id', '=', id).execute();
+  }
+
+  async listDependents(firmwareId: string): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('firmware_prerequisites')
+      .select('firmware_id')
+      .where('prerequisite_id', '=', firmwareId)
+      .orderBy('firmware_id')
+      .execute();
+    return rows.map((row) => row.firmware_id);
+  }
+
+  async countBySha256(sha256: string): Promise<number> {
+    const row = await this.db
+      .selectFrom('firmwares')
+      .select((eb) => eb.fn.countAll<number>().as('count'))
+      .where('sha256', '=', sha256)
+      .executeTakeFirstOrThrow();
+    return Number(row.count);
+  }
+}
+
+async function listByPrototype(db: Db, prototypeId: string): Promise<Firmware[]> {
+  const rows = await db
+    .selectFrom('firmwares')
+    .selectAll()
+    .where('prototype_id', '=', prototypeId)
+    .orderBy('created_at')
+    .orderBy('id')
+    .execute();
+  return withPrerequisites(db, rows, prototypeId);
+}
+
+/** Joins the prerequisite lists: one query for the rows given, or for the whole prototype. */
+async function withPrerequisites(db: Db, rows: FirmwareTable[], prototypeId?: string): Promise<Firmware[]> {
+  const limited = rows.filter((row) => row.prerequisites_all === 0);
+  if (limited.length === 0) return rows.map((row) => fromRow(row, []));
+  let query = db
+    .selectFrom('firmware_prerequisites')
+    .innerJoin('firmwares', 'firmwares.id', 'firmware_prerequisites.firmware_id')
+    .select(['firmware_prerequisites.firmware_id', 'firmware_prerequisites.prerequisite_id']);
+  query =
+    prototypeId === undefined
+      ? query.where(
+          'firmware_prerequisites.firmware_id',
+          'in',
+          limited.map((row) => row.id),
+        )
+      : query.where('firmwares.prototype_id', '=', prototypeId);
+  const lists = new Map<string, string[]>();
+  for (const link of await query.orderBy('firmware_prerequisites.prerequisite_id').execute()) {
+    const list = lists.get(link.firmware_id) ?? [];
+    list.push(link.prerequisite_id);
+    lists.set(link.firmware_id, list);
+  }
+  return rows.map((row) => fromRow(row, lists.get(row.id) ?? []));
+}
+
+async function writePrerequisites(db: Db, firmware: Firmware): Promise<void> {
+  if (firmware.prerequisites === 'all' || firmware.prerequisites.length === 0) return;
+  await db
+    .insertInto('firmware_prerequisites')
+    .values(firmware.prerequisites.map((prerequisite) => ({ firmware_id: firmware.id, prerequisite_id: prerequisite })))
+    .execute();
+}
+
+function toRow(firmware: Firmware): FirmwareTable {
+  return {
+    id: firmware.id,
+    prototype_id: firmware.prototypeId,
+    name: firmware.name,
+    version: firmware.version,
+    release_note: firmware.releaseNote,
+    file_name: firmware.fileName,
+    size: firmware.size,
+    md5: firmware.md5,
+    sha256: firmware.sha256,
+    prerequisites_all: firmware.prerequisites === 'all' ? 1 : 0,
+    created_at: firmware.createdAt.getTime(),
+  };
+}
+
+function fromRow(row: FirmwareTable, prerequisites: string[]): Firmware {
+  return {
+    id: row.id,
+    prototypeId: row.prototype_id,
+    name: row.name,
+    version: row.version,
+    releaseNote: row.release_note,
+    fileName: row.file_name,
+    size: row.size,
+    md5: row.md5,
+    sha256: row.sha256,
+    prerequisites: row.prerequisites_all === 1 ? 'all' : prerequisites,
+    createdAt: new Date(row.created_at),
+  };
+}

@@ -1,0 +1,52 @@
+/** The tables as Kysely sees them. Times are Unix milliseconds; booleans are 0 or 1. */
+export interface PrototypeTable {
+  id: string;
+  name: string;
+  description: string;
+  version_policy: string;
+  created_at: number;
+}
+
+export interface DeviceTable {
+  id: string;
+  prototype_id: string;
+  device_key: string;
+  name: string;
+  description: string;
+  reported_firmware_id: string | null;
+  reported_version: string | null;
+  reported_at: number | null;
+  created_at: number;
+}
+
+export interface FirmwareTable {
+  id: string;
+  prototype_id: string;
+  name: string;
+  version: string;
+  release_note: string;
+  file_name: string;
+  size: number;
+  md5: string;
+  sha256: string;
+  prerequisites_all: number;
+  created_at: number;
+}
+
+export interface FirmwarePrerequisiteTable {
+  firmware_id: string;
+  prerequisite_id: string;
+}
+
+export interface SettingTable {
+  key: string;
+  value: string;
+}
+
+export interface Tables {
+  prototypes: PrototypeTable;
+  devices: DeviceTable;
+  firmwares: FirmwareTable;
+  firmware_prerequisites: FirmwarePrerequisiteTable;
+  settings: SettingTable;
+}

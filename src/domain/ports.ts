@@ -1,0 +1,83 @@
+import type { Readable } from 'node:stream';
+import type { Device, Firmware, Prototype } from './model.js';
+
+/** One repository per aggregate. Drivers translate their own errors into DomainError codes. */
+export interface PrototypeRepository {
+  insert(prototype: Prototype): Promise<void>;
+  get(id: string): Promise<Prototype | undefined>;
+  list(): Promise<Prototype[]>;
+  update(prototype: Prototype): Promise<void>;
+  /** Deletes the prototype with its devices and firmwares. */
+  delete(id: string): Promise<void>;
+}
+
+export interface DeviceRepository {
+  insert(device: Device): Promise<void>;
+  get(id: string): Promise<Device | undefined>;
+  listByPrototype(prototypeId: string): Promise<Device[]>;
+  update(device: Device): Promise<void>;
+  delete(id: string): Promise<void>;
+  /** Ids of the devices whose reported firmware is this one. */
+  listRunning(firmwareId: string): Promise<string[]>;
+}
+
+export interface FirmwareRepository {
+  /**
+   * Inserts the firmware atomically with a check over the prototype's firmwares as they are at that
+   * moment: `check` throws to refuse (duplicate version, version not higher), and nothing is written.
+   */
+  insert(firmware: Firmware, check: (existing: readonly Firmware[]) => void): Promise<void>;
+  get(id: string): Promise<Firmware | undefined>;
+  listByPrototype(prototypeId: string): Promise<Firmware[]>;
+  findByVersion(prototypeId: string, version: string): Promise<Firmware | undefined>;
+  update(firmware: Firmware): Promise<void>;
+  delete(id: string): Promise<void>;
+  /** Ids of the firmwares that list this one as a prerequisite. */
+  listDependents(firmwareId: string): Promise<string[]>;
+  /** How many firmwares, in any prototype, are stored as this blob. */
+  countBySha256(sha256: string): Promise<number>;
+}
+
+/** Small named values the service keeps, such as the admin token's hash. */
+export interface SettingsRepository {
+  get(key: string): Promise<string | undefined>;
+  set(key: string, value: string): Promise<void>;
+}
+
+/** Bytes hashed and made durable in a temporary place, not yet visible under their key. */
+export interface StagedBlob {
+  /** The key the blob will have: its SHA-256 in lowercase hex. */
+  readonly sha256: string;
+  readonly md5: string;
+  readonly size: number;
+}
+
+export interface ByteRange {
+  /** First byte, inclusive. */
+  readonly start: number;
+  /** Last byte, inclusive. */
+  readonly end: number;
+}
+
+/**
+ * Firmware bytes, addressed by content. `stage` hashes while it streams and makes the bytes durable
+ * in a temporary place; a failed or aborted `stage` leaves nothing behind. `commit` moves them under
+ * their key, `discard` drops what was not committed.
+ */
+export interface BlobStore {
+  /** Fails with `too_large` past `maxBytes`. */
+  stage(source: Readable, options: { readonly maxBytes: number }): Promise<StagedBlob>;
+  /** Resolves true when the blob is new, false when the same bytes were stored already. */
+  commit(staged: StagedBlob): Promise<boolean>;
+  discard(staged: StagedBlob): Promise<void>;
+  get(sha256: string, range?: ByteRange): Promise<Readable>;
+  /** Size in bytes, or undefined when there is no such blob. */
+  stat(sha256: string): Promise<number | undefined>;
+  delete(sha256: string): Promise<void>;
+  /** Every stored key, to find blobs that no firmware refers to any more. */
+  keys(): AsyncIterable<string>;
+}
+
+export interface Clock {
+  now(): Date;
+}

@@ -1,0 +1,47 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { DomainError } from '../errors.js';
+import type { Actor } from '../model.js';
+import type { SettingsRepository } from '../ports.js';
+
+const ADMIN_TOKEN_HASH = 'admin_token_sha256';
+
+export const hashToken = (token: string): Buffer => createHash('sha256').update(token).digest();
+
+/**
+ * The administrator's bearer token. Only its SHA-256 is kept: the token itself is random and long,
+ * so a fast hash is enough, and comparisons are in constant time.
+ */
+export class AdminTokens {
+  private expectedHash: Buffer | undefined;
+
+  constructor(private readonly settings: SettingsRepository) {}
+
+  /**
+   * Uses `configured` when given; otherwise the stored hash; otherwise generates a token, stores its
+   * hash and returns the token so it can be shown once.
+   */
+  async prepare(configured: string | undefined): Promise<{ generated: string | undefined }> {
+    if (configured !== undefined) {
+      this.expectedHash = hashToken(configured);
+      return { generated: undefined };
+    }
+    const stored = await this.settings.get(ADMIN_TOKEN_HASH);
+    if (stored !== undefined) {
+      this.expectedHash = Buffer.from(stored, 'hex');
+      return { generated: undefined };
+    }
+    const token = `fota_${randomBytes(32).toString('base64url')}`;
+    this.expectedHash = hashToken(token);
+    await this.settings.set(ADMIN_TOKEN_HASH, this.expectedHash.toString('hex'));
+    return { generated: token };
+  }
+
+  authenticate(token: string | undefined): Actor {
+    if (this.expectedHash === undefined) throw new DomainError('unavailable', 'admin tokens are not ready');
+    if (token === undefined || token === '') throw new DomainError('unauthenticated', 'a bearer token is required');
+    if (!timingSafeEqual(hashToken(token), this.expectedHash)) {
+      throw new DomainError('unauthenticated', 'the bearer token is not valid');
+    }
+    return { kind: 'admin' };
+  }
+}

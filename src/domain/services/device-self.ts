@@ -1,0 +1,99 @@
+import { timingSafeEqual } from 'node:crypto';
+import { requireDevice } from '../access.js';
+import { availableFirmwares, type CurrentFirmware } from '../compatibility.js';
+import { DomainError, notFound } from '../errors.js';
+import type { Actor, Device, Firmware } from '../model.js';
+import type { Clock, DeviceRepository, FirmwareRepository, PrototypeRepository } from '../ports.js';
+
+export interface TcpEndpoint {
+  readonly host: string;
+  readonly port: number;
+}
+
+/**
+ * What a device may do for itself, whatever protocol it speaks: prove who it is, report the firmware
+ * it runs, and learn which firmware it may move to and where to fetch it.
+ */
+export class DeviceSelfService {
+  constructor(
+    private readonly deps: {
+      readonly devices: DeviceRepository;
+      readonly firmwares: FirmwareRepository;
+      readonly prototypes: PrototypeRepository;
+      readonly clock: Clock;
+      readonly tcpEndpoint: TcpEndpoint;
+    },
+  ) {}
+
+  /** The device's identity when `key` is its key, compared in constant time. */
+  async authenticate(deviceId: string, key: string | undefined): Promise<Extract<Actor, { kind: 'device' }>> {
+    const device = await this.deps.devices.get(deviceId);
+    if (!device) throw notFound(`no device ${deviceId}`);
+    if (key === undefined || !sameKey(device.key, key)) {
+      throw new DomainError('unauthenticated', 'wrong or missing device key');
+    }
+    return { kind: 'device', deviceId: device.id, prototypeId: device.prototypeId };
+  }
+
+  /** Records the firmware the device runs; the version must be one uploaded for its prototype. */
+  async reportFirmware(actor: Actor, deviceId: string, version: string): Promise<Firmware> {
+    const device = await this.requireSelf(actor, deviceId);
+    const firmware = await this.deps.firmwares.findByVersion(device.prototypeId, version);
+    if (!firmware) throw notFound(`prototype ${device.prototypeId} has no firmware version ${version}`);
+    await this.deps.devices.update({
+      ...device,
+      reported: { firmwareId: firmware.id, version: firmware.version, reportedAt: this.deps.clock.now() },
+    });
+    return firmware;
+  }
+
+  /**
+   * The firmwares the device may move to: from what it reported, or, with `version`, from that
+   * version of its prototype (not found when the prototype has no such version).
+   */
+  async availableFirmwares(actor: Actor, deviceId: string, version?: string): Promise<Firmware[]> {
+    const device = await this.requireSelf(actor, deviceId);
+    const [prototype, firmwares] = await Promise.all([
+      this.deps.prototypes.get(device.prototypeId),
+      this.deps.firmwares.listByPrototype(device.prototypeId),
+    ]);
+    if (!prototype) throw notFound(`no prototype ${device.prototypeId}`);
+    let current: CurrentFirmware = {
+      firmwareId: device.reported?.firmwareId,
+      version: device.reported?.version,
+    };
+    if (version !== undefined) {
+      const firmware = firmwares.find((candidate) => candidate.version === version);
+      if (!firmware) throw notFound(`prototype ${prototype.id} has no firmware version ${version}`);
+      current = { firmwareId: firmware.id, version: firmware.version };
+    }
+    return availableFirmwares(firmwares, current, prototype.versionPolicy);
+  }
+
+  /** A firmware of the device's own prototype; another prototype's firmware is not found. */
+  async firmware(actor: Actor, deviceId: string, firmwareId: string): Promise<Firmware> {
+    const device = await this.requireSelf(actor, deviceId);
+    const firmware = await this.deps.firmwares.get(firmwareId);
+    if (!firmware || firmware.prototypeId !== device.prototypeId) throw notFound(`no firmware ${firmwareId}`);
+    return firmware;
+  }
+
+  /** Where the device's TCP command connection goes (MCS `connections`). */
+  async tcpEndpoint(actor: Actor, deviceId: string): Promise<TcpEndpoint> {
+    await this.requireSelf(actor, deviceId);
+    return this.deps.tcpEndpoint;
+  }
+
+  private async requireSelf(actor: Actor, deviceId: string): Promise<Device> {
+    requireDevice(actor, deviceId);
+    const device = await this.deps.devices.get(deviceId);
+    if (!device) throw notFound(`no device ${deviceId}`);
+    return device;
+  }
+}
+
+function sameKey(expected: string, given: string): boolean {
+  const a = Buffer.from(expected);
+  const b = Buffer.from(given);
+  return a.length === b.length && timingSafeEqual(a, b);
+}

@@ -1,0 +1,86 @@
+import { requireAdmin } from '../access.js';
+import { notFound } from '../errors.js';
+import { newDeviceId, newDeviceKey } from '../ids.js';
+import type { Actor, Device } from '../model.js';
+import type { Clock, DeviceRepository } from '../ports.js';
+import { limits, requireText } from '../text.js';
+import type { PrototypeService } from './prototypes.js';
+
+export interface DeviceInput {
+  readonly name: string;
+  readonly description?: string | undefined;
+}
+
+export type DevicePatch = Partial<DeviceInput>;
+
+export class DeviceService {
+  constructor(
+    private readonly deps: {
+      readonly devices: DeviceRepository;
+      readonly prototypes: PrototypeService;
+      readonly clock: Clock;
+    },
+  ) {}
+
+  async create(actor: Actor, prototypeId: string, input: DeviceInput): Promise<Device> {
+    requireAdmin(actor);
+    const prototype = await this.deps.prototypes.require(prototypeId);
+    const device: Device = {
+      id: newDeviceId(),
+      prototypeId: prototype.id,
+      key: newDeviceKey(),
+      name: requireText('name', input.name, limits.name),
+      description: requireText('description', input.description ?? '', limits.description),
+      reported: undefined,
+      createdAt: this.deps.clock.now(),
+    };
+    await this.deps.devices.insert(device);
+    return device;
+  }
+
+  async list(actor: Actor, prototypeId: string): Promise<Device[]> {
+    requireAdmin(actor);
+    await this.deps.prototypes.require(prototypeId);
+    return this.deps.devices.listByPrototype(prototypeId);
+  }
+
+  async get(actor: Actor, id: string): Promise<Device> {
+    requireAdmin(actor);
+    return this.require(id);
+  }
+
+  async update(actor: Actor, id: string, patch: DevicePatch): Promise<Device> {
+    requireAdmin(actor);
+    const current = await this.require(id);
+    const updated: Device = {
+      ...current,
+      name: patch.name === undefined ? current.name : requireText('name', patch.name, limits.name),
+      description:
+        patch.description === undefined
+          ? current.description
+          : requireText('description', patch.description, limits.description),
+    };
+    await this.deps.devices.update(updated);
+    return updated;
+  }
+
+  async delete(actor: Actor, id: string): Promise<void> {
+    requireAdmin(actor);
+    await this.require(id);
+    await this.deps.devices.delete(id);
+  }
+
+  /** Gives the device a new random key; the old one stops working at once. */
+  async rotateKey(actor: Actor, id: string): Promise<Device> {
+    requireAdmin(actor);
+    const updated: Device = { ...(await this.require(id)), key: newDeviceKey() };
+    await this.deps.devices.update(updated);
+    return updated;
+  }
+
+  async require(id: string): Promise<Device> {
+    const device = await this.deps.devices.get(id);
+    if (!device) throw notFound(`no device ${id}`);
+    return device;
+  }
+}

@@ -1,0 +1,87 @@
+import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+import { toHttpError } from './http-errors.js';
+import { decideRange, ifRangeAllows, noneMatchHits } from './ranges.js';
+import type { HttpServices } from './services.js';
+
+const YEAR_SECONDS = 365 * 24 * 3600;
+
+/**
+ * Firmware downloads at /fw/:fwId, over plain HTTP as mcs.c needs: a strong ETag (the SHA-256),
+ * single ranges, conditional requests, HEAD, the MD5 and SHA-256 in headers, and the bytes streamed
+ * from the blob store. A firmware's bytes never change, so answers are cacheable as immutable.
+ */
+export const downloadRoutes: FastifyPluginAsync<{ services: HttpServices }> = async (app, { services }) => {
+  app.setErrorHandler(async (error, request, reply) => {
+    const answer = toHttpError(error);
+    if (answer.status >= 500) request.log.error({ err: error }, 'download failed');
+    return reply.code(answer.status).send({ error: { code: answer.code, message: answer.message } });
+  });
+
+  app.route<{ Params: { fwId: string } }>({
+    method: ['GET', 'HEAD'],
+    url: '/fw/:fwId',
+    exposeHeadRoute: false,
+    handler: async (request, reply) => {
+      const firmware = await services.firmwares.openForDownload(request.params.fwId);
+      const etag = `"${firmware.sha256}"`;
+      const lastModified = new Date(Math.floor(firmware.createdAt.getTime() / 1000) * 1000);
+      void reply.headers({
+        etag,
+        'last-modified': lastModified.toUTCString(),
+        'cache-control': `public, max-age=${YEAR_SECONDS}, immutable`,
+        'accept-ranges': 'bytes',
+        'content-md5': Buffer.from(firmware.md5, 'hex').toString('base64'),
+        'x-checksum-md5': firmware.md5,
+        'x-checksum-sha256': firmware.sha256,
+        'content-disposition': contentDisposition(firmware.fileName),
+      });
+
+      const noneMatch = request.headers['if-none-match'];
+      const modifiedSince = request.headers['if-modified-since'];
+      if (
+        noneMatchHits(noneMatch, etag) ||
+        (noneMatch === undefined && modifiedSince !== undefined && Date.parse(modifiedSince) >= lastModified.getTime())
+      ) {
+        return reply.code(304).send();
+      }
+
+      const size = firmware.size;
+      const decision = ifRangeAllows(firstHeader(request.headers['if-range']), etag, lastModified)
+        ? decideRange(firstHeader(request.headers.range), size)
+        : { kind: 'full' as const };
+      if (decision.kind === 'unsatisfiable') {
+        return reply
+          .code(416)
+          .header('content-range', `bytes */${size}`)
+          .send({ error: { code: 'range_not_satisfiable', message: `the firmware has ${size} bytes` } });
+      }
+      const range = decision.kind === 'partial' ? decision.range : undefined;
+      void reply.type('application/octet-stream');
+      if (range) {
+        void reply.code(206).header('content-range', `bytes ${range.start}-${range.end}/${size}`);
+      }
+      const length = range ? range.end - range.start + 1 : size;
+      return sendBody(reply, request.method === 'HEAD', length, () => services.firmwares.readBytes(firmware, range));
+    },
+  });
+};
+
+async function sendBody(
+  reply: FastifyReply,
+  headOnly: boolean,
+  length: number,
+  open: () => Promise<NodeJS.ReadableStream>,
+): Promise<FastifyReply> {
+  void reply.header('content-length', length);
+  if (headOnly) return reply.send();
+  return reply.send(await open());
+}
+
+/** `attachment` with an ASCII fallback name and the exact name in RFC 5987 form. */
+export function contentDisposition(fileName: string): string {
+  const ascii = fileName.replace(/[^\x20-\x7e]/g, '_').replace(/["\\]/g, '_');
+  const encoded = encodeURIComponent(fileName).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  return `attachment; filename="${ascii}"; filename*=UTF-8''${encoded}`;
+}
+
+const firstHeader = (value: string | string[] | undefined): string | undefined => (Array.isArray(value) ? value[0] : value);

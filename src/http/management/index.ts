@@ -1,0 +1,39 @@
+import multipart from '@fastify/multipart';
+import type { FastifyPluginAsync } from 'fastify';
+import type { HttpServices } from '../services.js';
+import { toHttpError } from '../http-errors.js';
+import { bearerToken } from './auth.js';
+import { deviceRoutes } from './devices.js';
+import { firmwareRoutes } from './firmwares.js';
+import { prototypeRoutes } from './prototypes.js';
+
+export interface ManagementOptions {
+  readonly services: HttpServices;
+  readonly maxFirmwareBytes: number;
+}
+
+/** The management API under /api/v1: JSON, a bearer token on every route, errors as {"error":{code,message}}. */
+export const managementApi: FastifyPluginAsync<ManagementOptions> = async (app, { services, maxFirmwareBytes }) => {
+  await app.register(multipart, {
+    limits: { fileSize: maxFirmwareBytes, files: 1, fields: 10, fieldSize: 64 * 1024, parts: 12, headerPairs: 100 },
+  });
+
+  app.addHook('onRequest', async (request) => {
+    request.actor = services.adminTokens.authenticate(bearerToken(request));
+  });
+
+  app.setErrorHandler(async (error, request, reply) => {
+    const answer = toHttpError(error);
+    if (answer.status >= 500) request.log.error({ err: error }, 'management request failed');
+    if (answer.status === 401) void reply.header('www-authenticate', 'Bearer realm="fota"');
+    return reply.code(answer.status).send({ error: { code: answer.code, message: answer.message } });
+  });
+
+  app.setNotFoundHandler(async (request, reply) =>
+    reply.code(404).send({ error: { code: 'not_found', message: `no route ${request.method} ${request.url}` } }),
+  );
+
+  await app.register(prototypeRoutes, { services });
+  await app.register(deviceRoutes, { services });
+  await app.register(firmwareRoutes, { services });
+};

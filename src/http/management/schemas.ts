@@ -1,0 +1,114 @@
+import { Type, type Static } from 'typebox';
+
+/** The management API's shapes: one schema gives validation, static types and the OpenAPI document. */
+
+export const ErrorBody = Type.Object(
+  { error: Type.Object({ code: Type.String(), message: Type.String() }) },
+  { $id: 'Error', description: 'Every error answer' },
+);
+
+export const VersionPolicy = Type.Union([Type.Literal('any'), Type.Literal('increasing')], {
+  description: '`any`: free versions. `increasing`: each new version must be higher than all others, and devices are only offered higher versions (LinkIt 7681).',
+});
+
+export const Prototype = Type.Object(
+  {
+    prototypeId: Type.String({ examples: ['P4cjC0Jd3XwE'] }),
+    name: Type.String(),
+    description: Type.String(),
+    versionPolicy: VersionPolicy,
+    createdAt: Type.String({ format: 'date-time' }),
+  },
+  { $id: 'Prototype' },
+);
+
+export const PrototypeCreate = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 100 }),
+    description: Type.Optional(Type.String({ maxLength: 2000 })),
+    versionPolicy: Type.Optional(VersionPolicy),
+  },
+  { additionalProperties: false },
+);
+
+export const PrototypePatch = Type.Partial(PrototypeCreate, { additionalProperties: false });
+
+export const ReportedFirmware = Type.Object({
+  fwId: Type.Union([Type.String(), Type.Null()], { description: 'null once that firmware was deleted' }),
+  version: Type.String(),
+  reportedAt: Type.String({ format: 'date-time' }),
+});
+
+export const Device = Type.Object(
+  {
+    deviceId: Type.String({ examples: ['Dk3Jd9aQ'] }),
+    deviceKey: Type.String({ examples: ['x8Jf03kdLq0aZ7Wm'] }),
+    prototypeId: Type.String(),
+    name: Type.String(),
+    description: Type.String(),
+    firmware: Type.Union([ReportedFirmware, Type.Null()], { description: 'What the device last reported; null before its first report' }),
+    createdAt: Type.String({ format: 'date-time' }),
+  },
+  { $id: 'Device' },
+);
+
+export const DeviceCreate = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 100 }),
+    description: Type.Optional(Type.String({ maxLength: 2000 })),
+  },
+  { additionalProperties: false },
+);
+
+export const DevicePatch = Type.Partial(DeviceCreate, { additionalProperties: false });
+
+export const Prerequisites = Type.Union([Type.Literal('all'), Type.Array(Type.String())], {
+  description: '`all`, or the ids of the firmwares a device must run to be offered this one',
+});
+
+export const Firmware = Type.Object(
+  {
+    fwId: Type.String({ examples: ['FAa6B540CMmJ'] }),
+    prototypeId: Type.String(),
+    name: Type.String(),
+    version: Type.String(),
+    releaseNote: Type.String(),
+    fileName: Type.String(),
+    size: Type.Integer(),
+    md5: Type.String(),
+    sha256: Type.String(),
+    prerequisites: Prerequisites,
+    url: Type.String({ description: 'Public download URL, plain HTTP works' }),
+    createdAt: Type.String({ format: 'date-time' }),
+  },
+  { $id: 'Firmware' },
+);
+
+export const FirmwarePatch = Type.Object(
+  {
+    name: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+    releaseNote: Type.Optional(Type.String({ maxLength: 10000 })),
+    prerequisites: Type.Optional(Prerequisites),
+  },
+  { additionalProperties: false },
+);
+
+export const ForceQuery = Type.Object({
+  force: Type.Optional(Type.Boolean({ default: false, description: 'delete even when in use' })),
+});
+
+export const PrototypeParams = Type.Object({ pid: Type.String() });
+export const DeviceParams = Type.Object({ deviceId: Type.String() });
+export const FirmwareParams = Type.Object({ fwId: Type.String() });
+
+export type PrototypeBody = Static<typeof Prototype>;
+export type DeviceBody = Static<typeof Device>;
+export type FirmwareBody = Static<typeof Firmware>;
+
+/** Error answers every authenticated route may give. */
+export const commonErrors = {
+  400: ErrorBody,
+  401: ErrorBody,
+  403: ErrorBody,
+  404: ErrorBody,
+} as const;

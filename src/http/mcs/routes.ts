@@ -1,0 +1,109 @@
+import type { FastifyPluginAsync } from 'fastify';
+import { invalid } from '../../domain/errors.js';
+import type { Firmware } from '../../domain/model.js';
+import { toHttpError } from '../http-errors.js';
+import type { HttpServices } from '../services.js';
+import { deviceKeyOf } from './device-key.js';
+import { mcsError, mcsSuccess } from './envelope.js';
+
+/** Device requests are tiny; this bounds what a device may send in one body. */
+const DEVICE_BODY_LIMIT = 64 * 1024;
+
+interface DeviceParams {
+  deviceId: string;
+}
+
+/**
+ * The MCS device API under /mcs/v2, as real MCS clients call it. Content-Type is not checked (one
+ * Arduino library quoted it), bodies are parsed here, and every answer has a Content-Length.
+ */
+export const mcsDeviceApi: FastifyPluginAsync<{ services: HttpServices }> = async (app, { services }) => {
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: DEVICE_BODY_LIMIT }, (_request, body, done) =>
+    done(null, body),
+  );
+
+  app.addHook('onRequest', async (request) => {
+    const { deviceId } = request.params as Partial<DeviceParams>;
+    if (deviceId !== undefined) {
+      request.actor = await services.deviceSelf.authenticate(deviceId, deviceKeyOf(request));
+    }
+  });
+
+  app.setErrorHandler(async (error, request, reply) => {
+    const { status } = toHttpError(error);
+    if (status >= 500) request.log.error({ err: error }, 'device request failed');
+    return reply.code(status).send(mcsError(status));
+  });
+
+  app.setNotFoundHandler(async (_request, reply) => reply.code(404).send(mcsError(404)));
+
+  const listing = (firmwares: Firmware[], withUrl: boolean) =>
+    mcsSuccess({
+      results: firmwares.map((firmware) => ({
+        fwid: firmware.id,
+        name: firmware.name,
+        description: firmware.releaseNote === '' ? null : firmware.releaseNote,
+        version: firmware.version,
+        ...(withUrl ? { url: services.firmwareUrl(firmware.id) } : {}),
+      })),
+    });
+
+  app.put<{ Params: DeviceParams; Body: Buffer | undefined }>('/devices/:deviceId/firmwares', async (request) => {
+    const firmware = await services.deviceSelf.reportFirmware(
+      request.actor,
+      request.params.deviceId,
+      reportedVersion(request.body),
+    );
+    return mcsSuccess({ fwId: firmware.id });
+  });
+
+  app.get<{ Params: DeviceParams; Querystring: { url?: string } }>(
+    '/devices/:deviceId/firmwares/available',
+    async (request) =>
+      listing(
+        await services.deviceSelf.availableFirmwares(request.actor, request.params.deviceId),
+        wantsUrl(request.query.url),
+      ),
+  );
+
+  app.get<{ Params: DeviceParams & { version: string }; Querystring: { url?: string } }>(
+    '/devices/:deviceId/firmwares/available/:version',
+    async (request) =>
+      listing(
+        await services.deviceSelf.availableFirmwares(request.actor, request.params.deviceId, request.params.version),
+        wantsUrl(request.query.url),
+      ),
+  );
+
+  app.get<{ Params: DeviceParams & { fwId: string } }>('/devices/:deviceId/firmwares/:fwId/url', async (request) => {
+    const firmware = await services.deviceSelf.firmware(request.actor, request.params.deviceId, request.params.fwId);
+    return mcsSuccess({ url: services.firmwareUrl(firmware.id) });
+  });
+
+  app.get<{ Params: DeviceParams }>('/devices/:deviceId/connections', async (request) => {
+    const endpoint = await services.deviceSelf.tcpEndpoint(request.actor, request.params.deviceId);
+    return mcsSuccess({ ip: endpoint.host, port: endpoint.port });
+  });
+
+  app.get<{ Params: DeviceParams }>('/devices/:deviceId/connections.csv', async (request, reply) => {
+    const endpoint = await services.deviceSelf.tcpEndpoint(request.actor, request.params.deviceId);
+    return reply.type('text/csv').send(`${endpoint.host},${endpoint.port}`);
+  });
+};
+
+const wantsUrl = (value: string | undefined): boolean => value !== undefined && value.toLowerCase() === 'true';
+
+/** `{"version":"v1"}`; a number is taken as its text, since versions like `1` occur. */
+function reportedVersion(body: Buffer | undefined): string {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse((body ?? Buffer.alloc(0)).toString('utf8'));
+  } catch {
+    throw invalid('the body must be JSON like {"version":"1.0"}');
+  }
+  const version = (parsed as { version?: unknown } | null)?.version;
+  if (typeof version === 'string' && version !== '') return version;
+  if (typeof version === 'number' && Number.isFinite(version)) return String(version);
+  throw invalid('the body must be JSON like {"version":"1.0"}');
+}

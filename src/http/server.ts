@@ -1,0 +1,65 @@
+import './fastify-types.js';
+import { createServer } from 'node:http';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { downloadRoutes } from './downloads.js';
+import { FirmwareUploadForm } from './management/firmwares.js';
+import { managementApi } from './management/index.js';
+import { mcsDeviceApi } from './mcs/routes.js';
+import type { HttpServices } from './services.js';
+import { TitleCaseResponse } from './title-case-response.js';
+
+export interface HttpServerOptions {
+  readonly services: HttpServices;
+  readonly logger: FastifyBaseLogger;
+  readonly maxFirmwareBytes: number;
+  readonly publicUrl: string;
+  readonly version: string;
+}
+
+/** The one HTTP server: management API, MCS device API, downloads, OpenAPI and its browsable docs. */
+export async function buildHttpServer(options: HttpServerOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: options.logger,
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: 1024 * 1024,
+    routerOptions: { ignoreDuplicateSlashes: true, ignoreTrailingSlash: true },
+    serverFactory: (handler) => createServer({ ServerResponse: TitleCaseResponse }, handler),
+  });
+  app.decorateRequest('actor', null as never);
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'fota management API',
+        version: options.version,
+        description:
+          'Firmware repository and FOTA management. Every route needs `Authorization: Bearer <token>`. The MCS device API under /mcs/v2 and downloads under /fw are described in the README.',
+      },
+      servers: [{ url: options.publicUrl }],
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+    transform: ({ schema, url, route }) => {
+      if (url === '/api/v1/prototypes/:pid/firmwares' && route.method === 'POST') {
+        return { schema: { ...schema, body: FirmwareUploadForm }, url };
+      }
+      return { schema, url };
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/api/docs' });
+
+  app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+
+  await app.register(managementApi, {
+    prefix: '/api/v1',
+    services: options.services,
+    maxFirmwareBytes: options.maxFirmwareBytes,
+  });
+  await app.register(mcsDeviceApi, { prefix: '/mcs/v2', services: options.services });
+  await app.register(downloadRoutes, { services: options.services });
+  return app;
+}

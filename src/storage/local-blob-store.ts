@@ -1,0 +1,115 @@
+import { randomUUID } from 'node:crypto';
+import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { DomainError, notFound } from '../domain/errors.js';
+import type { BlobStore, ByteRange, StagedBlob } from '../domain/ports.js';
+import { HashingStream } from './hashing.js';
+
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+/**
+ * Blobs as files under `root/sha256/ab/abcdef…`, named by their SHA-256 and never by anything a user
+ * typed. Staging writes to `root/tmp`, flushes to disk, and a commit renames into place and flushes
+ * the directory, so a blob is either whole under its name or absent.
+ */
+export class LocalBlobStore implements BlobStore {
+  private readonly staged = new WeakMap<StagedBlob, string>();
+  private readonly tmpDir: string;
+  private readonly blobDir: string;
+
+  constructor(root: string) {
+    this.tmpDir = join(root, 'tmp');
+    this.blobDir = join(root, 'sha256');
+  }
+
+  /** Creates the folders and removes temporary files a crash left behind. */
+  async open(): Promise<void> {
+    await rm(this.tmpDir, { recursive: true, force: true });
+    await mkdir(this.tmpDir, { recursive: true });
+    await mkdir(this.blobDir, { recursive: true });
+  }
+
+  async stage(source: Readable, options: { readonly maxBytes: number }): Promise<StagedBlob> {
+    const path = join(this.tmpDir, `${randomUUID()}.part`);
+    const hashing = new HashingStream(options.maxBytes);
+    const file = await open(path, 'wx');
+    try {
+      await pipeline(source, hashing, file.createWriteStream({ autoClose: false }));
+      await file.sync();
+    } catch (error) {
+      await file.close();
+      await rm(path, { force: true });
+      throw error;
+    }
+    await file.close();
+    const staged: StagedBlob = hashing.digests();
+    this.staged.set(staged, path);
+    return staged;
+  }
+
+  async commit(staged: StagedBlob): Promise<boolean> {
+    const tmpPath = this.staged.get(staged);
+    if (tmpPath === undefined) throw new Error('this blob was not staged here or was already committed');
+    const target = this.pathOf(staged.sha256);
+    if ((await this.stat(staged.sha256)) !== undefined) return false;
+    const folder = join(this.blobDir, staged.sha256.slice(0, 2));
+    await mkdir(folder, { recursive: true });
+    await rename(tmpPath, target);
+    this.staged.delete(staged);
+    await syncDirectory(folder);
+    return true;
+  }
+
+  async discard(staged: StagedBlob): Promise<void> {
+    const tmpPath = this.staged.get(staged);
+    if (tmpPath === undefined) return;
+    this.staged.delete(staged);
+    await rm(tmpPath, { force: true });
+  }
+
+  async get(sha256: string, range?: ByteRange): Promise<Readable> {
+    const path = this.pathOf(sha256);
+    const handle = await open(path, 'r').catch((error: NodeJS.ErrnoException) => {
+      throw error.code === 'ENOENT' ? notFound(`no blob ${sha256}`) : error;
+    });
+    return handle.createReadStream(range ? { start: range.start, end: range.end } : {});
+  }
+
+  async stat(sha256: string): Promise<number | undefined> {
+    try {
+      return (await stat(this.pathOf(sha256))).size;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
+    }
+  }
+
+  async delete(sha256: string): Promise<void> {
+    await rm(this.pathOf(sha256), { force: true });
+  }
+
+  async *keys(): AsyncIterable<string> {
+    for (const folder of await readdir(this.blobDir)) {
+      for (const name of await readdir(join(this.blobDir, folder))) {
+        if (SHA256_HEX.test(name)) yield name;
+      }
+    }
+  }
+
+  private pathOf(sha256: string): string {
+    if (!SHA256_HEX.test(sha256)) throw new DomainError('invalid_input', 'a blob key is a SHA-256 in lowercase hex');
+    return join(this.blobDir, sha256.slice(0, 2), sha256);
+  }
+}
+
+async function syncDirectory(path: string): Promise<void> {
+  const handle = await open(path, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+

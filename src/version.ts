@@ -1,0 +1,6 @@
+import { readFileSync } from 'node:fs';
+
+/** The version in package.json, read once. */
+export const packageVersion: string = (
+  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
