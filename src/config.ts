@@ -30,7 +30,11 @@ export const configVariables = [
   ['FOTA_TCP_PUBLIC_HOST', '127.0.0.1', 'host of the TCP command server that `connections.csv` answers'],
   ['FOTA_TCP_PORT', '4443', 'port of the TCP command server'],
   ['FOTA_MAX_FIRMWARE_BYTES', '1073741824', 'largest firmware accepted, in bytes (1 GiB)'],
-  ['FOTA_ADMIN_TOKEN', '(generated)', 'administrator bearer token; when unset, one is generated on the first start and printed once'],
+  [
+    'FOTA_ADMIN_TOKEN',
+    '(generated)',
+    'administrator bearer token; when unset, one is generated on the first start and printed once',
+  ],
   ['FOTA_LOG_LEVEL', 'info', 'fatal, error, warn, info, debug, trace or silent'],
 ] as const;
 
@@ -43,7 +47,9 @@ export const configVariables = [
 export const MAX_FOTA_LINE_BYTES = 199;
 export function longestFotaLineBytes(publicUrl: string): number {
   const url = `${publicUrl}/fw/F00000000000`;
-  return Buffer.byteLength(`D0000000,${'k'.repeat(16)},${'1'.repeat(13)},FOTA,${'v'.repeat(32)},${'0'.repeat(32)},${url}`);
+  return Buffer.byteLength(
+    `D0000000,${'k'.repeat(16)},${'1'.repeat(13)},FOTA,${'v'.repeat(32)},${'0'.repeat(32)},${url}`,
+  );
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];

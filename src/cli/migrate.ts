@@ -6,7 +6,5 @@ export async function migrateCommand(): Promise<void> {
   const config = loadConfig(process.env);
   const { db, applied } = await openDatabase(config.dataDir);
   await db.destroy();
-  process.stdout.write(
-    applied.length === 0 ? 'The database is up to date.\n' : `Applied: ${applied.join(', ')}\n`,
-  );
+  process.stdout.write(applied.length === 0 ? 'The database is up to date.\n' : `Applied: ${applied.join(', ')}\n`);
 }

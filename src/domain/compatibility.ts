@@ -19,9 +19,7 @@ export function availableFirmwares(
   current: CurrentFirmware,
   policy: VersionPolicy,
 ): Firmware[] {
-  return firmwares
-    .filter((firmware) => isCompatible(firmware, current, policy))
-    .sort(byVersion);
+  return firmwares.filter((firmware) => isCompatible(firmware, current, policy)).sort(byVersion);
 }
 
 export function isCompatible(firmware: Firmware, current: CurrentFirmware, policy: VersionPolicy): boolean {

@@ -48,5 +48,4 @@ export interface Firmware {
 
 /** Who is asking. Every service method receives one and checks it. */
 export type Actor =
-  | { readonly kind: 'admin' }
-  | { readonly kind: 'device'; readonly deviceId: string; readonly prototypeId: string };
+  { readonly kind: 'admin' } | { readonly kind: 'device'; readonly deviceId: string; readonly prototypeId: string };

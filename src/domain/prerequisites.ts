@@ -8,6 +8,7 @@ export function parsePrerequisites(text: string): Prerequisites {
   if (trimmed === '' || trimmed.toLowerCase() === 'all') return 'all';
   const ids = trimmed.split(',').map((id) => id.trim());
   const bad = ids.find((id) => !isFirmwareId(id));
-  if (bad !== undefined) throw invalid(`prerequisites must be "all" or firmware ids separated by commas; "${bad}" is not a firmware id`);
+  if (bad !== undefined)
+    throw invalid(`prerequisites must be "all" or firmware ids separated by commas; "${bad}" is not a firmware id`);
   return [...new Set(ids)];
 }

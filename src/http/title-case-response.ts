@@ -32,7 +32,10 @@ const cache = new Map<string, string>();
 export function canonicalName(name: string): string {
   let canonical = cache.get(name);
   if (canonical === undefined) {
-    canonical = name.toLowerCase() === 'etag' ? 'ETag' : name.replace(/(^|-)([a-z])/g, (_m, dash: string, c: string) => dash + c.toUpperCase());
+    canonical =
+      name.toLowerCase() === 'etag'
+        ? 'ETag'
+        : name.replace(/(^|-)([a-z])/g, (_m, dash: string, c: string) => dash + c.toUpperCase());
     if (cache.size < 1000) cache.set(name, canonical);
   }
   return canonical;

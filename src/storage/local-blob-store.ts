@@ -112,4 +112,3 @@ async function syncDirectory(path: string): Promise<void> {
     await handle.close();
   }
 }
-

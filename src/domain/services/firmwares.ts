@@ -51,7 +51,8 @@ export class FirmwareService {
     const name = requireText('name', upload.name, limits.name);
     const version = requireVersion(upload.version);
     const releaseNote = requireText('releaseNote', upload.releaseNote ?? '', limits.releaseNote);
-    const checksum = upload.checksum === undefined || upload.checksum.trim() === '' ? undefined : requireMd5(upload.checksum);
+    const checksum =
+      upload.checksum === undefined || upload.checksum.trim() === '' ? undefined : requireMd5(upload.checksum);
     const prerequisites = await this.requirePrerequisites(prototype.id, upload.prerequisites ?? 'all', undefined);
     assertVersionAllowed(prototype.versionPolicy, await this.deps.firmwares.listByPrototype(prototype.id), version);
 
@@ -132,7 +133,8 @@ export class FirmwareService {
         devices.length > 0 ? `devices ${devices.join(', ')} run it` : '',
         dependents.length > 0 ? `firmwares ${dependents.join(', ')} list it as prerequisite` : '',
       ].filter(Boolean);
-      if (uses.length > 0) throw new DomainError('in_use', `firmware ${id} is in use: ${uses.join('; ')}; use force to delete it anyway`);
+      if (uses.length > 0)
+        throw new DomainError('in_use', `firmware ${id} is in use: ${uses.join('; ')}; use force to delete it anyway`);
     }
     await this.deps.firmwares.delete(id);
     await this.deps.blobs.release(firmware.sha256);
@@ -193,11 +195,15 @@ export function assertVersionAllowed(policy: VersionPolicy, existing: readonly F
   }
   if (policy !== 'increasing') return;
   if (parseOrderedVersion(version) === undefined) {
-    throw invalid(`version ${version} cannot be ordered; a prototype with the increasing policy needs versions like 1.2.3`);
+    throw invalid(
+      `version ${version} cannot be ordered; a prototype with the increasing policy needs versions like 1.2.3`,
+    );
   }
   const notBelow = existing.find((firmware) => !isHigherVersion(version, firmware.version));
   if (notBelow) {
-    throw new DomainError('version_not_higher', `version ${version} is not higher than existing version ${notBelow.version}`);
+    throw new DomainError(
+      'version_not_higher',
+      `version ${version} is not higher than existing version ${notBelow.version}`,
+    );
   }
 }
-

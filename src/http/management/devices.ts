@@ -28,7 +28,12 @@ export const deviceRoutes: FastifyPluginAsyncTypebox<{ services: HttpServices }>
   app.get(
     '/prototypes/:pid/devices',
     {
-      schema: { tags, summary: "List a prototype's devices", params: PrototypeParams, response: { 200: Type.Array(Device), ...commonErrors } },
+      schema: {
+        tags,
+        summary: "List a prototype's devices",
+        params: PrototypeParams,
+        response: { 200: Type.Array(Device), ...commonErrors },
+      },
     },
     async (request) => (await services.devices.list(request.actor, request.params.pid)).map(presentDevice),
   );
@@ -42,14 +47,28 @@ export const deviceRoutes: FastifyPluginAsyncTypebox<{ services: HttpServices }>
   app.patch(
     '/devices/:deviceId',
     {
-      schema: { tags, summary: 'Change a device', params: DeviceParams, body: DevicePatch, response: { 200: Device, ...commonErrors } },
+      schema: {
+        tags,
+        summary: 'Change a device',
+        params: DeviceParams,
+        body: DevicePatch,
+        response: { 200: Device, ...commonErrors },
+      },
     },
-    async (request) => presentDevice(await services.devices.update(request.actor, request.params.deviceId, request.body)),
+    async (request) =>
+      presentDevice(await services.devices.update(request.actor, request.params.deviceId, request.body)),
   );
 
   app.delete(
     '/devices/:deviceId',
-    { schema: { tags, summary: 'Delete a device', params: DeviceParams, response: { 204: Type.Null(), ...commonErrors } } },
+    {
+      schema: {
+        tags,
+        summary: 'Delete a device',
+        params: DeviceParams,
+        response: { 204: Type.Null(), ...commonErrors },
+      },
+    },
     async (request, reply) => {
       await services.devices.delete(request.actor, request.params.deviceId);
       return reply.code(204).send(null);

@@ -7,7 +7,15 @@ import type { Actor, Firmware as FirmwareRecord } from '../../domain/model.js';
 import { parsePrerequisites } from '../../domain/prerequisites.js';
 import type { HttpServices } from '../services.js';
 import { presentFirmware } from './present.js';
-import { commonErrors, ErrorBody, Firmware, FirmwareParams, FirmwarePatch, ForceQuery, PrototypeParams } from './schemas.js';
+import {
+  commonErrors,
+  ErrorBody,
+  Firmware,
+  FirmwareParams,
+  FirmwarePatch,
+  ForceQuery,
+  PrototypeParams,
+} from './schemas.js';
 
 const tags = ['firmwares'];
 const TEXT_FIELDS = new Set(['name', 'version', 'releaseNote', 'checksum', 'prerequisites']);
@@ -59,7 +67,9 @@ export const firmwareRoutes: FastifyPluginAsyncTypebox<{ services: HttpServices 
 
   app.get(
     '/firmwares/:fwId',
-    { schema: { tags, summary: 'Get a firmware', params: FirmwareParams, response: { 200: Firmware, ...commonErrors } } },
+    {
+      schema: { tags, summary: 'Get a firmware', params: FirmwareParams, response: { 200: Firmware, ...commonErrors } },
+    },
     async (request) => present(await services.firmwares.get(request.actor, request.params.fwId)),
   );
 
@@ -83,7 +93,8 @@ export const firmwareRoutes: FastifyPluginAsyncTypebox<{ services: HttpServices 
       schema: {
         tags,
         summary: 'Delete a firmware',
-        description: 'A firmware that a device runs or that another firmware lists as prerequisite answers 409 unless `force=true`.',
+        description:
+          'A firmware that a device runs or that another firmware lists as prerequisite answers 409 unless `force=true`.',
         params: FirmwareParams,
         querystring: ForceQuery,
         response: { 204: Type.Null(), ...commonErrors, 409: ErrorBody },
@@ -113,7 +124,8 @@ async function uploadFromMultipart(
       fields.set(part.fieldname, String(part.value));
       continue;
     }
-    if (part.fieldname !== 'file') throw await refuse(part, `the file part must be named "file", not "${part.fieldname}"`);
+    if (part.fieldname !== 'file')
+      throw await refuse(part, `the file part must be named "file", not "${part.fieldname}"`);
     if (firmware) throw await refuse(part, 'send one file only');
     const prerequisites = fields.get('prerequisites');
     try {

@@ -2,14 +2,29 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { HttpServices } from '../services.js';
 import { presentPrototype } from './present.js';
-import { commonErrors, ErrorBody, ForceQuery, Prototype, PrototypeCreate, PrototypeParams, PrototypePatch } from './schemas.js';
+import {
+  commonErrors,
+  ErrorBody,
+  ForceQuery,
+  Prototype,
+  PrototypeCreate,
+  PrototypeParams,
+  PrototypePatch,
+} from './schemas.js';
 
 const tags = ['prototypes'];
 
 export const prototypeRoutes: FastifyPluginAsyncTypebox<{ services: HttpServices }> = async (app, { services }) => {
   app.post(
     '/prototypes',
-    { schema: { tags, summary: 'Create a prototype', body: PrototypeCreate, response: { 201: Prototype, ...commonErrors } } },
+    {
+      schema: {
+        tags,
+        summary: 'Create a prototype',
+        body: PrototypeCreate,
+        response: { 201: Prototype, ...commonErrors },
+      },
+    },
     async (request, reply) => {
       const prototype = await services.prototypes.create(request.actor, request.body);
       return reply.code(201).send(presentPrototype(prototype));
@@ -24,7 +39,14 @@ export const prototypeRoutes: FastifyPluginAsyncTypebox<{ services: HttpServices
 
   app.get(
     '/prototypes/:pid',
-    { schema: { tags, summary: 'Get a prototype', params: PrototypeParams, response: { 200: Prototype, ...commonErrors } } },
+    {
+      schema: {
+        tags,
+        summary: 'Get a prototype',
+        params: PrototypeParams,
+        response: { 200: Prototype, ...commonErrors },
+      },
+    },
     async (request) => presentPrototype(await services.prototypes.get(request.actor, request.params.pid)),
   );
 
@@ -34,7 +56,8 @@ export const prototypeRoutes: FastifyPluginAsyncTypebox<{ services: HttpServices
       schema: {
         tags,
         summary: 'Change a prototype',
-        description: 'Switching to the `increasing` policy needs versions that already increase in upload order (409 otherwise).',
+        description:
+          'Switching to the `increasing` policy needs versions that already increase in upload order (409 otherwise).',
         params: PrototypeParams,
         body: PrototypePatch,
         response: { 200: Prototype, ...commonErrors, 409: ErrorBody },

@@ -8,7 +8,8 @@ export const ErrorBody = Type.Object(
 );
 
 export const VersionPolicy = Type.Union([Type.Literal('any'), Type.Literal('increasing')], {
-  description: '`any`: free versions. `increasing`: each new version must be higher than all others, and devices are only offered higher versions (LinkIt 7681).',
+  description:
+    '`any`: free versions. `increasing`: each new version must be higher than all others, and devices are only offered higher versions (LinkIt 7681).',
 });
 
 export const Prototype = Type.Object(
@@ -46,7 +47,9 @@ export const Device = Type.Object(
     prototypeId: Type.String(),
     name: Type.String(),
     description: Type.String(),
-    firmware: Type.Union([ReportedFirmware, Type.Null()], { description: 'What the device last reported; null before its first report' }),
+    firmware: Type.Union([ReportedFirmware, Type.Null()], {
+      description: 'What the device last reported; null before its first report',
+    }),
     createdAt: Type.String({ format: 'date-time' }),
   },
   { $id: 'Device' },
