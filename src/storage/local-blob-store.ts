@@ -36,14 +36,14 @@ export class LocalBlobStore implements BlobStore {
     const hashing = new HashingStream(options.maxBytes);
     const file = await open(path, 'wx');
     try {
-      await pipeline(source, hashing, file.createWriteStream({ autoClose: false }));
-      await file.sync();
+      // The stream fsyncs (`flush`) and closes the file before the pipeline resolves. A stream with
+      // `autoClose: false` would keep its hold on the handle, and `file.close()` would never settle.
+      await pipeline(source, hashing, file.createWriteStream({ flush: true }));
     } catch (error) {
       await file.close();
       await rm(path, { force: true });
       throw error;
     }
-    await file.close();
     const staged: StagedBlob = hashing.digests();
     this.staged.set(staged, path);
     return staged;
