@@ -2,11 +2,24 @@
  * Small in-memory repositories for unit tests. They keep the rules the SQL drivers keep: unique
  * versions per prototype, the insert check run over the prototype's firmwares, deleting a prototype
  * deletes its devices and firmwares, deleting a firmware clears the devices that reported it and
- * drops it from prerequisite lists.
+ * drops it from prerequisite lists. `servicesOver` wires the domain services over them.
  */
 import { DomainError } from '../errors.js';
 import type { Device, Firmware, Prototype } from '../model.js';
-import type { Clock, DeviceRepository, FirmwareRepository, PrototypeRepository, SettingsRepository } from '../ports.js';
+import type {
+  BlobStore,
+  Clock,
+  DeviceRepository,
+  FirmwareRepository,
+  PrototypeRepository,
+  SettingsRepository,
+} from '../ports.js';
+import { AdminTokens } from '../services/admin-tokens.js';
+import { DeviceSelfService, type TcpEndpoint } from '../services/device-self.js';
+import { DeviceService } from '../services/devices.js';
+import { FirmwareBlobs } from '../services/firmware-blobs.js';
+import { FirmwareService } from '../services/firmwares.js';
+import { PrototypeService } from '../services/prototypes.js';
 
 /** The rows every fake repository shares, so cascades work across aggregates. */
 export class InMemoryTables {
@@ -183,5 +196,49 @@ export function inMemoryRepositories(tables = new InMemoryTables()) {
     devices: new InMemoryDeviceRepository(tables),
     firmwares: new InMemoryFirmwareRepository(tables),
     settings: new InMemorySettingsRepository(tables),
+  };
+}
+
+/**
+ * The domain services wired over fake repositories and the given blob store (tests pass a real
+ * LocalBlobStore on a temporary folder), as the composition root wires them.
+ */
+export function servicesOver(
+  blobStore: BlobStore,
+  options: { readonly maxFirmwareBytes?: number; readonly tcpEndpoint?: TcpEndpoint } = {},
+) {
+  const repositories = inMemoryRepositories();
+  const clock = new SteppingClock();
+  const blobs = new FirmwareBlobs(blobStore, repositories.firmwares);
+  const prototypes = new PrototypeService({
+    prototypes: repositories.prototypes,
+    devices: repositories.devices,
+    firmwares: repositories.firmwares,
+    blobs,
+    clock,
+  });
+  return {
+    repositories,
+    clock,
+    blobs,
+    prototypes,
+    devices: new DeviceService({ devices: repositories.devices, prototypes, clock }),
+    firmwares: new FirmwareService({
+      firmwares: repositories.firmwares,
+      prototypes,
+      blobs,
+      blobStore,
+      clock,
+      maxFirmwareBytes: options.maxFirmwareBytes ?? 1024 * 1024,
+      listRunningDevices: (firmwareId) => repositories.devices.listRunning(firmwareId),
+    }),
+    deviceSelf: new DeviceSelfService({
+      devices: repositories.devices,
+      firmwares: repositories.firmwares,
+      prototypes: repositories.prototypes,
+      clock,
+      tcpEndpoint: options.tcpEndpoint ?? { host: '127.0.0.1', port: 4443 },
+    }),
+    adminTokens: new AdminTokens(repositories.settings),
   };
 }
