@@ -43,7 +43,9 @@ export function noneMatchHits(header: string | undefined, etag: string): boolean
 export function ifRangeAllows(header: string | undefined, etag: string, lastModified: Date): boolean {
   if (header === undefined) return true;
   const value = header.trim();
-  if (value.startsWith('"') || value.startsWith('W/')) return value === etag;
+  // Strong comparison (RFC 9110 §8.8.3.2): a weak tag never matches, even an identical one.
+  if (value.startsWith('W/')) return false;
+  if (value.startsWith('"')) return value === etag;
   const date = Date.parse(value);
   return !Number.isNaN(date) && Math.floor(date / 1000) === Math.floor(lastModified.getTime() / 1000);
 }

@@ -9,6 +9,7 @@ import { managementApi } from './management/index.js';
 import { mcsDeviceApi } from './mcs/routes.js';
 import type { HttpServices } from './services.js';
 import { TitleCaseResponse } from './title-case-response.js';
+import { useStrictBodies } from './validation.js';
 
 export interface HttpServerOptions {
   readonly services: HttpServices;
@@ -28,6 +29,7 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
     serverFactory: (handler) => createServer({ ServerResponse: TitleCaseResponse }, handler),
   });
   app.decorateRequest('actor', null as never);
+  useStrictBodies(app);
 
   await app.register(swagger, {
     openapi: {
