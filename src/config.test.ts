@@ -1,0 +1,166 @@
+import { resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, configVariables, loadConfig, longestFotaLineBytes, MAX_FOTA_LINE_BYTES } from './config.js';
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as ConfigError).problems;
+  }
+  return [];
+}
+
+/** A URL base of exactly `length` characters. */
+const urlOfLength = (length: number): string => {
+  const base = 'https://fota.example.com/';
+  return base + 'p'.repeat(length - base.length);
+};
+
+describe('loadConfig', () => {
+  it('has a default for everything', () => {
+    expect(loadConfig({})).toEqual({
+      httpPort: 8080,
+      host: '0.0.0.0',
+      dataDir: resolve('./data'),
+      publicUrl: 'http://localhost:8080',
+      tcpPublicHost: '127.0.0.1',
+      tcpPort: 4443,
+      maxFirmwareBytes: 1024 ** 3,
+      adminToken: undefined,
+      logLevel: 'info',
+    });
+  });
+
+  it('treats empty variables as unset', () => {
+    const empty = Object.fromEntries(configVariables.map(([name]) => [name, '']));
+    expect(loadConfig(empty)).toEqual(loadConfig({}));
+  });
+
+  it('reads every variable', () => {
+    expect(
+      loadConfig({
+        FOTA_HTTP_PORT: '80',
+        FOTA_HOST: '127.0.0.1',
+        FOTA_DATA_DIR: '/var/lib/fota',
+        FOTA_PUBLIC_URL: 'https://fw.example.com/base///',
+        FOTA_TCP_PUBLIC_HOST: 'fw.example.com',
+        FOTA_TCP_PORT: '443',
+        FOTA_MAX_FIRMWARE_BYTES: '1048576',
+        FOTA_ADMIN_TOKEN: 'sixteen-chars-ok',
+        FOTA_LOG_LEVEL: 'silent',
+      }),
+    ).toEqual({
+      httpPort: 80,
+      host: '127.0.0.1',
+      dataDir: '/var/lib/fota',
+      publicUrl: 'https://fw.example.com/base',
+      tcpPublicHost: 'fw.example.com',
+      tcpPort: 443,
+      maxFirmwareBytes: 1048576,
+      adminToken: 'sixteen-chars-ok',
+      logLevel: 'silent',
+    });
+  });
+
+  it.each<[string, string, RegExp]>([
+    ['FOTA_HTTP_PORT', 'abc', /port number from 0 to 65535, not "abc"/],
+    ['FOTA_HTTP_PORT', '-1', /port number/],
+    ['FOTA_HTTP_PORT', '65536', /port number/],
+    ['FOTA_HTTP_PORT', '80.5', /port number/],
+    ['FOTA_HTTP_PORT', ' 80', /port number/],
+    ['FOTA_TCP_PORT', '70000', /port number/],
+    ['FOTA_PUBLIC_URL', 'not a url', /absolute http:\/\/ or https:\/\/ URL/],
+    ['FOTA_PUBLIC_URL', '/relative/path', /absolute/],
+    ['FOTA_PUBLIC_URL', 'ftp://files.example.com', /start with http:\/\/ or https:\/\//],
+    ['FOTA_PUBLIC_URL', 'localhost:8080', /start with http:\/\/ or https:\/\//],
+    ['FOTA_PUBLIC_URL', 'http://example.com/?a=1', /query, a fragment or credentials/],
+    ['FOTA_PUBLIC_URL', 'http://example.com/#top', /query, a fragment or credentials/],
+    ['FOTA_PUBLIC_URL', 'http://user:secret@example.com', /query, a fragment or credentials/],
+    ['FOTA_PUBLIC_URL', 'http://example.com/a,b', /commas or whitespace/],
+    ['FOTA_PUBLIC_URL', urlOfLength(73), /too long: .* 200 bytes, .* at most 199; use a URL of at most 72 characters/],
+    ['FOTA_TCP_PUBLIC_HOST', 'a,b', /commas or whitespace/],
+    ['FOTA_TCP_PUBLIC_HOST', 'a b', /commas or whitespace/],
+    ['FOTA_MAX_FIRMWARE_BYTES', '0', /positive whole number of bytes, not "0"/],
+    ['FOTA_MAX_FIRMWARE_BYTES', '-5', /positive whole number/],
+    ['FOTA_MAX_FIRMWARE_BYTES', '1.5', /positive whole number/],
+    ['FOTA_MAX_FIRMWARE_BYTES', '1e9', /positive whole number/],
+    ['FOTA_MAX_FIRMWARE_BYTES', '1GB', /positive whole number/],
+    ['FOTA_MAX_FIRMWARE_BYTES', '99999999999999999999', /positive whole number/],
+    ['FOTA_ADMIN_TOKEN', 'fifteen-chars-x', /at least 16 characters without whitespace/],
+    ['FOTA_ADMIN_TOKEN', 'a token with spaces in it', /at least 16 characters without whitespace/],
+    ['FOTA_LOG_LEVEL', 'verbose', /one of fatal, error, warn, info, debug, trace, silent/],
+  ])('%s=%j is refused with one problem naming it', (name, value, message) => {
+    const problems = problemsOf({ [name]: value });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toContain(name);
+    expect(problems[0]).toMatch(message);
+  });
+
+  it('reports every problem at once, in a message that lists them', () => {
+    let caught: unknown;
+    try {
+      loadConfig({ FOTA_HTTP_PORT: 'x', FOTA_LOG_LEVEL: 'loud', FOTA_MAX_FIRMWARE_BYTES: '0' });
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(ConfigError);
+    const error = caught as ConfigError;
+    expect(error.problems).toHaveLength(3);
+    expect(error.message).toBe(`invalid configuration:\n${error.problems.map((p) => `  - ${p}`).join('\n')}`);
+  });
+
+  it.each<[string, string, boolean]>([
+    ['127.0.0.1', '4443', true],
+    ['123.123.123.123', '4443', true],
+    ['123.123.123.123', '44443', false],
+    ['fota.example.com', '443', true],
+    ['fota.example.com', '4443', false],
+    ['a-very-long-host.example.com', '1', false],
+  ])('connections.csv "%s,%s" within 20 characters: %s', (host, port, accepted) => {
+    const problems = problemsOf({ FOTA_TCP_PUBLIC_HOST: host, FOTA_TCP_PORT: port });
+    if (accepted) {
+      expect(problems).toEqual([]);
+    } else {
+      expect(problems).toHaveLength(1);
+      expect(problems[0]).toContain('FOTA_TCP_PUBLIC_HOST and FOTA_TCP_PORT');
+      expect(problems[0]).toContain(`"${host},${port}" (${host.length + 1 + port.length} characters)`);
+    }
+  });
+});
+
+describe('the FOTA line limit', () => {
+  /** The longest line a device can get, built field by field as the TCP server sends it. */
+  const longestLine = (publicUrl: string): string =>
+    ['D1234567', 'TPJVxxxxxxxxBxBv', '1513132150790', 'FOTA', '9'.repeat(32), 'f'.repeat(32)].join(',') +
+    `,${publicUrl}/fw/FAa6B540CMmJ`;
+
+  it.each(['http://localhost:8080', urlOfLength(72), urlOfLength(73), 'https://ü.example/😀'])(
+    'counts the bytes of the longest line for %s',
+    (publicUrl) => {
+      expect(longestFotaLineBytes(publicUrl)).toBe(Buffer.byteLength(longestLine(publicUrl)));
+    },
+  );
+
+  it.each<[string, string, boolean]>([
+    ['a URL exactly at the limit', urlOfLength(72), true],
+    ['the same URL with a trailing slash', `${urlOfLength(72)}/`, true],
+    ['one character more', urlOfLength(73), false],
+    ['far too long', urlOfLength(150), false],
+  ])('%s: accepted %s', (_label, publicUrl, accepted) => {
+    const problems = problemsOf({ FOTA_PUBLIC_URL: publicUrl });
+    const bytes = Buffer.byteLength(longestLine(publicUrl.replace(/\/+$/, '')));
+    expect(bytes <= MAX_FOTA_LINE_BYTES).toBe(accepted);
+    if (accepted) {
+      expect(bytes).toBeLessThanOrEqual(199);
+      expect(problems).toEqual([]);
+    } else {
+      expect(problems).toEqual([expect.stringContaining(`FOTA_PUBLIC_URL is too long`)]);
+    }
+  });
+
+  it('a URL at the limit gives a line that fits a 200-byte buffer with its NUL', () => {
+    expect(Buffer.byteLength(longestLine(urlOfLength(72))) + 1).toBe(200);
+  });
+});
