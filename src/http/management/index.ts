@@ -15,7 +15,9 @@ export interface ManagementOptions {
 /** The management API under /api/v1: JSON, a bearer token on every route, errors as {"error":{code,message}}. */
 export const managementApi: FastifyPluginAsync<ManagementOptions> = async (app, { services, maxFirmwareBytes }) => {
   await app.register(multipart, {
-    limits: { fileSize: maxFirmwareBytes, files: 1, fields: 10, fieldSize: 64 * 1024, parts: 12, headerPairs: 100 },
+    // One byte over the limit reaches the service, which then refuses the upload as too large;
+    // at exactly the limit the parser would cut the file short and end it as if it were whole.
+    limits: { fileSize: maxFirmwareBytes + 1, files: 1, fields: 10, fieldSize: 64 * 1024, parts: 12, headerPairs: 100 },
   });
 
   app.addHook('onRequest', async (request) => {
