@@ -6,6 +6,10 @@ import { ServerResponse, type IncomingMessage, type OutgoingHttpHeader, type Out
  * class writes every header name in canonical Title-Case, as most servers do.
  */
 export class TitleCaseResponse extends ServerResponse<IncomingMessage> {
+  override setHeader(name: string, value: number | string | readonly string[]): this {
+    return super.setHeader(canonicalName(name), value);
+  }
+
   override writeHead(
     statusCode: number,
     reasonOrHeaders?: string | OutgoingHttpHeaders | OutgoingHttpHeader[],
