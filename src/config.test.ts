@@ -28,6 +28,10 @@ describe('loadConfig', () => {
       tcpPublicHost: '127.0.0.1',
       tcpPort: 4443,
       maxFirmwareBytes: 1024 ** 3,
+      tcpHeartbeatTimeoutMs: 120_000,
+      tcpEchoHeartbeat: true,
+      mqttPort: 1883,
+      pushTimeoutMs: 86_400_000,
       adminToken: undefined,
       logLevel: 'info',
     });
@@ -48,6 +52,10 @@ describe('loadConfig', () => {
         FOTA_TCP_PUBLIC_HOST: 'fw.example.com',
         FOTA_TCP_PORT: '443',
         FOTA_MAX_FIRMWARE_BYTES: '1048576',
+        FOTA_TCP_HEARTBEAT_TIMEOUT_S: '0.5',
+        FOTA_TCP_ECHO_HEARTBEAT: 'false',
+        FOTA_MQTT_PORT: '8883',
+        FOTA_PUSH_TIMEOUT_S: '60',
         FOTA_ADMIN_TOKEN: 'sixteen-chars-ok',
         FOTA_LOG_LEVEL: 'silent',
       }),
@@ -59,6 +67,10 @@ describe('loadConfig', () => {
       tcpPublicHost: 'fw.example.com',
       tcpPort: 443,
       maxFirmwareBytes: 1048576,
+      tcpHeartbeatTimeoutMs: 500,
+      tcpEchoHeartbeat: false,
+      mqttPort: 8883,
+      pushTimeoutMs: 60_000,
       adminToken: 'sixteen-chars-ok',
       logLevel: 'silent',
     });
@@ -79,7 +91,12 @@ describe('loadConfig', () => {
     ['FOTA_PUBLIC_URL', 'http://example.com/#top', /query, a fragment or credentials/],
     ['FOTA_PUBLIC_URL', 'http://user:secret@example.com', /query, a fragment or credentials/],
     ['FOTA_PUBLIC_URL', 'http://example.com/a,b', /commas or whitespace/],
-    ['FOTA_PUBLIC_URL', urlOfLength(73), /too long: .* 200 bytes, .* at most 199; use a URL of at most 72 characters/],
+    ['FOTA_PUBLIC_URL', urlOfLength(62), /too long: .* 200 bytes, .* at most 199; use a URL of at most 61 characters/],
+    ['FOTA_TCP_HEARTBEAT_TIMEOUT_S', '0', /FOTA_TCP_HEARTBEAT_TIMEOUT_S must be a number of seconds above 0/],
+    ['FOTA_TCP_HEARTBEAT_TIMEOUT_S', 'soon', /FOTA_TCP_HEARTBEAT_TIMEOUT_S must be a number of seconds/],
+    ['FOTA_PUSH_TIMEOUT_S', '-5', /FOTA_PUSH_TIMEOUT_S must be a number of seconds/],
+    ['FOTA_TCP_ECHO_HEARTBEAT', 'maybe', /FOTA_TCP_ECHO_HEARTBEAT must be true or false/],
+    ['FOTA_MQTT_PORT', '99999', /FOTA_MQTT_PORT must be a port number/],
     ['FOTA_TCP_PUBLIC_HOST', 'a,b', /commas or whitespace/],
     ['FOTA_TCP_PUBLIC_HOST', 'a b', /commas or whitespace/],
     ['FOTA_MAX_FIRMWARE_BYTES', '0', /positive whole number of bytes, not "0"/],
@@ -131,12 +148,12 @@ describe('loadConfig', () => {
 });
 
 describe('the FOTA line limit', () => {
-  /** The longest line a device can get, built field by field as the TCP server sends it. */
+  /** The longest line a device can get, built field by field as the TCP server sends a push. */
   const longestLine = (publicUrl: string): string =>
     ['D1234567', 'TPJVxxxxxxxxBxBv', '1513132150790', 'FOTA', '9'.repeat(32), 'f'.repeat(32)].join(',') +
-    `,${publicUrl}/fw/FAa6B540CMmJ`;
+    `,${publicUrl}/fw/FAa6B540CMmJ?d=D1234567`;
 
-  it.each(['http://localhost:8080', urlOfLength(72), urlOfLength(73), 'https://ü.example/😀'])(
+  it.each(['http://localhost:8080', urlOfLength(61), urlOfLength(62), 'https://ü.example/😀'])(
     'counts the bytes of the longest line for %s',
     (publicUrl) => {
       expect(longestFotaLineBytes(publicUrl)).toBe(Buffer.byteLength(longestLine(publicUrl)));
@@ -144,9 +161,9 @@ describe('the FOTA line limit', () => {
   );
 
   it.each<[string, string, boolean]>([
-    ['a URL exactly at the limit', urlOfLength(72), true],
-    ['the same URL with a trailing slash', `${urlOfLength(72)}/`, true],
-    ['one character more', urlOfLength(73), false],
+    ['a URL exactly at the limit', urlOfLength(61), true],
+    ['the same URL with a trailing slash', `${urlOfLength(61)}/`, true],
+    ['one character more', urlOfLength(62), false],
     ['far too long', urlOfLength(150), false],
   ])('%s: accepted %s', (_label, publicUrl, accepted) => {
     const problems = problemsOf({ FOTA_PUBLIC_URL: publicUrl });
@@ -161,6 +178,6 @@ describe('the FOTA line limit', () => {
   });
 
   it('a URL at the limit gives a line that fits a 200-byte buffer with its NUL', () => {
-    expect(Buffer.byteLength(longestLine(urlOfLength(72))) + 1).toBe(200);
+    expect(Buffer.byteLength(longestLine(urlOfLength(61))) + 1).toBe(200);
   });
 });

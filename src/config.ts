@@ -10,6 +10,13 @@ export interface Config {
   readonly tcpPublicHost: string;
   readonly tcpPort: number;
   readonly maxFirmwareBytes: number;
+  /** A TCP connection without a valid heartbeat for this long is closed. */
+  readonly tcpHeartbeatTimeoutMs: number;
+  /** Echo each heartbeat back, as MCS did. */
+  readonly tcpEchoHeartbeat: boolean;
+  readonly mqttPort: number;
+  /** A push that is not upgraded within this time fails. */
+  readonly pushTimeoutMs: number;
   readonly adminToken: string | undefined;
   readonly logLevel: string;
 }
@@ -30,6 +37,10 @@ export const configVariables = [
   ['FOTA_TCP_PUBLIC_HOST', '127.0.0.1', 'host of the TCP command server that `connections.csv` answers'],
   ['FOTA_TCP_PORT', '4443', 'port of the TCP command server'],
   ['FOTA_MAX_FIRMWARE_BYTES', '1073741824', 'largest firmware accepted, in bytes (1 GiB)'],
+  ['FOTA_TCP_HEARTBEAT_TIMEOUT_S', '120', 'seconds a TCP connection may stay without a valid heartbeat'],
+  ['FOTA_TCP_ECHO_HEARTBEAT', 'true', 'echo each TCP heartbeat back to the device, as MCS did (true or false)'],
+  ['FOTA_MQTT_PORT', '1883', 'port of the embedded MQTT broker'],
+  ['FOTA_PUSH_TIMEOUT_S', '86400', 'seconds after which a push that did not reach upgraded fails'],
   [
     'FOTA_ADMIN_TOKEN',
     '(generated)',
@@ -41,12 +52,13 @@ export const configVariables = [
 /**
  * The longest FOTA line a device can receive is `deviceId,deviceKey,timestamp,FOTA,version,MD5,URL`
  * with an 8-character id, a 16-character key, a 13-digit timestamp, a 32-character version, a
- * 32-digit MD5 and the URL `{publicUrl}/fw/{fwId}`. MediaTek's C client reads it into a 200-byte
- * buffer, so it must stay at or under 199 bytes.
+ * 32-digit MD5 and the URL a push sends, `{publicUrl}/fw/{fwId}?d={deviceId}` (the device id tells
+ * which device started a download). MediaTek's C client reads it into a 200-byte buffer, so it must
+ * stay at or under 199 bytes.
  */
 export const MAX_FOTA_LINE_BYTES = 199;
 export function longestFotaLineBytes(publicUrl: string): number {
-  const url = `${publicUrl}/fw/F00000000000`;
+  const url = `${publicUrl}/fw/F00000000000?d=D0000000`;
   return Buffer.byteLength(
     `D0000000,${'k'.repeat(16)},${'1'.repeat(13)},FOTA,${'v'.repeat(32)},${'0'.repeat(32)},${url}`,
   );
@@ -92,6 +104,23 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     problems.push(`FOTA_MAX_FIRMWARE_BYTES must be a positive whole number of bytes, not "${maxText}"`);
   }
 
+  const seconds = (name: string, fallback: string): number => {
+    const text = read(name, fallback);
+    const value = Number(text);
+    if (!/^\d+(\.\d+)?$/.test(text) || value <= 0 || value > 365 * 24 * 3600) {
+      problems.push(`${name} must be a number of seconds above 0 and at most a year, not "${text}"`);
+    }
+    return Math.round(value * 1000);
+  };
+  const tcpHeartbeatTimeoutMs = seconds('FOTA_TCP_HEARTBEAT_TIMEOUT_S', '120');
+  const pushTimeoutMs = seconds('FOTA_PUSH_TIMEOUT_S', '86400');
+  const echoText = read('FOTA_TCP_ECHO_HEARTBEAT', 'true').toLowerCase();
+  if (!['true', 'false', '1', '0', 'yes', 'no'].includes(echoText)) {
+    problems.push(`FOTA_TCP_ECHO_HEARTBEAT must be true or false, not "${echoText}"`);
+  }
+  const tcpEchoHeartbeat = ['true', '1', 'yes'].includes(echoText);
+  const mqttPort = port('FOTA_MQTT_PORT', '1883');
+
   const adminToken = env['FOTA_ADMIN_TOKEN'] === '' ? undefined : env['FOTA_ADMIN_TOKEN'];
   if (adminToken !== undefined && (adminToken.length < 16 || /\s/.test(adminToken))) {
     problems.push('FOTA_ADMIN_TOKEN must be at least 16 characters without whitespace');
@@ -101,7 +130,21 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`FOTA_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
 
   if (problems.length > 0) throw new ConfigError(problems);
-  return { httpPort, host, dataDir, publicUrl, tcpPublicHost, tcpPort, maxFirmwareBytes, adminToken, logLevel };
+  return {
+    httpPort,
+    host,
+    dataDir,
+    publicUrl,
+    tcpPublicHost,
+    tcpPort,
+    maxFirmwareBytes,
+    tcpHeartbeatTimeoutMs,
+    tcpEchoHeartbeat,
+    mqttPort,
+    pushTimeoutMs,
+    adminToken,
+    logLevel,
+  };
 }
 
 function checkPublicUrl(publicUrl: string, problems: string[]): void {

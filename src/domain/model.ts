@@ -49,3 +49,42 @@ export interface Firmware {
 /** Who is asking. Every service method receives one and checks it. */
 export type Actor =
   { readonly kind: 'admin' } | { readonly kind: 'device'; readonly deviceId: string; readonly prototypeId: string };
+
+/** The two ways a device holds a live connection for commands. */
+export type Protocol = 'tcp' | 'mqtt';
+
+export interface Presence {
+  readonly online: boolean;
+  /** The protocol of the newest live connection; undefined while offline and never seen. */
+  readonly protocol: Protocol | undefined;
+  /** When the device came online, or went offline. */
+  readonly since: Date | undefined;
+  /** The last heartbeat, message or connection of the device. */
+  readonly lastSeen: Date | undefined;
+}
+
+/** A data point a device uploaded (HTTP, MQTT): a channel, a time and one or more values. */
+export interface DataPoint {
+  readonly channelId: string;
+  /** Unix milliseconds; undefined means "server time". */
+  readonly timestamp: number | undefined;
+  /** `value`, or for GPS channels `latitude`, `longitude`, `altitude`. */
+  readonly values: Readonly<Record<string, string>>;
+}
+
+/** The last value the server keeps for each channel of a device. */
+export interface ChannelValue {
+  readonly channelId: string;
+  readonly values: Readonly<Record<string, string>>;
+  readonly timestamp: Date;
+}
+
+/** What a FOTA command carries; each transport formats it its own way. */
+export interface FotaCommand {
+  /** Unix milliseconds, 13 digits. */
+  readonly timestamp: number;
+  readonly version: string;
+  /** Lowercase hex. */
+  readonly md5: string;
+  readonly url: string;
+}

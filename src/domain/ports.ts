@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
-import type { Device, Firmware, Prototype } from './model.js';
+import type { ChannelValue, Device, Firmware, Prototype } from './model.js';
+import type { Push, PushStatus, PushTarget, PushTransition } from './push.js';
 
 /** One repository per aggregate. Drivers translate their own errors into DomainError codes. */
 export interface PrototypeRepository {
@@ -80,4 +81,38 @@ export interface BlobStore {
 
 export interface Clock {
   now(): Date;
+}
+
+/** The last value of each data channel of each device. */
+export interface ChannelValueRepository {
+  /** Keeps each value unless the channel already holds a newer one. */
+  upsert(deviceId: string, values: readonly ChannelValue[]): Promise<void>;
+  list(deviceId: string): Promise<ChannelValue[]>;
+  listByPrototype(prototypeId: string): Promise<Map<string, ChannelValue[]>>;
+}
+
+/** Pushes and their targets; targets move by compare-and-set so concurrent updates cannot skip a state. */
+export interface PushRepository {
+  insert(push: Push): Promise<void>;
+  get(id: string): Promise<Push | undefined>;
+  listByFirmware(firmwareId: string): Promise<Push[]>;
+  /** Pushes that include the device, each with only that device's target. */
+  listByDevice(deviceId: string): Promise<Push[]>;
+  /** The device's targets in an active status, with their push's firmware. */
+  activeTargets(
+    deviceId: string,
+  ): Promise<Array<PushTarget & { readonly firmwareId: string; readonly version: string }>>;
+  /** Active targets whose deadline passed. */
+  overdueTargets(now: Date): Promise<PushTarget[]>;
+  /**
+   * Moves a target from `from` to `to`, records the transition, and sets the deadline; false when
+   * the target was not in `from` any more.
+   */
+  moveTarget(
+    pushId: string,
+    deviceId: string,
+    from: PushStatus,
+    to: PushTransition,
+    deadline: Date | undefined,
+  ): Promise<boolean>;
 }

@@ -1,0 +1,62 @@
+import type { Protocol } from './model.js';
+import type { PushStatus } from './push.js';
+
+/** What happened, for the console's live view and for services that react to devices. */
+export type DomainEvent =
+  | {
+      readonly type: 'device.online' | 'device.offline';
+      readonly deviceId: string;
+      readonly prototypeId: string;
+      readonly protocol: Protocol;
+      readonly at: Date;
+    }
+  | {
+      readonly type: 'device.reported';
+      readonly deviceId: string;
+      readonly firmwareId: string;
+      readonly version: string;
+      readonly at: Date;
+    }
+  | { readonly type: 'device.fotaing'; readonly deviceId: string; readonly at: Date }
+  | { readonly type: 'firmware.download'; readonly deviceId: string; readonly firmwareId: string; readonly at: Date }
+  | {
+      readonly type: 'push.progress';
+      readonly pushId: string;
+      readonly deviceId: string;
+      readonly firmwareId: string;
+      readonly status: PushStatus;
+      readonly reason: string | undefined;
+      readonly at: Date;
+    };
+
+export type EventListener = (event: DomainEvent) => void | Promise<void>;
+
+/** Publishes domain events to listeners; in one process now, across nodes through a bus later. */
+export interface EventBus {
+  publish(event: DomainEvent): void;
+  /** Returns the function that unsubscribes. */
+  subscribe(listener: EventListener): () => void;
+}
+
+/** The in-process bus. A listener that throws or rejects is reported and does not stop others. */
+export class LocalEventBus implements EventBus {
+  private readonly listeners = new Set<EventListener>();
+
+  constructor(private readonly onListenerError: (error: unknown, event: DomainEvent) => void) {}
+
+  publish(event: DomainEvent): void {
+    for (const listener of this.listeners) {
+      try {
+        const result = listener(event);
+        if (result instanceof Promise) result.catch((error: unknown) => this.onListenerError(error, event));
+      } catch (error) {
+        this.onListenerError(error, event);
+      }
+    }
+  }
+
+  subscribe(listener: EventListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+}

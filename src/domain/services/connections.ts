@@ -1,0 +1,123 @@
+import { requireDevice } from '../access.js';
+import type { DeviceConnection } from '../connections.js';
+import type { EventBus } from '../events.js';
+import type { Actor, Presence, Protocol } from '../model.js';
+import type { Clock } from '../ports.js';
+
+interface DeviceState {
+  readonly prototypeId: string;
+  /** Live connections, newest last; at most one per protocol. */
+  connections: DeviceConnection[];
+  since: Date;
+  lastSeen: Date;
+  lastProtocol: Protocol;
+}
+
+const OFFLINE: Presence = { online: false, protocol: undefined, since: undefined, lastSeen: undefined };
+
+/**
+ * Who is online, over which protocol, since when. Transport adapters attach a connection once the
+ * device proved its key, touch it on each heartbeat or message, and detach it when it closes. A new
+ * connection of a device replaces its older one over the same protocol. Presence is per process.
+ */
+export class DeviceConnections {
+  private readonly devices = new Map<string, DeviceState>();
+
+  constructor(private readonly deps: { readonly events: EventBus; readonly clock: Clock }) {}
+
+  attach(actor: Actor, connection: DeviceConnection): void {
+    const device = requireDevice(actor, connection.deviceId);
+    const now = this.deps.clock.now();
+    let state = this.devices.get(device.deviceId);
+    if (!state) {
+      state = {
+        prototypeId: device.prototypeId,
+        connections: [],
+        since: now,
+        lastSeen: now,
+        lastProtocol: connection.protocol,
+      };
+      this.devices.set(device.deviceId, state);
+    }
+    const wasOnline = state.connections.length > 0;
+    const replaced = state.connections.filter((live) => live.protocol === connection.protocol);
+    state.connections = [...state.connections.filter((live) => live.protocol !== connection.protocol), connection];
+    state.lastSeen = now;
+    state.lastProtocol = connection.protocol;
+    for (const old of replaced) old.close('replaced by a newer connection of the same device');
+    if (!wasOnline) {
+      state.since = now;
+      this.deps.events.publish({
+        type: 'device.online',
+        deviceId: device.deviceId,
+        prototypeId: device.prototypeId,
+        protocol: connection.protocol,
+        at: now,
+      });
+    }
+  }
+
+  /** Forgets a connection that closed; the device goes offline when it was its last one. */
+  detach(connection: DeviceConnection): void {
+    const state = this.devices.get(connection.deviceId);
+    if (!state || !state.connections.includes(connection)) return;
+    state.connections = state.connections.filter((live) => live !== connection);
+    if (state.connections.length === 0) {
+      const now = this.deps.clock.now();
+      state.since = now;
+      this.deps.events.publish({
+        type: 'device.offline',
+        deviceId: connection.deviceId,
+        prototypeId: state.prototypeId,
+        protocol: connection.protocol,
+        at: now,
+      });
+    }
+  }
+
+  /** A heartbeat or a message: the device is still there. */
+  touch(deviceId: string): void {
+    const state = this.devices.get(deviceId);
+    if (state) state.lastSeen = this.deps.clock.now();
+  }
+
+  /** The newest live connection of a device. */
+  current(deviceId: string): DeviceConnection | undefined {
+    return this.devices.get(deviceId)?.connections.at(-1);
+  }
+
+  presence(deviceId: string): Presence {
+    const state = this.devices.get(deviceId);
+    if (!state) return OFFLINE;
+    const live = state.connections.at(-1);
+    return {
+      online: live !== undefined,
+      protocol: live?.protocol ?? state.lastProtocol,
+      since: state.since,
+      lastSeen: state.lastSeen,
+    };
+  }
+
+  /** How many devices are online over each protocol. */
+  counts(): Record<Protocol, number> {
+    const counts: Record<Protocol, number> = { tcp: 0, mqtt: 0 };
+    for (const state of this.devices.values()) {
+      const live = state.connections.at(-1);
+      if (live) counts[live.protocol]++;
+    }
+    return counts;
+  }
+
+  /** Drops what is known of a deleted device, closing its connections. */
+  forget(deviceId: string): void {
+    const state = this.devices.get(deviceId);
+    if (!state) return;
+    this.devices.delete(deviceId);
+    for (const live of state.connections) live.close('device deleted');
+  }
+
+  /** Closes every connection, at shutdown. */
+  closeAll(reason: string): void {
+    for (const state of this.devices.values()) for (const live of [...state.connections]) live.close(reason);
+  }
+}
