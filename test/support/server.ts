@@ -39,6 +39,8 @@ export async function testEnvironment(extra: Record<string, string> = {}): Promi
   return {
     FOTA_DATA_DIR: dataDir,
     FOTA_HTTP_PORT: String(port),
+    FOTA_TCP_PORT: String(await freePort()),
+    FOTA_MQTT_PORT: String(await freePort()),
     FOTA_HOST: '127.0.0.1',
     FOTA_PUBLIC_URL: `http://127.0.0.1:${port}`,
     FOTA_ADMIN_TOKEN: newAdminToken(),
