@@ -1,4 +1,14 @@
 import type { Command } from 'commander';
+import { registerDeviceCommands } from './device-commands.js';
+import { registerFirmwareCommands } from './firmware-commands.js';
+import { registerPrototypeCommands } from './prototype-commands.js';
 
-/** Commands over the management API (prototypes, devices, firmware). */
-export function registerApiCommands(_program: Command): void {}
+/**
+ * Commands over the management API (prototypes, devices, firmware): each is one HTTP call with
+ * `--url`, `--token` and `--json`.
+ */
+export function registerApiCommands(program: Command): void {
+  registerPrototypeCommands(program);
+  registerDeviceCommands(program);
+  registerFirmwareCommands(program);
+}

@@ -8,6 +8,8 @@ import { serve, serveHelp } from './serve.js';
 const program = new Command('fota')
   .description('Firmware management and FOTA server, wire-compatible with MediaTek Cloud Sandbox devices')
   .version(packageVersion)
+  // Options before the subcommand belong to `fota`: `firmware upload --version 1.0` is not `fota --version`.
+  .enablePositionalOptions()
   .showHelpAfterError()
   .exitOverride();
 
