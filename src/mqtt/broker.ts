@@ -1,0 +1,289 @@
+import { randomUUID } from 'node:crypto';
+import type { EventEmitter } from 'node:events';
+import { createServer, type Server, type Socket } from 'node:net';
+import {
+  Aedes,
+  type AedesPublishPacket,
+  type Client,
+  type ConnectPacket,
+  type PublishPacket,
+  type Subscription,
+} from 'aedes';
+import type { FastifyBaseLogger } from 'fastify';
+import { isDomainError } from '../domain/errors.js';
+import type { DeviceConnections } from '../domain/services/connections.js';
+import type { DataPointService } from '../domain/services/data-points.js';
+import type { DeviceSelfService } from '../domain/services/device-self.js';
+import { acknowledgingPersistence } from './acknowledging-persistence.js';
+import { ClientSession, type Authenticate } from './client-session.js';
+import { MqttDeviceConnection } from './device-connection.js';
+import { parseDataPointPayload } from './payload-parser.js';
+import { FOTA_CHANNEL, deviceOfFilter, isUnder, parsePublishTopic, redactTopic } from './topics.js';
+
+export interface MqttBrokerOptions {
+  readonly host: string;
+  /** 0 picks a free port. */
+  readonly port: number;
+  readonly deviceSelf: Pick<DeviceSelfService, 'authenticate'>;
+  readonly connections: Pick<DeviceConnections, 'attach' | 'detach' | 'touch'>;
+  readonly dataPoints: Pick<DataPointService, 'ingest'>;
+  readonly logger: FastifyBaseLogger;
+}
+
+export interface MqttBroker {
+  /** The port it listens on. */
+  port(): number;
+  /** Disconnects every client and stops listening. */
+  close(): Promise<void>;
+  /** Clients connected now (CONNECT accepted). */
+  clientCount(): number;
+}
+
+/** Where refused publishes are sent: a topic no client may subscribe to, so they reach nobody. */
+const REFUSED_TOPIC = '$fota/refused';
+/** The granted QoS aedes records for a refused subscription (the SUBACK failure code 0x80). */
+const SUBACK_FAILURE = 0x80;
+const OWN_PREFIX = 'only the device’s own mcs/:deviceId/:deviceKey/… topics are allowed';
+
+/**
+ * The MQTT adapter: an embedded MQTT 3.1 / 3.1.1 broker (aedes) where the deviceId and deviceKey
+ * inside a topic are the credentials. A client acts for the first device whose id and key it
+ * proves, and only under that device's prefix: other subscriptions get a failure code, other
+ * publishes are acknowledged as MQTT demands and dropped. A client subscribed under its prefix is
+ * the device's MQTT connection; data points it publishes are ingested; FOTA commands go to it.
+ */
+export async function startMqttBroker(options: MqttBrokerOptions): Promise<MqttBroker> {
+  const adapter = new MqttAdapter(options, options.logger.child({ component: 'mqtt' }));
+  const aedes = await Aedes.createBroker({
+    persistence: acknowledgingPersistence((client, messageId) => adapter.acknowledged(client, messageId)),
+    // Every client id gets a unique suffix below; the original may be longer than MQTT 3.1's 23.
+    maxClientsIdLength: 256,
+    preConnect: (client, packet, callback) => callback(null, adapter.connecting(client, packet)),
+    authorizeSubscribe: (client, subscription, callback) => {
+      void adapter.authorizeSubscription(client, subscription).then(
+        (allowed) => callback(null, allowed ? subscription : null),
+        () => callback(null, null),
+      );
+    },
+    authorizePublish: (client, packet, callback) => {
+      void adapter.authorizePublication(client, packet).then(
+        (accepted) => {
+          if (!accepted) dropped(packet);
+          callback(null);
+        },
+        () => {
+          dropped(packet);
+          callback(null);
+        },
+      );
+    },
+    authorizeForward: (client, packet) => adapter.forward(client, packet),
+  });
+  aedes.on('subscribe', (subscriptions, client) => adapter.subscribed(client, subscriptions));
+  aedes.on('unsubscribe', (filters, client) => adapter.unsubscribed(client, filters));
+  aedes.on('ping', (_packet, client) => adapter.seen(client));
+  aedes.on('clientError', (client, error) => adapter.clientError(client, error));
+  aedes.on('connectionError', (client, error) => adapter.clientError(client, error));
+  // aedes's typings list its own events only; it emits `error` too (persistence failures).
+  const emitter: EventEmitter = aedes;
+  emitter.on('error', (error: unknown) => adapter.logger.error({ err: error }, 'MQTT broker error'));
+
+  const sockets = new Set<Socket>();
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.setNoDelay(true);
+    const client = aedes.handle(socket);
+    socket.once('close', () => {
+      sockets.delete(socket);
+      adapter.gone(client);
+    });
+  });
+  try {
+    await listen(server, options.host, options.port);
+  } catch (error) {
+    await new Promise<void>((resolve) => aedes.close(() => resolve()));
+    throw error;
+  }
+  server.on('error', (error) => adapter.logger.error({ err: error }, 'MQTT listener error'));
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : options.port;
+  adapter.logger.info({ host: options.host, port }, 'MQTT broker listening');
+
+  let closing: Promise<void> | undefined;
+  return {
+    port: () => port,
+    clientCount: () => aedes.connectedClients,
+    close() {
+      closing ??= (async () => {
+        const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+        await new Promise<void>((resolve) => aedes.close(() => resolve()));
+        // Sockets that never sent CONNECT are not aedes clients yet.
+        for (const socket of sockets) socket.destroy();
+        await stopped;
+      })();
+      return closing;
+    },
+  };
+}
+
+/** Sends a refused publish nowhere; MQTT 3.1.1 forbids telling the client except by disconnecting. */
+function dropped(packet: PublishPacket): void {
+  packet.topic = REFUSED_TOPIC;
+  packet.payload = Buffer.alloc(0);
+  packet.retain = false;
+}
+
+async function listen(server: Server, host: string, port: number): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+/** The broker's hooks: parse, authenticate, call one service, map the result. */
+class MqttAdapter {
+  private readonly sessions = new WeakMap<Client, ClientSession>();
+  private readonly live = new WeakMap<Client, MqttDeviceConnection>();
+  private readonly authenticate: Authenticate;
+
+  constructor(
+    private readonly options: MqttBrokerOptions,
+    readonly logger: FastifyBaseLogger,
+  ) {
+    this.authenticate = (deviceId, deviceKey) => options.deviceSelf.authenticate(deviceId, deviceKey);
+  }
+
+  /**
+   * Every session is clean and every connection gets its own broker-side client id: the device is
+   * named by the topics, not the client id, which MediaTek's clients fix in firmware (two devices
+   * with the same id would otherwise take each other's place), and a stored session could be
+   * resumed by anyone who knows a client id.
+   */
+  connecting(client: Client, packet: ConnectPacket): boolean {
+    this.sessions.set(client, new ClientSession(packet.clientId));
+    packet.clean = true;
+    packet.clientId = `${packet.clientId}#${randomUUID()}`;
+    return true;
+  }
+
+  async authorizeSubscription(client: Client, subscription: Subscription): Promise<boolean> {
+    const session = this.sessions.get(client);
+    const device = deviceOfFilter(subscription.topic);
+    if (!session || !device) return this.refuse('subscription', client, subscription.topic, OWN_PREFIX);
+    try {
+      const authorization = await session.authorize(device, this.authenticate);
+      if (!authorization.ok) return this.refuse('subscription', client, subscription.topic, authorization.reason);
+      return true;
+    } catch (error) {
+      this.logger.error({ err: error, clientId: session.clientId }, 'MQTT subscription check failed');
+      return this.refuse('subscription', client, subscription.topic, 'the device could not be checked');
+    }
+  }
+
+  /** True when the publish may be routed; data points are stored first. */
+  async authorizePublication(client: Client | null, packet: PublishPacket): Promise<boolean> {
+    const session = client ? this.sessions.get(client) : undefined;
+    const topic = parsePublishTopic(packet.topic);
+    if (!client || !session || !topic) return this.refuse('publish', client, packet.topic, OWN_PREFIX);
+    try {
+      const authorization = await session.authorize(topic, this.authenticate);
+      if (!authorization.ok) return this.refuse('publish', client, packet.topic, authorization.reason);
+      const { device } = authorization;
+      this.options.connections.touch(device.deviceId);
+      if (topic.channelId === FOTA_CHANNEL) {
+        this.logger.debug({ deviceId: device.deviceId }, 'MQTT publish to the FOTA topic by a device ignored');
+        return false;
+      }
+      const parsed = parseDataPointPayload(packet.payload, topic.channelId);
+      if (!parsed.ok) return this.refuse('publish', client, packet.topic, parsed.reason);
+      await this.options.dataPoints.ingest(device.actor, device.deviceId, parsed.points);
+      return true;
+    } catch (error) {
+      if (isDomainError(error) && error.code !== 'unavailable') {
+        return this.refuse('publish', client, packet.topic, error.message);
+      }
+      this.logger.error({ err: error, clientId: session.clientId }, 'MQTT publish could not be handled');
+      return false;
+    }
+  }
+
+  /** Only packets under the client's own prefix reach it, each with a message id chosen here. */
+  forward(client: Client, packet: AedesPublishPacket): AedesPublishPacket | null {
+    const session = this.sessions.get(client);
+    const device = session?.device;
+    if (!session || !device || !isUnder(packet.topic, device)) return null;
+    if (packet.qos > 0) {
+      packet.messageId = session.nextMessageId();
+      session.sent(packet.payload, packet.messageId);
+    }
+    return packet;
+  }
+
+  acknowledged(client: Client, messageId: number): void {
+    this.sessions.get(client)?.acknowledged(messageId)?.();
+  }
+
+  /** After the SUBACK: the first granted filter makes the client the device's MQTT connection. */
+  subscribed(client: Client, subscriptions: readonly Subscription[]): void {
+    const session = this.sessions.get(client);
+    const device = session?.device;
+    if (!session || !device) return;
+    for (const subscription of subscriptions) {
+      if ((subscription.qos as number) !== SUBACK_FAILURE && deviceOfFilter(subscription.topic))
+        session.granted(subscription.topic, subscription.qos);
+    }
+    if (!session.subscribed || this.live.has(client) || client.closed) return;
+    const connection = new MqttDeviceConnection(client, session, device, this.logger);
+    this.live.set(client, connection);
+    try {
+      this.options.connections.attach(device.actor, connection);
+      this.logger.info({ deviceId: device.deviceId, clientId: session.clientId }, 'device online over MQTT');
+    } catch (error) {
+      this.live.delete(client);
+      this.logger.error({ err: error, deviceId: device.deviceId }, 'MQTT connection could not be attached');
+    }
+  }
+
+  /** A client with no subscription left is no longer the device's connection. */
+  unsubscribed(client: Client, filters: readonly string[]): void {
+    const session = this.sessions.get(client);
+    if (session?.revoked(filters)) this.detach(client);
+  }
+
+  seen(client: Client): void {
+    const device = this.sessions.get(client)?.device;
+    if (device) this.options.connections.touch(device.deviceId);
+  }
+
+  gone(client: Client): void {
+    this.detach(client);
+  }
+
+  clientError(client: Client, error: Error): void {
+    const clientId = this.sessions.get(client)?.clientId ?? client.id;
+    this.logger.info(
+      { clientId, deviceId: this.sessions.get(client)?.device?.deviceId, reason: error.message },
+      'MQTT client dropped',
+    );
+  }
+
+  private detach(client: Client): void {
+    const connection = this.live.get(client);
+    if (!connection) return;
+    this.live.delete(client);
+    this.options.connections.detach(connection);
+    this.logger.info(
+      { deviceId: connection.deviceId, clientId: this.sessions.get(client)?.clientId },
+      'MQTT connection closed',
+    );
+  }
+
+  private refuse(what: 'subscription' | 'publish', client: Client | null, topic: string, reason: string): false {
+    const clientId = client ? (this.sessions.get(client)?.clientId ?? client.id) : undefined;
+    this.logger.warn({ clientId, topic: redactTopic(topic), reason }, `MQTT ${what} refused`);
+    return false;
+  }
+}
