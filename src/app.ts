@@ -4,20 +4,27 @@ import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
 import type { Config } from './config.js';
 import { migrate, openSqlite, type Db } from './db/database.js';
+import { SqlChannelValueRepository } from './db/repositories/channel-values.js';
 import { SqlDeviceRepository } from './db/repositories/devices.js';
 import { SqlFirmwareRepository } from './db/repositories/firmwares.js';
 import { SqlPrototypeRepository } from './db/repositories/prototypes.js';
+import { SqlPushRepository } from './db/repositories/pushes.js';
 import { SqlSettingsRepository } from './db/repositories/settings.js';
+import { LocalEventBus } from './domain/events.js';
 import type { Clock } from './domain/ports.js';
 import { AdminTokens } from './domain/services/admin-tokens.js';
+import { DeviceConnections } from './domain/services/connections.js';
+import { DataPointService } from './domain/services/data-points.js';
 import { DeviceSelfService } from './domain/services/device-self.js';
 import { DeviceService } from './domain/services/devices.js';
 import { FirmwareBlobs } from './domain/services/firmware-blobs.js';
 import { FirmwareService } from './domain/services/firmwares.js';
 import { PrototypeService } from './domain/services/prototypes.js';
+import { PushService } from './domain/services/pushes.js';
 import { buildHttpServer } from './http/server.js';
 import type { HttpServices } from './http/services.js';
 import { LocalBlobStore } from './storage/local-blob-store.js';
+import { startTcpCommandServer, type TcpCommandServer } from './tcp/server.js';
 import { packageVersion } from './version.js';
 
 export interface App {
@@ -28,6 +35,8 @@ export interface App {
   readonly generatedAdminToken: string | undefined;
   /** The base URL the HTTP server listens on, once started. */
   url(): string;
+  /** The TCP command server, once started. */
+  tcp(): TcpCommandServer | undefined;
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -60,6 +69,12 @@ export async function createApp(config: Config, logger: Logger = pino({ level: c
   const blobs = new FirmwareBlobs(blobStore, firmwareRepository);
   const swept = await blobs.sweepUnreferenced();
   if (swept > 0) logger.warn({ blobs: swept }, 'removed firmware files that no firmware refers to');
+  const channelRepository = new SqlChannelValueRepository(db);
+  const events = new LocalEventBus((error, event) =>
+    logger.error({ err: error, event: event.type }, 'event listener failed'),
+  );
+  const connections = new DeviceConnections({ events, clock: systemClock });
+  const firmwareUrl = (firmwareId: string) => `${config.publicUrl}/fw/${firmwareId}`;
 
   const prototypes = new PrototypeService({
     prototypes: prototypeRepository,
@@ -70,7 +85,13 @@ export async function createApp(config: Config, logger: Logger = pino({ level: c
   });
   const services: HttpServices = {
     prototypes,
-    devices: new DeviceService({ devices: deviceRepository, prototypes, clock: systemClock }),
+    devices: new DeviceService({
+      devices: deviceRepository,
+      prototypes,
+      channels: channelRepository,
+      connections,
+      clock: systemClock,
+    }),
     firmwares: new FirmwareService({
       firmwares: firmwareRepository,
       prototypes,
@@ -85,11 +106,27 @@ export async function createApp(config: Config, logger: Logger = pino({ level: c
       firmwares: firmwareRepository,
       prototypes: prototypeRepository,
       clock: systemClock,
+      events,
       tcpEndpoint: { host: config.tcpPublicHost, port: config.tcpPort },
     }),
+    connections,
+    dataPoints: new DataPointService({ channels: channelRepository, connections, events, clock: systemClock }),
+    pushes: new PushService({
+      pushes: new SqlPushRepository(db),
+      devices: deviceRepository,
+      firmwares: firmwareRepository,
+      prototypes: prototypeRepository,
+      connections,
+      events,
+      clock: systemClock,
+      timeoutMs: config.pushTimeoutMs,
+      downloadUrl: (firmwareId, deviceId) => `${firmwareUrl(firmwareId)}?d=${deviceId}`,
+    }),
+    events,
     adminTokens: new AdminTokens(new SqlSettingsRepository(db)),
-    firmwareUrl: (firmwareId) => `${config.publicUrl}/fw/${firmwareId}`,
+    firmwareUrl,
   };
+  const stopListening = services.pushes.listen();
   const { generated } = await services.adminTokens.prepare(config.adminToken);
 
   const http = await buildHttpServer({
@@ -101,16 +138,38 @@ export async function createApp(config: Config, logger: Logger = pino({ level: c
   });
 
   let listening = '';
+  let tcp: TcpCommandServer | undefined;
+  let expiry: NodeJS.Timeout | undefined;
+  // Overdue pushes are failed by a sweep a few times per timeout, at most every 30 s.
+  const sweepEveryMs = Math.min(30_000, Math.max(100, Math.floor(config.pushTimeoutMs / 4)));
   return {
     http,
     services,
     logger,
     generatedAdminToken: generated,
     url: () => listening,
+    tcp: () => tcp,
     async start() {
       listening = await http.listen({ port: config.httpPort, host: config.host });
+      tcp = await startTcpCommandServer({
+        host: config.host,
+        port: config.tcpPort,
+        heartbeatTimeoutMs: config.tcpHeartbeatTimeoutMs,
+        echoHeartbeat: config.tcpEchoHeartbeat,
+        deviceSelf: services.deviceSelf,
+        connections,
+        logger,
+      });
+      expiry = setInterval(() => {
+        services.pushes.expireOverdue().catch((error: unknown) => logger.error({ err: error }, 'push expiry failed'));
+      }, sweepEveryMs);
+      expiry.unref();
     },
     async stop() {
+      clearInterval(expiry);
+      stopListening();
+      connections.closeAll('server stopping');
+      await tcp?.close();
       await http.close();
       await db.destroy();
     },

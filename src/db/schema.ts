@@ -1,3 +1,5 @@
+import type { Generated } from 'kysely';
+
 /** The tables as Kysely sees them. Times are Unix milliseconds; booleans are 0 or 1. */
 export interface PrototypeTable {
   id: string;
@@ -43,10 +45,50 @@ export interface SettingTable {
   value: string;
 }
 
+export interface ChannelValueTable {
+  device_id: string;
+  channel_id: string;
+  values_json: string;
+  timestamp: number;
+}
+
+export interface PushTable {
+  id: string;
+  firmware_id: string;
+  prototype_id: string;
+  version: string;
+  created_by: string;
+  created_at: number;
+  force: number;
+  queue_offline: number;
+}
+
+export interface PushTargetTable {
+  push_id: string;
+  device_id: string;
+  status: string;
+  reason: string | null;
+  updated_at: number;
+  deadline_at: number | null;
+}
+
+export interface PushTransitionTable {
+  id: Generated<number>;
+  push_id: string;
+  device_id: string;
+  status: string;
+  reason: string | null;
+  at: number;
+}
+
 export interface Tables {
   prototypes: PrototypeTable;
   devices: DeviceTable;
   firmwares: FirmwareTable;
   firmware_prerequisites: FirmwarePrerequisiteTable;
   settings: SettingTable;
+  channel_values: ChannelValueTable;
+  pushes: PushTable;
+  push_targets: PushTargetTable;
+  push_transitions: PushTransitionTable;
 }

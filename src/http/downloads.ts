@@ -17,7 +17,7 @@ export const downloadRoutes: FastifyPluginAsync<{ services: HttpServices }> = as
     return reply.code(answer.status).send({ error: { code: answer.code, message: answer.message } });
   });
 
-  app.route<{ Params: { fwId: string } }>({
+  app.route<{ Params: { fwId: string }; Querystring: { d?: string } }>({
     method: ['GET', 'HEAD'],
     url: '/fw/:fwId',
     exposeHeadRoute: false,
@@ -61,7 +61,11 @@ export const downloadRoutes: FastifyPluginAsync<{ services: HttpServices }> = as
         void reply.code(206).header('content-range', `bytes ${range.start}-${range.end}/${size}`);
       }
       const length = range ? range.end - range.start + 1 : size;
-      return sendBody(reply, request.method === 'HEAD', length, () => services.firmwares.readBytes(firmware, range));
+      const headOnly = request.method === 'HEAD';
+      // A pushed URL names its device (`?d=`): its first bytes move that device's push to downloading.
+      const deviceId = request.query.d;
+      if (!headOnly && typeof deviceId === 'string') services.pushes.downloadStarted(deviceId, firmware.id);
+      return sendBody(reply, headOnly, length, () => services.firmwares.readBytes(firmware, range));
     },
   });
 };

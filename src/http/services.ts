@@ -1,8 +1,12 @@
+import type { EventBus } from '../domain/events.js';
 import type { AdminTokens } from '../domain/services/admin-tokens.js';
+import type { DeviceConnections } from '../domain/services/connections.js';
+import type { DataPointService } from '../domain/services/data-points.js';
 import type { DeviceSelfService } from '../domain/services/device-self.js';
 import type { DeviceService } from '../domain/services/devices.js';
 import type { FirmwareService } from '../domain/services/firmwares.js';
 import type { PrototypeService } from '../domain/services/prototypes.js';
+import type { PushService } from '../domain/services/pushes.js';
 
 /** What the HTTP adapters call. Built once by the composition root. */
 export interface HttpServices {
@@ -10,6 +14,10 @@ export interface HttpServices {
   readonly devices: DeviceService;
   readonly firmwares: FirmwareService;
   readonly deviceSelf: DeviceSelfService;
+  readonly connections: DeviceConnections;
+  readonly dataPoints: DataPointService;
+  readonly pushes: PushService;
+  readonly events: EventBus;
   readonly adminTokens: AdminTokens;
   /** The public download URL of a firmware. */
   readonly firmwareUrl: (firmwareId: string) => string;

@@ -3,6 +3,7 @@ import { requireDevice } from '../access.js';
 import { availableFirmwares, type CurrentFirmware } from '../compatibility.js';
 import { DomainError, notFound } from '../errors.js';
 import type { Actor, Device, Firmware } from '../model.js';
+import type { EventBus } from '../events.js';
 import type { Clock, DeviceRepository, FirmwareRepository, PrototypeRepository } from '../ports.js';
 
 export interface TcpEndpoint {
@@ -21,6 +22,7 @@ export class DeviceSelfService {
       readonly firmwares: FirmwareRepository;
       readonly prototypes: PrototypeRepository;
       readonly clock: Clock;
+      readonly events: EventBus;
       readonly tcpEndpoint: TcpEndpoint;
     },
   ) {}
@@ -40,9 +42,17 @@ export class DeviceSelfService {
     const device = await this.requireSelf(actor, deviceId);
     const firmware = await this.deps.firmwares.findByVersion(device.prototypeId, version);
     if (!firmware) throw notFound(`prototype ${device.prototypeId} has no firmware version ${version}`);
+    const now = this.deps.clock.now();
     await this.deps.devices.update({
       ...device,
-      reported: { firmwareId: firmware.id, version: firmware.version, reportedAt: this.deps.clock.now() },
+      reported: { firmwareId: firmware.id, version: firmware.version, reportedAt: now },
+    });
+    this.deps.events.publish({
+      type: 'device.reported',
+      deviceId,
+      firmwareId: firmware.id,
+      version: firmware.version,
+      at: now,
     });
     return firmware;
   }

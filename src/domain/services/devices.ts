@@ -1,8 +1,9 @@
 import { requireAdmin } from '../access.js';
 import { notFound } from '../errors.js';
 import { newDeviceId, newDeviceKey } from '../ids.js';
-import type { Actor, Device } from '../model.js';
-import type { Clock, DeviceRepository } from '../ports.js';
+import type { Actor, ChannelValue, Device, Presence } from '../model.js';
+import type { ChannelValueRepository, Clock, DeviceRepository } from '../ports.js';
+import type { DeviceConnections } from './connections.js';
 import { limits, requireText } from '../text.js';
 import type { PrototypeService } from './prototypes.js';
 
@@ -13,11 +14,20 @@ export interface DeviceInput {
 
 export type DevicePatch = Partial<DeviceInput>;
 
+/** A device with what is known of it live: presence and the last value of each data channel. */
+export interface DeviceOverview {
+  readonly device: Device;
+  readonly presence: Presence;
+  readonly channels: readonly ChannelValue[];
+}
+
 export class DeviceService {
   constructor(
     private readonly deps: {
       readonly devices: DeviceRepository;
       readonly prototypes: PrototypeService;
+      readonly channels: ChannelValueRepository;
+      readonly connections: Pick<DeviceConnections, 'presence' | 'forget'>;
       readonly clock: Clock;
     },
   ) {}
@@ -49,6 +59,21 @@ export class DeviceService {
     return this.require(id);
   }
 
+  async overview(actor: Actor, id: string): Promise<DeviceOverview> {
+    const device = await this.get(actor, id);
+    return this.overviewOf(device, await this.deps.channels.list(id));
+  }
+
+  async listOverviews(actor: Actor, prototypeId: string): Promise<DeviceOverview[]> {
+    const devices = await this.list(actor, prototypeId);
+    const channels = await this.deps.channels.listByPrototype(prototypeId);
+    return devices.map((device) => this.overviewOf(device, channels.get(device.id) ?? []));
+  }
+
+  overviewOf(device: Device, channels: readonly ChannelValue[]): DeviceOverview {
+    return { device, presence: this.deps.connections.presence(device.id), channels };
+  }
+
   async update(actor: Actor, id: string, patch: DevicePatch): Promise<Device> {
     requireAdmin(actor);
     const current = await this.require(id);
@@ -68,6 +93,7 @@ export class DeviceService {
     requireAdmin(actor);
     await this.require(id);
     await this.deps.devices.delete(id);
+    this.deps.connections.forget(id);
   }
 
   /** Gives the device a new random key; the old one stops working at once. */

@@ -5,9 +5,11 @@
  * drops it from prerequisite lists. `servicesOver` wires the domain services over them.
  */
 import { DomainError } from '../errors.js';
-import type { Device, Firmware, Prototype } from '../model.js';
+import { LocalEventBus } from '../events.js';
+import type { ChannelValue, Device, Firmware, Prototype } from '../model.js';
 import type {
   BlobStore,
+  ChannelValueRepository,
   Clock,
   DeviceRepository,
   FirmwareRepository,
@@ -15,6 +17,7 @@ import type {
   SettingsRepository,
 } from '../ports.js';
 import { AdminTokens } from '../services/admin-tokens.js';
+import { DeviceConnections } from '../services/connections.js';
 import { DeviceSelfService, type TcpEndpoint } from '../services/device-self.js';
 import { DeviceService } from '../services/devices.js';
 import { FirmwareBlobs } from '../services/firmware-blobs.js';
@@ -27,6 +30,7 @@ export class InMemoryTables {
   readonly devices = new Map<string, Device>();
   readonly firmwares = new Map<string, Firmware>();
   readonly settings = new Map<string, string>();
+  readonly channels = new Map<string, Map<string, ChannelValue>>();
 }
 
 const byCreation = <T extends { readonly createdAt: Date; readonly id: string }>(a: T, b: T): number =>
@@ -196,7 +200,36 @@ export function inMemoryRepositories(tables = new InMemoryTables()) {
     devices: new InMemoryDeviceRepository(tables),
     firmwares: new InMemoryFirmwareRepository(tables),
     settings: new InMemorySettingsRepository(tables),
+    channels: new InMemoryChannelValueRepository(tables),
   };
+}
+
+export class InMemoryChannelValueRepository implements ChannelValueRepository {
+  constructor(private readonly tables: InMemoryTables) {}
+
+  async upsert(deviceId: string, values: readonly ChannelValue[]): Promise<void> {
+    const channels = this.tables.channels.get(deviceId) ?? new Map<string, ChannelValue>();
+    for (const value of values) {
+      const existing = channels.get(value.channelId);
+      if (!existing || existing.timestamp <= value.timestamp) channels.set(value.channelId, value);
+    }
+    this.tables.channels.set(deviceId, channels);
+  }
+
+  async list(deviceId: string): Promise<ChannelValue[]> {
+    return [...(this.tables.channels.get(deviceId)?.values() ?? [])].sort((a, b) =>
+      a.channelId.localeCompare(b.channelId),
+    );
+  }
+
+  async listByPrototype(prototypeId: string): Promise<Map<string, ChannelValue[]>> {
+    const result = new Map<string, ChannelValue[]>();
+    for (const device of this.tables.devices.values()) {
+      if (device.prototypeId === prototypeId && this.tables.channels.has(device.id))
+        result.set(device.id, await this.list(device.id));
+    }
+    return result;
+  }
 }
 
 /**
@@ -210,6 +243,10 @@ export function servicesOver(
   const repositories = inMemoryRepositories();
   const clock = new SteppingClock();
   const blobs = new FirmwareBlobs(blobStore, repositories.firmwares);
+  const events = new LocalEventBus((error) => {
+    throw error;
+  });
+  const connections = new DeviceConnections({ events, clock });
   const prototypes = new PrototypeService({
     prototypes: repositories.prototypes,
     devices: repositories.devices,
@@ -222,7 +259,15 @@ export function servicesOver(
     clock,
     blobs,
     prototypes,
-    devices: new DeviceService({ devices: repositories.devices, prototypes, clock }),
+    events,
+    connections,
+    devices: new DeviceService({
+      devices: repositories.devices,
+      prototypes,
+      channels: repositories.channels,
+      connections,
+      clock,
+    }),
     firmwares: new FirmwareService({
       firmwares: repositories.firmwares,
       prototypes,
@@ -237,6 +282,7 @@ export function servicesOver(
       firmwares: repositories.firmwares,
       prototypes: repositories.prototypes,
       clock,
+      events,
       tcpEndpoint: options.tcpEndpoint ?? { host: '127.0.0.1', port: 4443 },
     }),
     adminTokens: new AdminTokens(repositories.settings),

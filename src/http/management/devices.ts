@@ -21,7 +21,7 @@ export const deviceRoutes: FastifyPluginAsyncTypebox<{ services: HttpServices }>
     },
     async (request, reply) => {
       const device = await services.devices.create(request.actor, request.params.pid, request.body);
-      return reply.code(201).send(presentDevice(device));
+      return reply.code(201).send(presentDevice(services.devices.overviewOf(device, [])));
     },
   );
 
@@ -35,13 +35,13 @@ export const deviceRoutes: FastifyPluginAsyncTypebox<{ services: HttpServices }>
         response: { 200: Type.Array(Device), ...commonErrors },
       },
     },
-    async (request) => (await services.devices.list(request.actor, request.params.pid)).map(presentDevice),
+    async (request) => (await services.devices.listOverviews(request.actor, request.params.pid)).map(presentDevice),
   );
 
   app.get(
     '/devices/:deviceId',
     { schema: { tags, summary: 'Get a device', params: DeviceParams, response: { 200: Device, ...commonErrors } } },
-    async (request) => presentDevice(await services.devices.get(request.actor, request.params.deviceId)),
+    async (request) => presentDevice(await services.devices.overview(request.actor, request.params.deviceId)),
   );
 
   app.patch(
@@ -55,8 +55,10 @@ export const deviceRoutes: FastifyPluginAsyncTypebox<{ services: HttpServices }>
         response: { 200: Device, ...commonErrors },
       },
     },
-    async (request) =>
-      presentDevice(await services.devices.update(request.actor, request.params.deviceId, request.body)),
+    async (request) => {
+      await services.devices.update(request.actor, request.params.deviceId, request.body);
+      return presentDevice(await services.devices.overview(request.actor, request.params.deviceId));
+    },
   );
 
   app.delete(
@@ -86,6 +88,9 @@ export const deviceRoutes: FastifyPluginAsyncTypebox<{ services: HttpServices }>
         response: { 200: Device, ...commonErrors },
       },
     },
-    async (request) => presentDevice(await services.devices.rotateKey(request.actor, request.params.deviceId)),
+    async (request) => {
+      await services.devices.rotateKey(request.actor, request.params.deviceId);
+      return presentDevice(await services.devices.overview(request.actor, request.params.deviceId));
+    },
   );
 };

@@ -4,8 +4,10 @@ import type { HttpServices } from '../services.js';
 import { toHttpError } from '../http-errors.js';
 import { bearerToken } from './auth.js';
 import { deviceRoutes } from './devices.js';
+import { eventRoutes } from './events.js';
 import { firmwareRoutes } from './firmwares.js';
 import { prototypeRoutes } from './prototypes.js';
+import { pushRoutes } from './pushes.js';
 
 export interface ManagementOptions {
   readonly services: HttpServices;
@@ -38,4 +40,6 @@ export const managementApi: FastifyPluginAsync<ManagementOptions> = async (app, 
   await app.register(prototypeRoutes, { services });
   await app.register(deviceRoutes, { services });
   await app.register(firmwareRoutes, { services });
+  await app.register(pushRoutes, { services });
+  await app.register(eventRoutes, { services });
 };

@@ -1,5 +1,7 @@
-import type { Device, Firmware, Prototype } from '../../domain/model.js';
-import type { DeviceBody, FirmwareBody, PrototypeBody } from './schemas.js';
+import type { Firmware, Prototype } from '../../domain/model.js';
+import { pushStatuses, type Push } from '../../domain/push.js';
+import type { DeviceOverview } from '../../domain/services/devices.js';
+import type { DeviceBody, FirmwareBody, PrototypeBody, PushBody } from './schemas.js';
 
 /** From domain records to the management API's JSON. */
 export const presentPrototype = (prototype: Prototype): PrototypeBody => ({
@@ -10,7 +12,7 @@ export const presentPrototype = (prototype: Prototype): PrototypeBody => ({
   createdAt: prototype.createdAt.toISOString(),
 });
 
-export const presentDevice = (device: Device): DeviceBody => ({
+export const presentDevice = ({ device, presence, channels }: DeviceOverview): DeviceBody => ({
   deviceId: device.id,
   deviceKey: device.key,
   prototypeId: device.prototypeId,
@@ -23,8 +25,46 @@ export const presentDevice = (device: Device): DeviceBody => ({
         reportedAt: device.reported.reportedAt.toISOString(),
       }
     : null,
+  presence: {
+    online: presence.online,
+    protocol: presence.protocol ?? null,
+    since: presence.since?.toISOString() ?? null,
+    lastSeen: presence.lastSeen?.toISOString() ?? null,
+  },
+  channels: channels.map((channel) => ({
+    channelId: channel.channelId,
+    values: { ...channel.values },
+    timestamp: channel.timestamp.toISOString(),
+  })),
   createdAt: device.createdAt.toISOString(),
 });
+
+export function presentPush(push: Push): PushBody {
+  const counts: Record<string, number> = Object.fromEntries(pushStatuses.map((status) => [status, 0]));
+  for (const target of push.targets) counts[target.status] = (counts[target.status] ?? 0) + 1;
+  return {
+    pushId: push.id,
+    fwId: push.firmwareId,
+    prototypeId: push.prototypeId,
+    version: push.version,
+    createdBy: push.createdBy,
+    createdAt: push.createdAt.toISOString(),
+    force: push.force,
+    queueOffline: push.queueOffline,
+    counts,
+    targets: push.targets.map((target) => ({
+      deviceId: target.deviceId,
+      status: target.status,
+      reason: target.reason ?? null,
+      updatedAt: target.updatedAt.toISOString(),
+      history: target.history.map((step) => ({
+        status: step.status,
+        reason: step.reason ?? null,
+        at: step.at.toISOString(),
+      })),
+    })),
+  };
+}
 
 export const presentFirmware = (firmware: Firmware, url: string): FirmwareBody => ({
   fwId: firmware.id,

@@ -40,6 +40,26 @@ export const ReportedFirmware = Type.Object({
   reportedAt: Type.String({ format: 'date-time' }),
 });
 
+export const Presence = Type.Object(
+  {
+    online: Type.Boolean(),
+    protocol: Type.Union([Type.Literal('tcp'), Type.Literal('mqtt'), Type.Null()], {
+      description: 'protocol of the live connection, or of the last one while offline',
+    }),
+    since: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], {
+      description: 'when the device came online or went offline; null when never seen since the server started',
+    }),
+    lastSeen: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  },
+  { description: 'Live connection state, over the TCP command server or MQTT' },
+);
+
+export const ChannelValue = Type.Object({
+  channelId: Type.String(),
+  values: Type.Record(Type.String(), Type.String()),
+  timestamp: Type.String({ format: 'date-time' }),
+});
+
 export const Device = Type.Object(
   {
     deviceId: Type.String({ examples: ['Dk3Jd9aQ'] }),
@@ -50,6 +70,8 @@ export const Device = Type.Object(
     firmware: Type.Union([ReportedFirmware, Type.Null()], {
       description: 'What the device last reported; null before its first report',
     }),
+    presence: Presence,
+    channels: Type.Array(ChannelValue, { description: 'The last value of each data channel the device uploaded' }),
     createdAt: Type.String({ format: 'date-time' }),
   },
   { $id: 'Device' },
@@ -104,6 +126,61 @@ export const PrototypeParams = Type.Object({ pid: Type.String() });
 export const DeviceParams = Type.Object({ deviceId: Type.String() });
 export const FirmwareParams = Type.Object({ fwId: Type.String() });
 
+const PushStatusSchema = Type.Union([
+  Type.Literal('queued'),
+  Type.Literal('sent'),
+  Type.Literal('delivered'),
+  Type.Literal('downloading'),
+  Type.Literal('upgraded'),
+  Type.Literal('failed'),
+  Type.Literal('offline'),
+  Type.Literal('incompatible'),
+]);
+
+export const PushTarget = Type.Object({
+  deviceId: Type.String(),
+  status: PushStatusSchema,
+  reason: Type.Union([Type.String(), Type.Null()]),
+  updatedAt: Type.String({ format: 'date-time' }),
+  history: Type.Array(
+    Type.Object({
+      status: PushStatusSchema,
+      reason: Type.Union([Type.String(), Type.Null()]),
+      at: Type.String({ format: 'date-time' }),
+    }),
+  ),
+});
+
+export const Push = Type.Object(
+  {
+    pushId: Type.String(),
+    fwId: Type.String(),
+    prototypeId: Type.String(),
+    version: Type.String(),
+    createdBy: Type.String(),
+    createdAt: Type.String({ format: 'date-time' }),
+    force: Type.Boolean(),
+    queueOffline: Type.Boolean(),
+    counts: Type.Record(Type.String(), Type.Integer(), { description: 'targets per status' }),
+    targets: Type.Array(PushTarget),
+  },
+  { $id: 'Push' },
+);
+
+export const PushCreate = Type.Object(
+  {
+    deviceIds: Type.Array(Type.String(), { minItems: 1, maxItems: 10000 }),
+    force: Type.Optional(Type.Boolean({ description: 'send even to devices whose firmware is not a prerequisite' })),
+    queueOffline: Type.Optional(
+      Type.Boolean({ description: 'send to offline devices once when they next connect, over TCP or MQTT' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const PushParams = Type.Object({ pushId: Type.String() });
+
+export type PushBody = Static<typeof Push>;
 export type PrototypeBody = Static<typeof Prototype>;
 export type DeviceBody = Static<typeof Device>;
 export type FirmwareBody = Static<typeof Firmware>;

@@ -3,6 +3,7 @@ import { invalid } from '../../domain/errors.js';
 import type { Firmware } from '../../domain/model.js';
 import { toHttpError } from '../http-errors.js';
 import type { HttpServices } from '../services.js';
+import { parseDataPointsCsv, parseDataPointsJson } from './datapoints.js';
 import { deviceKeyOf } from './device-key.js';
 import { mcsError, mcsSuccess } from './envelope.js';
 
@@ -81,6 +82,30 @@ export const mcsDeviceApi: FastifyPluginAsync<{ services: HttpServices }> = asyn
     return mcsSuccess({ url: services.firmwareUrl(firmware.id) });
   });
 
+  app.post<{ Params: DeviceParams; Body: Buffer | undefined }>('/devices/:deviceId/datapoints', async (request) => {
+    const points = parseDataPointsJson(bodyText(request.body));
+    await services.dataPoints.ingest(request.actor, request.params.deviceId, points);
+    return mcsSuccess({ results: 'success' });
+  });
+
+  app.post<{ Params: DeviceParams; Body: Buffer | undefined }>(
+    '/devices/:deviceId/datapoints.csv',
+    {
+      // MCS answered CSV uploads in CSV: `Success.`, or this line when nothing was stored.
+      errorHandler: async (error, request, reply) => {
+        const { status } = toHttpError(error);
+        if (status !== 400) return reply.code(status).send(mcsError(status));
+        request.log.info({ err: error }, 'data points refused');
+        return reply.code(400).type('text/csv').send('400,None of data points uploaded success.');
+      },
+    },
+    async (request, reply) => {
+      const points = parseDataPointsCsv(bodyText(request.body));
+      await services.dataPoints.ingest(request.actor, request.params.deviceId, points);
+      return reply.type('text/csv').send('Success.');
+    },
+  );
+
   app.get<{ Params: DeviceParams }>('/devices/:deviceId/connections', async (request) => {
     const endpoint = await services.deviceSelf.tcpEndpoint(request.actor, request.params.deviceId);
     return mcsSuccess({ ip: endpoint.host, port: endpoint.port });
@@ -91,6 +116,8 @@ export const mcsDeviceApi: FastifyPluginAsync<{ services: HttpServices }> = asyn
     return reply.type('text/csv').send(`${endpoint.host},${endpoint.port}`);
   });
 };
+
+const bodyText = (body: Buffer | undefined): string => (body ?? Buffer.alloc(0)).toString('utf8');
 
 const wantsUrl = (value: string | undefined): boolean => value !== undefined && value.toLowerCase() === 'true';
 

@@ -1,0 +1,205 @@
+import type { PushRepository } from '../../domain/ports.js';
+import {
+  activePushStatuses,
+  type Push,
+  type PushStatus,
+  type PushTarget,
+  type PushTransition,
+} from '../../domain/push.js';
+import type { Db } from '../database.js';
+import type { PushTable, PushTargetTable } from '../schema.js';
+
+export class SqlPushRepository implements PushRepository {
+  constructor(private readonly db: Db) {}
+
+  async insert(push: Push): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      await trx
+        .insertInto('pushes')
+        .values({
+          id: push.id,
+          firmware_id: push.firmwareId,
+          prototype_id: push.prototypeId,
+          version: push.version,
+          created_by: push.createdBy,
+          created_at: push.createdAt.getTime(),
+          force: push.force ? 1 : 0,
+          queue_offline: push.queueOffline ? 1 : 0,
+        })
+        .execute();
+      for (const target of push.targets) {
+        await trx
+          .insertInto('push_targets')
+          .values({
+            push_id: push.id,
+            device_id: target.deviceId,
+            status: target.status,
+            reason: target.reason ?? null,
+            updated_at: target.updatedAt.getTime(),
+            deadline_at: target.deadline?.getTime() ?? null,
+          })
+          .execute();
+        for (const step of target.history) {
+          await trx
+            .insertInto('push_transitions')
+            .values({
+              push_id: push.id,
+              device_id: target.deviceId,
+              status: step.status,
+              reason: step.reason ?? null,
+              at: step.at.getTime(),
+            })
+            .execute();
+        }
+      }
+    });
+  }
+
+  async get(id: string): Promise<Push | undefined> {
+    const row = await this.db.selectFrom('pushes').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!row) return undefined;
+    return (await this.assemble([row]))[0];
+  }
+
+  async listByFirmware(firmwareId: string): Promise<Push[]> {
+    const rows = await this.db
+      .selectFrom('pushes')
+      .selectAll()
+      .where('firmware_id', '=', firmwareId)
+      .orderBy('created_at', 'desc')
+      .orderBy('id')
+      .execute();
+    return this.assemble(rows);
+  }
+
+  async listByDevice(deviceId: string): Promise<Push[]> {
+    const rows = await this.db
+      .selectFrom('pushes')
+      .innerJoin('push_targets', 'push_targets.push_id', 'pushes.id')
+      .selectAll('pushes')
+      .where('push_targets.device_id', '=', deviceId)
+      .orderBy('pushes.created_at', 'desc')
+      .orderBy('pushes.id')
+      .execute();
+    return this.assemble(rows, deviceId);
+  }
+
+  async activeTargets(deviceId: string): Promise<Array<PushTarget & { firmwareId: string; version: string }>> {
+    const rows = await this.db
+      .selectFrom('push_targets')
+      .innerJoin('pushes', 'pushes.id', 'push_targets.push_id')
+      .selectAll('push_targets')
+      .select(['pushes.firmware_id', 'pushes.version', 'pushes.created_at'])
+      .where('push_targets.device_id', '=', deviceId)
+      .where('push_targets.status', 'in', [...activePushStatuses])
+      .orderBy('pushes.created_at')
+      .execute();
+    const histories = await this.histories(
+      rows.map((row) => row.push_id),
+      deviceId,
+    );
+    return rows.map((row) => ({
+      ...targetFromRow(row, histories.get(`${row.push_id}/${row.device_id}`) ?? []),
+      firmwareId: row.firmware_id,
+      version: row.version,
+    }));
+  }
+
+  async overdueTargets(now: Date): Promise<PushTarget[]> {
+    const rows = await this.db
+      .selectFrom('push_targets')
+      .selectAll()
+      .where('deadline_at', '<=', now.getTime())
+      .where('status', 'in', [...activePushStatuses])
+      .execute();
+    return rows.map((row) => targetFromRow(row, []));
+  }
+
+  async moveTarget(
+    pushId: string,
+    deviceId: string,
+    from: PushStatus,
+    to: PushTransition,
+    deadline: Date | undefined,
+  ): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      const result = await trx
+        .updateTable('push_targets')
+        .set({
+          status: to.status,
+          reason: to.reason ?? null,
+          updated_at: to.at.getTime(),
+          deadline_at: deadline?.getTime() ?? null,
+        })
+        .where('push_id', '=', pushId)
+        .where('device_id', '=', deviceId)
+        .where('status', '=', from)
+        .executeTakeFirst();
+      if (Number(result.numUpdatedRows) !== 1) return false;
+      await trx
+        .insertInto('push_transitions')
+        .values({
+          push_id: pushId,
+          device_id: deviceId,
+          status: to.status,
+          reason: to.reason ?? null,
+          at: to.at.getTime(),
+        })
+        .execute();
+      return true;
+    });
+  }
+
+  /** Pushes with their targets (only `deviceId`'s when given) and each target's history. */
+  private async assemble(rows: PushTable[], deviceId?: string): Promise<Push[]> {
+    if (rows.length === 0) return [];
+    const ids = rows.map((row) => row.id);
+    let query = this.db.selectFrom('push_targets').selectAll().where('push_id', 'in', ids);
+    if (deviceId !== undefined) query = query.where('device_id', '=', deviceId);
+    const targetRows = await query.orderBy('device_id').execute();
+    const histories = await this.histories(ids, deviceId);
+    const targets = new Map<string, PushTarget[]>();
+    for (const row of targetRows) {
+      const list = targets.get(row.push_id) ?? [];
+      list.push(targetFromRow(row, histories.get(`${row.push_id}/${row.device_id}`) ?? []));
+      targets.set(row.push_id, list);
+    }
+    return rows.map((row) => ({
+      id: row.id,
+      firmwareId: row.firmware_id,
+      prototypeId: row.prototype_id,
+      version: row.version,
+      createdBy: row.created_by,
+      createdAt: new Date(row.created_at),
+      force: row.force === 1,
+      queueOffline: row.queue_offline === 1,
+      targets: targets.get(row.id) ?? [],
+    }));
+  }
+
+  private async histories(pushIds: string[], deviceId?: string): Promise<Map<string, PushTransition[]>> {
+    const histories = new Map<string, PushTransition[]>();
+    if (pushIds.length === 0) return histories;
+    let query = this.db.selectFrom('push_transitions').selectAll().where('push_id', 'in', pushIds);
+    if (deviceId !== undefined) query = query.where('device_id', '=', deviceId);
+    for (const row of await query.orderBy('id').execute()) {
+      const key = `${row.push_id}/${row.device_id}`;
+      const list = histories.get(key) ?? [];
+      list.push({ status: row.status as PushStatus, reason: row.reason ?? undefined, at: new Date(row.at) });
+      histories.set(key, list);
+    }
+    return histories;
+  }
+}
+
+function targetFromRow(row: PushTargetTable, history: PushTransition[]): PushTarget {
+  return {
+    pushId: row.push_id,
+    deviceId: row.device_id,
+    status: row.status as PushStatus,
+    reason: row.reason ?? undefined,
+    updatedAt: new Date(row.updated_at),
+    deadline: row.deadline_at === null ? undefined : new Date(row.deadline_at),
+    history,
+  };
+}

@@ -1,0 +1,294 @@
+import { requireAdmin } from '../access.js';
+import { isCompatible } from '../compatibility.js';
+import { invalid, notFound } from '../errors.js';
+import type { DomainEvent, EventBus } from '../events.js';
+import { isDeviceId, randomAlphanumeric } from '../ids.js';
+import { KeyedMutex } from '../keyed-mutex.js';
+import type { Actor, Device, Firmware, FotaCommand } from '../model.js';
+import type { Clock, DeviceRepository, FirmwareRepository, PrototypeRepository, PushRepository } from '../ports.js';
+import { activePushStatuses, canMove, type Push, type PushStatus, type PushTarget } from '../push.js';
+import type { DeviceConnections } from './connections.js';
+
+export interface PushRequest {
+  readonly deviceIds: readonly string[];
+  /** Send even to devices whose firmware is not a prerequisite (or, under `increasing`, not lower). */
+  readonly force?: boolean | undefined;
+  /** Keep the push for offline devices and send it once when they next connect. */
+  readonly queueOffline?: boolean | undefined;
+}
+
+export const MAX_PUSH_DEVICES = 10_000;
+export const newPushId = (): string => `U${randomAlphanumeric(11)}`;
+
+/**
+ * Pushes a firmware to devices and follows each device through
+ * queued → sent → delivered → downloading → upgraded | failed (see push.ts). Only connected devices
+ * get it, as on MCS; others are answered `offline`, or queued with `queueOffline`.
+ */
+export class PushService {
+  private readonly perDevice = new KeyedMutex();
+
+  constructor(
+    private readonly deps: {
+      readonly pushes: PushRepository;
+      readonly devices: DeviceRepository;
+      readonly firmwares: FirmwareRepository;
+      readonly prototypes: PrototypeRepository;
+      readonly connections: DeviceConnections;
+      readonly events: EventBus;
+      readonly clock: Clock;
+      readonly timeoutMs: number;
+      /** The URL a pushed device downloads from; it names the device so its download is seen. */
+      readonly downloadUrl: (firmwareId: string, deviceId: string) => string;
+    },
+  ) {}
+
+  /** Reacts to what devices do: connect, report, start a download. */
+  listen(): () => void {
+    return this.deps.events.subscribe((event) => this.onEvent(event));
+  }
+
+  async create(actor: Actor, firmwareId: string, request: PushRequest): Promise<Push> {
+    requireAdmin(actor);
+    const firmware = await this.deps.firmwares.get(firmwareId);
+    if (!firmware) throw notFound(`no firmware ${firmwareId}`);
+    const prototype = await this.deps.prototypes.get(firmware.prototypeId);
+    if (!prototype) throw notFound(`no prototype ${firmware.prototypeId}`);
+    const deviceIds = [...new Set(request.deviceIds)];
+    if (deviceIds.length === 0) throw invalid('deviceIds must name at least one device');
+    if (deviceIds.length > MAX_PUSH_DEVICES) throw invalid(`at most ${MAX_PUSH_DEVICES} devices per push`);
+    const devices: Device[] = [];
+    for (const id of deviceIds) {
+      const device = isDeviceId(id) ? await this.deps.devices.get(id) : undefined;
+      if (!device || device.prototypeId !== firmware.prototypeId) {
+        throw invalid(`${id} is not a device of prototype ${firmware.prototypeId}`);
+      }
+      devices.push(device);
+    }
+
+    const now = this.deps.clock.now();
+    const pushId = newPushId();
+    const force = request.force ?? false;
+    const queueOffline = request.queueOffline ?? false;
+    const targets: PushTarget[] = devices.map((device) => {
+      const current = { firmwareId: device.reported?.firmwareId, version: device.reported?.version };
+      const initial = (status: PushStatus, reason?: string): PushTarget => ({
+        pushId,
+        deviceId: device.id,
+        status,
+        reason,
+        updatedAt: now,
+        deadline: status === 'queued' ? this.deadlineFrom(now) : undefined,
+        history: [{ status, reason, at: now }],
+      });
+      if (!force && !isCompatible(firmware, current, prototype.versionPolicy)) {
+        return initial('incompatible', incompatibility(firmware, device, prototype.versionPolicy));
+      }
+      if (this.deps.connections.current(device.id)) return initial('queued');
+      return queueOffline
+        ? initial('queued', 'waiting for the device to connect')
+        : initial('offline', 'the device is not connected');
+    });
+    const push: Push = {
+      id: pushId,
+      firmwareId: firmware.id,
+      prototypeId: firmware.prototypeId,
+      version: firmware.version,
+      createdBy: actor.kind,
+      createdAt: now,
+      force,
+      queueOffline,
+      targets,
+    };
+
+    for (const target of targets) {
+      if (target.status === 'queued') await this.supersede(target.deviceId, pushId);
+    }
+    await this.deps.pushes.insert(push);
+    for (const target of targets) this.announce(push, target.deviceId, target.status, target.reason, now);
+    await Promise.all(
+      targets
+        .filter((target) => target.status === 'queued' && this.deps.connections.current(target.deviceId))
+        .map((target) => this.deliver(target.deviceId)),
+    );
+    return (await this.deps.pushes.get(pushId)) ?? push;
+  }
+
+  async get(actor: Actor, id: string): Promise<Push> {
+    requireAdmin(actor);
+    const push = await this.deps.pushes.get(id);
+    if (!push) throw notFound(`no push ${id}`);
+    return push;
+  }
+
+  async listByFirmware(actor: Actor, firmwareId: string): Promise<Push[]> {
+    requireAdmin(actor);
+    if (!(await this.deps.firmwares.get(firmwareId))) throw notFound(`no firmware ${firmwareId}`);
+    return this.deps.pushes.listByFirmware(firmwareId);
+  }
+
+  async listByDevice(actor: Actor, deviceId: string): Promise<Push[]> {
+    requireAdmin(actor);
+    if (!(await this.deps.devices.get(deviceId))) throw notFound(`no device ${deviceId}`);
+    return this.deps.pushes.listByDevice(deviceId);
+  }
+
+  /** Fails the active targets whose deadline passed; returns how many. */
+  async expireOverdue(): Promise<number> {
+    const now = this.deps.clock.now();
+    let expired = 0;
+    for (const target of await this.deps.pushes.overdueTargets(now)) {
+      if (await this.move(target, 'failed', 'no upgrade reported in time')) expired++;
+    }
+    return expired;
+  }
+
+  /** A download of `firmwareId` named `deviceId` started (the `?d=` of a pushed URL). */
+  downloadStarted(deviceId: string, firmwareId: string): void {
+    if (!isDeviceId(deviceId)) return;
+    this.deps.events.publish({ type: 'firmware.download', deviceId, firmwareId, at: this.deps.clock.now() });
+  }
+
+  private async onEvent(event: DomainEvent): Promise<void> {
+    switch (event.type) {
+      case 'device.online':
+        return this.deliver(event.deviceId);
+      case 'device.reported':
+        return this.reported(event.deviceId, event.version);
+      case 'device.fotaing':
+        return this.downloading(event.deviceId, undefined);
+      case 'firmware.download':
+        return this.downloading(event.deviceId, event.firmwareId);
+      default:
+        return;
+    }
+  }
+
+  /** Sends the device's queued push, once, over its newest connection. */
+  private async deliver(deviceId: string): Promise<void> {
+    await this.perDevice.run(deviceId, async () => {
+      const connection = this.deps.connections.current(deviceId);
+      if (!connection) return;
+      const queued = (await this.deps.pushes.activeTargets(deviceId)).filter((target) => target.status === 'queued');
+      for (const target of queued) {
+        const firmware = await this.deps.firmwares.get(target.firmwareId);
+        if (!firmware) {
+          await this.move(target, 'failed', 'the firmware was deleted');
+          continue;
+        }
+        const command: FotaCommand = {
+          timestamp: this.deps.clock.now().getTime(),
+          version: firmware.version,
+          md5: firmware.md5,
+          url: this.deps.downloadUrl(firmware.id, deviceId),
+        };
+        try {
+          await connection.sendFota(command, () => {
+            void this.moveIfIn(target, ['sent'], 'delivered', 'the device acknowledged the message');
+          });
+        } catch {
+          // The connection went away while sending: the target stays queued for the next one.
+          continue;
+        }
+        await this.move(target, 'sent', `over ${connection.protocol}`);
+      }
+    });
+  }
+
+  private async reported(deviceId: string, version: string): Promise<void> {
+    for (const target of await this.deps.pushes.activeTargets(deviceId)) {
+      if (target.status === 'queued') continue;
+      if (target.version === version) await this.move(target, 'upgraded', `reported version ${version}`);
+      else await this.move(target, 'failed', `reported version ${version} instead of ${target.version}`);
+    }
+  }
+
+  private async downloading(deviceId: string, firmwareId: string | undefined): Promise<void> {
+    for (const target of await this.deps.pushes.activeTargets(deviceId)) {
+      if (firmwareId !== undefined && target.firmwareId !== firmwareId) continue;
+      await this.moveIfIn(
+        target,
+        ['sent', 'delivered'],
+        'downloading',
+        firmwareId ? 'download started' : 'the device said fotaing',
+      );
+    }
+  }
+
+  /** An older active push of the device gives way to a new one. */
+  private async supersede(deviceId: string, pushId: string): Promise<void> {
+    for (const target of await this.deps.pushes.activeTargets(deviceId)) {
+      await this.move(target, 'failed', `superseded by push ${pushId}`);
+    }
+  }
+
+  private async moveIfIn(
+    target: PushTarget,
+    from: readonly PushStatus[],
+    to: PushStatus,
+    reason: string,
+  ): Promise<boolean> {
+    const current = await this.currentTarget(target);
+    if (!current || !from.includes(current.status)) return false;
+    return this.move(current, to, reason);
+  }
+
+  /** Moves a target along an allowed edge; repeats and forbidden moves change nothing. */
+  private async move(target: PushTarget, to: PushStatus, reason: string): Promise<boolean> {
+    let current: PushTarget | undefined = target;
+    // A target read a moment ago may have moved since: retry from its newest status.
+    for (let attempt = 0; attempt < 3 && current; attempt++) {
+      if (!canMove(current.status, to)) return false;
+      const now = this.deps.clock.now();
+      const deadline = activePushStatuses.includes(to)
+        ? to === 'sent'
+          ? this.deadlineFrom(now)
+          : current.deadline
+        : undefined;
+      if (
+        await this.deps.pushes.moveTarget(
+          current.pushId,
+          current.deviceId,
+          current.status,
+          { status: to, reason, at: now },
+          deadline,
+        )
+      ) {
+        const push = await this.deps.pushes.get(current.pushId);
+        if (push) this.announce(push, current.deviceId, to, reason, now);
+        return true;
+      }
+      current = await this.currentTarget(current);
+    }
+    return false;
+  }
+
+  private async currentTarget(target: PushTarget): Promise<PushTarget | undefined> {
+    const push = await this.deps.pushes.get(target.pushId);
+    return push?.targets.find((candidate) => candidate.deviceId === target.deviceId);
+  }
+
+  private announce(push: Push, deviceId: string, status: PushStatus, reason: string | undefined, at: Date): void {
+    this.deps.events.publish({
+      type: 'push.progress',
+      pushId: push.id,
+      deviceId,
+      firmwareId: push.firmwareId,
+      status,
+      reason,
+      at,
+    });
+  }
+
+  private deadlineFrom(now: Date): Date {
+    return new Date(now.getTime() + this.deps.timeoutMs);
+  }
+}
+
+function incompatibility(firmware: Firmware, device: Device, policy: string): string {
+  if (device.reported === undefined) return 'the device never reported a firmware and this one has prerequisites';
+  if (policy === 'increasing' && device.reported.version !== undefined) {
+    return `the device runs ${device.reported.version}; this prototype only moves to higher versions`;
+  }
+  return `the device runs ${device.reported.version}, which is not a prerequisite of ${firmware.version}`;
+}

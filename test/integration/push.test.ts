@@ -1,0 +1,370 @@
+import { request } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from '../support/data-dir.js';
+import { rawRequest } from '../support/raw-http.js';
+import { startServer, uploadFirmware, type TestServer } from '../support/server.js';
+import { TcpDevice } from '../support/tcp-device.js';
+
+let server: TestServer;
+let prototypeId: string;
+const fw: Record<string, any> = {};
+const sockets: TcpDevice[] = [];
+
+beforeAll(async () => {
+  server = await startServer();
+  prototypeId = (await server.api<any>('POST', '/prototypes', { name: 'push' })).body.prototypeId;
+  fw['1'] = (await uploadFirmware(server, prototypeId, { name: 'one', version: '1' }, 'one one')).body;
+  fw['2'] = (
+    await uploadFirmware(server, prototypeId, { name: 'two', version: '2', prerequisites: fw['1'].fwId }, 'two two')
+  ).body;
+  fw['3'] = (
+    await uploadFirmware(server, prototypeId, { name: 'three', version: '3', prerequisites: fw['2'].fwId }, 'three')
+  ).body;
+});
+afterAll(async () => {
+  for (const socket of sockets) socket.close();
+  await server.stop();
+});
+
+interface Device {
+  deviceId: string;
+  deviceKey: string;
+}
+
+async function newDevice(name: string, reportVersion?: string): Promise<Device> {
+  const device = (await server.api<any>('POST', `/prototypes/${prototypeId}/devices`, { name })).body as Device;
+  if (reportVersion !== undefined) await report(device, reportVersion);
+  return device;
+}
+
+async function report(device: Device, version: string): Promise<number> {
+  const response = await fetch(`${server.url}/mcs/v2/devices/${device.deviceId}/firmwares`, {
+    method: 'PUT',
+    headers: { deviceKey: device.deviceKey },
+    body: JSON.stringify({ version }),
+  });
+  return response.status;
+}
+
+/** Connects a device over TCP with the Python tutorial's heartbeat and waits until it is online. */
+async function online(device: Device): Promise<TcpDevice> {
+  const socket = await TcpDevice.connect(server.app.tcp()!.port());
+  sockets.push(socket);
+  socket.send(`${device.deviceId},${device.deviceKey},0`);
+  await eventually(
+    () => server.api<any>('GET', `/devices/${device.deviceId}`),
+    (answer) => answer.body.presence.online === true,
+  );
+  return socket;
+}
+
+async function push(firmware: any, deviceIds: string[], options: Record<string, unknown> = {}) {
+  return server.api<any>('POST', `/firmwares/${firmware.fwId}/push`, { deviceIds, ...options });
+}
+
+async function targetOf(pushId: string, deviceId: string): Promise<any> {
+  const answer = await server.api<any>('GET', `/pushes/${pushId}`);
+  return answer.body.targets.find((target: any) => target.deviceId === deviceId);
+}
+
+const statusBecomes = (pushId: string, deviceId: string, status: string) =>
+  eventually(
+    () => targetOf(pushId, deviceId),
+    (target) => target?.status === status,
+  );
+
+describe('a push over TCP', () => {
+  it('sends the FOTA line byte for byte and follows the device to upgraded', async () => {
+    const device = await newDevice('a', '1');
+    const socket = await online(device);
+    const answer = await push(fw['2'], [device.deviceId]);
+    expect(answer.status).toBe(201);
+    expect(answer.body).toMatchObject({ fwId: fw['2'].fwId, version: '2', createdBy: 'admin', force: false });
+    expect(answer.body.pushId).toMatch(/^U[A-Za-z0-9]{11}$/);
+    expect(answer.body.targets[0]).toMatchObject({ deviceId: device.deviceId, status: 'sent' });
+
+    const url = `${server.url}/fw/${fw['2'].fwId}?d=${device.deviceId}`;
+    const pattern = new RegExp(
+      `${device.deviceId},${device.deviceKey},(\\d{13}),FOTA,2,${fw['2'].md5},${url.replace(/[?.]/g, '\\$&')}$`,
+    );
+    const text = await socket.waitFor(pattern);
+    // The heartbeat echo, then the FOTA line, without any newline.
+    expect(text.startsWith(`${device.deviceId},${device.deviceKey},0`)).toBe(true);
+    const line = text.slice(`${device.deviceId},${device.deviceKey},0`.length);
+    expect(line).toMatch(pattern);
+    expect(Buffer.byteLength(line)).toBeLessThan(200);
+    expect(line).not.toContain('\n');
+
+    const download = await fetch(url);
+    expect(await download.text()).toBe('two two');
+    await statusBecomes(answer.body.pushId, device.deviceId, 'downloading');
+    expect(await report(device, '2')).toBe(200);
+    const done = await statusBecomes(answer.body.pushId, device.deviceId, 'upgraded');
+    expect(done.history.map((step: any) => step.status)).toEqual(['queued', 'sent', 'downloading', 'upgraded']);
+
+    const history = await server.api<any[]>('GET', `/devices/${device.deviceId}/pushes`);
+    expect(history.body.map((p) => p.pushId)).toEqual([answer.body.pushId]);
+    const byFirmware = await server.api<any[]>('GET', `/firmwares/${fw['2'].fwId}/pushes`);
+    expect(byFirmware.body.map((p) => p.pushId)).toContain(answer.body.pushId);
+  });
+
+  it('answers an offline device offline and sends nothing, in the same push as an online one', async () => {
+    const up = await newDevice('up', '1');
+    const down = await newDevice('down', '1');
+    const socket = await online(up);
+    const answer = await push(fw['2'], [up.deviceId, down.deviceId]);
+    const statuses = Object.fromEntries(answer.body.targets.map((t: any) => [t.deviceId, t.status]));
+    expect(statuses).toEqual({ [up.deviceId]: 'sent', [down.deviceId]: 'offline' });
+    expect(answer.body.counts).toMatchObject({ sent: 1, offline: 1 });
+    await socket.waitFor(',FOTA,2,');
+  });
+
+  it('answers incompatible unless forced', async () => {
+    const device = await newDevice('never reported');
+    const socket = await online(device);
+    const refused = await push(fw['3'], [device.deviceId]);
+    expect(refused.body.targets[0]).toMatchObject({
+      status: 'incompatible',
+      reason: expect.stringContaining('never reported'),
+    });
+    const forced = await push(fw['3'], [device.deviceId], { force: true });
+    expect(forced.body.targets[0].status).toBe('sent');
+    await socket.waitFor(',FOTA,3,');
+  });
+
+  it('delivers a queued push exactly once when the device next connects', async () => {
+    const device = await newDevice('sleeper', '1');
+    const answer = await push(fw['2'], [device.deviceId], { queueOffline: true });
+    expect(answer.body.targets[0].status).toBe('queued');
+
+    const first = await online(device);
+    await first.waitFor(',FOTA,2,');
+    await statusBecomes(answer.body.pushId, device.deviceId, 'sent');
+    first.close();
+    await eventually(
+      () => server.api<any>('GET', `/devices/${device.deviceId}`),
+      (d) => d.body.presence.online === false,
+    );
+    const second = await online(device);
+    second.send(`${device.deviceId},${device.deviceKey},0`);
+    await second.waitFor(`${device.deviceId},${device.deviceKey},0${device.deviceId},${device.deviceKey},0`);
+    expect(second.text()).not.toContain('FOTA');
+    expect((first.text().match(/FOTA/g) ?? []).length).toBe(1);
+  });
+
+  it('fails a push when the device reports another version', async () => {
+    const device = await newDevice('wrong', '1');
+    await online(device);
+    const answer = await push(fw['3'], [device.deviceId], { force: true });
+    expect(await report(device, '2')).toBe(200);
+    const failed = await statusBecomes(answer.body.pushId, device.deviceId, 'failed');
+    expect(failed.reason).toContain('reported version 2 instead of 3');
+    // Terminal states stay terminal.
+    expect(await report(device, '3')).toBe(200);
+    expect((await targetOf(answer.body.pushId, device.deviceId)).status).toBe('failed');
+  });
+
+  it('moves to downloading when the device uploads status,,fotaing, and supersedes an older push', async () => {
+    const device = await newDevice('fotaing', '1');
+    await online(device);
+    const older = await push(fw['2'], [device.deviceId]);
+    const newer = await push(fw['2'], [device.deviceId]);
+    expect((await targetOf(older.body.pushId, device.deviceId)).reason).toContain(newer.body.pushId);
+    const response = await rawRequest(
+      server.port,
+      `POST /mcs/v2/devices/${device.deviceId}/datapoints.csv HTTP/1.1\r\nHost: x\r\ndeviceKey: ${device.deviceKey}\r\nContent-Type: 'text/csv'\r\nContent-Length: 15\r\nConnection: close\r\n\r\nstatus,,fotaing`,
+    );
+    expect(response.status).toBe(200);
+    expect(response.body).toBe('Success.');
+    await statusBecomes(newer.body.pushId, device.deviceId, 'downloading');
+    const overview = await server.api<any>('GET', `/devices/${device.deviceId}`);
+    expect(overview.body.channels).toEqual([
+      { channelId: 'status', values: { value: 'fotaing' }, timestamp: expect.any(String) },
+    ]);
+  });
+
+  it('shows presence with protocol and times', async () => {
+    const device = await newDevice('presence');
+    const socket = await online(device);
+    const seen = (await server.api<any>('GET', `/devices/${device.deviceId}`)).body.presence;
+    expect(seen).toEqual({ online: true, protocol: 'tcp', since: expect.any(String), lastSeen: expect.any(String) });
+    const listed = (await server.api<any[]>('GET', `/prototypes/${prototypeId}/devices`)).body.find(
+      (d) => d.deviceId === device.deviceId,
+    );
+    expect(listed.presence.online).toBe(true);
+    socket.close();
+    await eventually(
+      () => server.api<any>('GET', `/devices/${device.deviceId}`),
+      (d) => d.body.presence.online === false && d.body.presence.protocol === 'tcp',
+    );
+  });
+});
+
+describe('push refusals', () => {
+  it.each([
+    ['no devices', { deviceIds: [] }],
+    ['an unknown device', { deviceIds: ['D0000000'] }],
+    ['not a device id', { deviceIds: ['../x'] }],
+    ['an unknown field', { deviceIds: ['D0000000'], now: true }],
+  ])('refuses %s with 400', async (_case, body) => {
+    const answer = await server.api<any>('POST', `/firmwares/${fw['1'].fwId}/push`, body);
+    expect(answer.status).toBe(400);
+  });
+
+  it('refuses a device of another prototype and names it', async () => {
+    const other = (await server.api<any>('POST', '/prototypes', { name: 'other' })).body.prototypeId;
+    const stranger = (await server.api<any>('POST', `/prototypes/${other}/devices`, { name: 's' })).body;
+    const answer = await server.api<any>('POST', `/firmwares/${fw['1'].fwId}/push`, { deviceIds: [stranger.deviceId] });
+    expect(answer.status).toBe(400);
+    expect(answer.body.error.message).toContain(stranger.deviceId);
+  });
+
+  it('answers 404 for an unknown firmware or push, and 401 without a token', async () => {
+    expect((await server.api('POST', '/firmwares/F00000000000/push', { deviceIds: ['D0000000'] })).status).toBe(404);
+    expect((await server.api('GET', '/pushes/U00000000000')).status).toBe(404);
+    const response = await fetch(`${server.url}/api/v1/firmwares/${fw['1'].fwId}/push`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ deviceIds: ['D0000000'] }),
+    });
+    expect(response.status).toBe(401);
+  });
+});
+
+describe('data points over HTTP', () => {
+  it('stores JSON data points and answers the MCS envelope', async () => {
+    const device = await newDevice('sensor');
+    const body = JSON.stringify({
+      datapoints: [
+        { dataChnId: 'temp', timestamp: 1432538716989, values: { value: 26 } },
+        { dataChnId: 'gps', values: { latitude: '25.03', longitude: '121.56', altitude: '10' } },
+      ],
+    });
+    const response = await rawRequest(
+      server.port,
+      `POST /mcs/v2/devices/${device.deviceId}/datapoints HTTP/1.1\r\nHost: x\r\ndeviceKey:${device.deviceKey}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+    expect(response.status).toBe(200);
+    expect(JSON.parse(response.body)).toMatchObject({ code: 200, results: 'success' });
+    const channels = (await server.api<any>('GET', `/devices/${device.deviceId}`)).body.channels;
+    expect(channels).toEqual([
+      {
+        channelId: 'gps',
+        values: { latitude: '25.03', longitude: '121.56', altitude: '10' },
+        timestamp: expect.any(String),
+      },
+      { channelId: 'temp', values: { value: '26' }, timestamp: new Date(1432538716989).toISOString() },
+    ]);
+  });
+
+  it.each([
+    ['six data points', 'a,,1\nb,,1\nc,,1\nd,,1\ne,,1\nf,,1'],
+    ['a bad timestamp', 'temp,yesterday,1'],
+    ['a line without a value', 'temp,'],
+    ['two values', 'temp,,1,2'],
+    ['nothing', ''],
+    ['a bad channel id', 'te mp,,1'],
+  ])('refuses %s in CSV with the MCS error line and stores nothing', async (_case, body) => {
+    const device = await newDevice('csv');
+    const response = await rawRequest(
+      server.port,
+      `POST /mcs/v2/devices/${device.deviceId}/datapoints.csv HTTP/1.1\r\nHost: x\r\ndeviceKey: ${device.deviceKey}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+    expect(response.status).toBe(400);
+    expect(response.body).toBe('400,None of data points uploaded success.');
+    expect((await server.api<any>('GET', `/devices/${device.deviceId}`)).body.channels).toEqual([]);
+  });
+
+  it('refuses data points with a wrong key', async () => {
+    const device = await newDevice('locked');
+    const response = await fetch(`${server.url}/mcs/v2/devices/${device.deviceId}/datapoints.csv`, {
+      method: 'POST',
+      headers: { deviceKey: 'x'.repeat(16) },
+      body: 'temp,,1',
+    });
+    expect(response.status).toBe(401);
+  });
+});
+
+describe('live events', () => {
+  it('streams device presence and push progress as Server-Sent Events', async () => {
+    const events: Array<{ event: string; data: any }> = [];
+    const stream = request(`${server.url}/api/v1/events`, { headers: { authorization: `Bearer ${server.token}` } });
+    const opened = new Promise<void>((resolve, reject) => {
+      stream.on('response', (response) => {
+        expect(response.statusCode).toBe(200);
+        expect(response.headers['content-type']).toContain('text/event-stream');
+        let buffer = '';
+        response.on('data', (chunk: Buffer) => {
+          buffer += chunk.toString();
+          let end: number;
+          while ((end = buffer.indexOf('\n\n')) >= 0) {
+            const block = buffer.slice(0, end);
+            buffer = buffer.slice(end + 2);
+            const name = /^event: (.+)$/m.exec(block)?.[1];
+            const data = /^data: (.+)$/m.exec(block)?.[1];
+            if (name && data) events.push({ event: name, data: JSON.parse(data) });
+          }
+        });
+        resolve();
+      });
+      stream.on('error', reject);
+    });
+    stream.end();
+    await opened;
+
+    const device = await newDevice('watched', '1');
+    await online(device);
+    const answer = await push(fw['2'], [device.deviceId]);
+    await eventually(
+      async () => events.map((e) => `${e.event}:${e.data.status ?? e.data.deviceId}`),
+      (seen) => seen.includes('push.progress:sent'),
+    );
+    stream.destroy();
+    expect(events).toContainEqual({
+      event: 'device.online',
+      data: expect.objectContaining({ deviceId: device.deviceId, protocol: 'tcp', prototypeId }),
+    });
+    expect(events).toContainEqual({
+      event: 'push.progress',
+      data: expect.objectContaining({
+        pushId: answer.body.pushId,
+        deviceId: device.deviceId,
+        fwId: fw['2'].fwId,
+        status: 'sent',
+      }),
+    });
+  });
+
+  it('refuses the event stream without a token', async () => {
+    const response = await fetch(`${server.url}/api/v1/events`);
+    expect(response.status).toBe(401);
+  });
+});
+
+describe('push timeout', () => {
+  it('fails a sent push that reports nothing in time', async () => {
+    const quick = await startServer({ FOTA_PUSH_TIMEOUT_S: '0.5' });
+    try {
+      const pid = (await quick.api<any>('POST', '/prototypes', { name: 't' })).body.prototypeId;
+      const firmware = (await uploadFirmware(quick, pid, { name: 'x', version: '1' }, 'x')).body;
+      const device = (await quick.api<any>('POST', `/prototypes/${pid}/devices`, { name: 'd' })).body;
+      const socket = await TcpDevice.connect(quick.app.tcp()!.port());
+      sockets.push(socket);
+      socket.send(`${device.deviceId},${device.deviceKey},0`);
+      await eventually(
+        () => quick.api<any>('GET', `/devices/${device.deviceId}`),
+        (d) => d.body.presence.online,
+      );
+      const answer = await quick.api<any>('POST', `/firmwares/${firmware.fwId}/push`, { deviceIds: [device.deviceId] });
+      expect(answer.body.targets[0].status).toBe('sent');
+      const failed = await eventually(
+        async () => (await quick.api<any>('GET', `/pushes/${answer.body.pushId}`)).body.targets[0],
+        (target) => target.status === 'failed',
+      );
+      expect(failed.reason).toContain('in time');
+    } finally {
+      await quick.stop();
+    }
+  });
+});
