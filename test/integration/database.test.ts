@@ -1,0 +1,98 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDatabase } from '../../src/app.js';
+import type { Db } from '../../src/db/database.js';
+import { migrate } from '../../src/db/database.js';
+import { SqlPushRepository } from '../../src/db/repositories/pushes.js';
+
+let dir: string;
+let db: Db;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'fota-db-'));
+  db = (await openDatabase(dir)).db;
+});
+afterAll(async () => {
+  await db.destroy();
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function schema(): Promise<string[]> {
+  const rows = await sql<{ sql: string }>`select sql from sqlite_master where sql is not null order by name`.execute(
+    db,
+  );
+  return rows.rows.map((row) => row.sql);
+}
+
+describe('migrations', () => {
+  it('applies every migration on a new database and nothing on a second run', async () => {
+    const before = await schema();
+    expect(before.join('\n')).toContain('CREATE TABLE "push_targets"');
+    expect(await migrate(db)).toEqual([]);
+    expect(await schema()).toEqual(before);
+  });
+
+  it('reopens an existing database without migrating again', async () => {
+    const again = await openDatabase(dir);
+    expect(again.applied).toEqual([]);
+    await again.db.destroy();
+  });
+});
+
+describe('push targets move by compare-and-set', () => {
+  it('moves a target only from the status it is in, and records each move once', async () => {
+    const now = Date.now();
+    await db
+      .insertInto('prototypes')
+      .values({ id: 'P00000000001', name: 'p', description: '', version_policy: 'any', created_at: now })
+      .execute();
+    await db
+      .insertInto('devices')
+      .values({
+        id: 'D0000001',
+        prototype_id: 'P00000000001',
+        device_key: 'k'.repeat(16),
+        name: 'd',
+        description: '',
+        reported_firmware_id: null,
+        reported_version: null,
+        reported_at: null,
+        created_at: now,
+      })
+      .execute();
+    const pushes = new SqlPushRepository(db);
+    const at = new Date(now);
+    await pushes.insert({
+      id: 'U00000000001',
+      firmwareId: 'F00000000001',
+      prototypeId: 'P00000000001',
+      version: '1',
+      createdBy: 'admin',
+      createdAt: at,
+      force: false,
+      queueOffline: false,
+      targets: [
+        {
+          pushId: 'U00000000001',
+          deviceId: 'D0000001',
+          status: 'queued',
+          reason: undefined,
+          updatedAt: at,
+          deadline: undefined,
+          history: [{ status: 'queued', reason: undefined, at }],
+        },
+      ],
+    });
+    const moves = await Promise.all([
+      pushes.moveTarget('U00000000001', 'D0000001', 'queued', { status: 'sent', reason: 'a', at }, undefined),
+      pushes.moveTarget('U00000000001', 'D0000001', 'queued', { status: 'failed', reason: 'b', at }, undefined),
+    ]);
+    expect(moves.filter(Boolean)).toHaveLength(1);
+    const push = await pushes.get('U00000000001');
+    expect(push!.targets[0]!.history.map((step) => step.status)).toEqual(['queued', moves[0] ? 'sent' : 'failed']);
+    expect(await pushes.activeTargets('D0000001')).toHaveLength(moves[0] ? 1 : 0);
+  });
+});
