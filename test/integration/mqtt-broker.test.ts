@@ -1,4 +1,6 @@
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { connect as tcpConnect } from 'node:net';
 import mqtt, { ErrorWithSubackPacket, type IClientOptions, type MqttClient, type IPublishPacket } from 'mqtt';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -362,6 +364,42 @@ it('sends FOTA at the QoS of the matching subscription, and refuses without one 
   await client.endAsync();
   await vi.waitFor(() => expect(isOnline(d)).toBe(false));
   await expect(connection.sendFota(command('2.0'))).rejects.toThrow(/closed/);
+});
+
+it('stores a last will published under the device’s own prefix, and drops one under another’s', async () => {
+  const d = device('twinB');
+  const victim = device('other');
+  const before = refusals('publish').length;
+  const own = await connect(3, {
+    will: { topic: `${prefix(d)}/status`, payload: Buffer.from(',,lost\0'), qos: 1, retain: false },
+  });
+  expect(await grantedQos(own, `${prefix(d)}/+`)).toBe(1);
+  const foreign = await connect(4, {
+    will: { topic: `${prefix(victim)}/led`, payload: Buffer.from(',,1'), qos: 1, retain: false },
+  });
+  expect(await grantedQos(foreign, `${prefix(device('twinA'))}/+`)).toBe(1);
+
+  own.stream.destroy();
+  foreign.stream.destroy();
+  await vi.waitFor(async () => {
+    expect(await channels.list(d.deviceId)).toContainEqual(
+      expect.objectContaining({ channelId: 'status', values: { value: 'lost' } }),
+    );
+    expect(refusals('publish').slice(before)).toContainEqual(
+      expect.objectContaining({ topic: `mcs/${victim.deviceId}/***/led` }),
+    );
+  });
+});
+
+it('drops a socket that sends junk, and goes on serving', async () => {
+  const junk = tcpConnect(broker.port(), '127.0.0.1');
+  await once(junk, 'connect');
+  junk.on('error', () => {});
+  junk.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+  await once(junk, 'close');
+
+  const client = await connect(3);
+  expect(await grantedQos(client, `${prefix(device('twinA'))}/+`)).toBe(1);
 });
 
 describe.each([
