@@ -23,6 +23,7 @@ import { PrototypeService } from './domain/services/prototypes.js';
 import { PushService } from './domain/services/pushes.js';
 import { buildHttpServer } from './http/server.js';
 import type { HttpServices } from './http/services.js';
+import { startMqttBroker, type MqttBroker } from './mqtt/broker.js';
 import { LocalBlobStore } from './storage/local-blob-store.js';
 import { startTcpCommandServer, type TcpCommandServer } from './tcp/server.js';
 import { packageVersion } from './version.js';
@@ -37,6 +38,8 @@ export interface App {
   url(): string;
   /** The TCP command server, once started. */
   tcp(): TcpCommandServer | undefined;
+  /** The MQTT broker, once started. */
+  mqtt(): MqttBroker | undefined;
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -139,6 +142,7 @@ export async function createApp(config: Config, logger: Logger = pino({ level: c
 
   let listening = '';
   let tcp: TcpCommandServer | undefined;
+  let mqtt: MqttBroker | undefined;
   let expiry: NodeJS.Timeout | undefined;
   // Overdue pushes are failed by a sweep a few times per timeout, at most every 30 s.
   const sweepEveryMs = Math.min(30_000, Math.max(100, Math.floor(config.pushTimeoutMs / 4)));
@@ -149,6 +153,7 @@ export async function createApp(config: Config, logger: Logger = pino({ level: c
     generatedAdminToken: generated,
     url: () => listening,
     tcp: () => tcp,
+    mqtt: () => mqtt,
     async start() {
       listening = await http.listen({ port: config.httpPort, host: config.host });
       tcp = await startTcpCommandServer({
@@ -158,6 +163,14 @@ export async function createApp(config: Config, logger: Logger = pino({ level: c
         echoHeartbeat: config.tcpEchoHeartbeat,
         deviceSelf: services.deviceSelf,
         connections,
+        logger,
+      });
+      mqtt = await startMqttBroker({
+        host: config.host,
+        port: config.mqttPort,
+        deviceSelf: services.deviceSelf,
+        connections,
+        dataPoints: services.dataPoints,
         logger,
       });
       expiry = setInterval(() => {
@@ -170,6 +183,7 @@ export async function createApp(config: Config, logger: Logger = pino({ level: c
       stopListening();
       connections.closeAll('server stopping');
       await tcp?.close();
+      await mqtt?.close();
       await http.close();
       await db.destroy();
     },

@@ -15,7 +15,14 @@ export async function serve(): Promise<void> {
     );
   }
   app.logger.info(
-    { http: app.url(), publicUrl: config.publicUrl, dataDir: config.dataDir, docs: `${app.url()}/api/docs` },
+    {
+      http: app.url(),
+      tcp: `${config.host}:${app.tcp()?.port()}`,
+      mqtt: `${config.host}:${app.mqtt()?.port()}`,
+      publicUrl: config.publicUrl,
+      dataDir: config.dataDir,
+      docs: `${app.url()}/api/docs`,
+    },
     'fota is serving',
   );
   let stopping = false;

@@ -182,15 +182,22 @@ export class PushService {
           md5: firmware.md5,
           url: this.deps.downloadUrl(firmware.id, deviceId),
         };
+        // A fast device may acknowledge before `sent` is recorded: remember it and move on after.
+        let acknowledged = false;
+        let recorded = false;
+        const markDelivered = () => this.moveIfIn(target, ['sent'], 'delivered', 'the device acknowledged the message');
         try {
           await connection.sendFota(command, () => {
-            void this.moveIfIn(target, ['sent'], 'delivered', 'the device acknowledged the message');
+            acknowledged = true;
+            if (recorded) void markDelivered();
           });
         } catch {
           // The connection went away while sending: the target stays queued for the next one.
           continue;
         }
         await this.move(target, 'sent', `over ${connection.protocol}`);
+        recorded = true;
+        if (acknowledged) await markDelivered();
       }
     });
   }
