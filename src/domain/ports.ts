@@ -20,6 +20,8 @@ export interface DeviceRepository {
   delete(id: string): Promise<void>;
   /** Ids of the devices whose reported firmware is this one. */
   listRunning(firmwareId: string): Promise<string[]>;
+  /** The devices among `ids` that exist, in any order. */
+  getMany(ids: readonly string[]): Promise<Device[]>;
 }
 
 export interface FirmwareRepository {
@@ -91,6 +93,9 @@ export interface ChannelValueRepository {
   listByPrototype(prototypeId: string): Promise<Map<string, ChannelValue[]>>;
 }
 
+/** A target with the firmware of its push. */
+export type ActiveTarget = PushTarget & { readonly firmwareId: string; readonly version: string };
+
 /** Pushes and their targets; targets move by compare-and-set so concurrent updates cannot skip a state. */
 export interface PushRepository {
   insert(push: Push): Promise<void>;
@@ -98,12 +103,12 @@ export interface PushRepository {
   listByFirmware(firmwareId: string): Promise<Push[]>;
   /** Pushes that include the device, each with only that device's target. */
   listByDevice(deviceId: string): Promise<Push[]>;
-  /** The device's targets in an active status, with their push's firmware. */
-  activeTargets(
-    deviceId: string,
-  ): Promise<Array<PushTarget & { readonly firmwareId: string; readonly version: string }>>;
-  /** Active targets whose deadline passed. */
-  overdueTargets(now: Date): Promise<PushTarget[]>;
+  /** The targets of these devices in an active status, oldest push first (history left empty). */
+  activeTargets(deviceIds: readonly string[]): Promise<ActiveTarget[]>;
+  /** One target as it is now (history left empty). */
+  getTarget(pushId: string, deviceId: string): Promise<ActiveTarget | undefined>;
+  /** Active targets whose deadline passed (history left empty). */
+  overdueTargets(now: Date): Promise<ActiveTarget[]>;
   /**
    * Moves a target from `from` to `to`, records the transition, and sets the deadline; false when
    * the target was not in `from` any more.

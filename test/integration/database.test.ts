@@ -93,6 +93,6 @@ describe('push targets move by compare-and-set', () => {
     expect(moves.filter(Boolean)).toHaveLength(1);
     const push = await pushes.get('U00000000001');
     expect(push!.targets[0]!.history.map((step) => step.status)).toEqual(['queued', moves[0] ? 'sent' : 'failed']);
-    expect(await pushes.activeTargets('D0000001')).toHaveLength(moves[0] ? 1 : 0);
+    expect(await pushes.activeTargets(['D0000001'])).toHaveLength(moves[0] ? 1 : 0);
   });
 });

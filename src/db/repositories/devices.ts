@@ -2,6 +2,7 @@ import type { Device } from '../../domain/model.js';
 import type { DeviceRepository } from '../../domain/ports.js';
 import type { Db } from '../database.js';
 import { translateSqliteError } from '../errors.js';
+import { chunks } from './chunks.js';
 import type { DeviceTable } from '../schema.js';
 
 export class SqlDeviceRepository implements DeviceRepository {
@@ -38,6 +39,15 @@ export class SqlDeviceRepository implements DeviceRepository {
 
   async delete(id: string): Promise<void> {
     await this.db.deleteFrom('devices').where('id', '=', id).execute();
+  }
+
+  async getMany(ids: readonly string[]): Promise<Device[]> {
+    const devices: Device[] = [];
+    for (const part of chunks(ids)) {
+      const rows = await this.db.selectFrom('devices').selectAll().where('id', 'in', part).execute();
+      devices.push(...rows.map(fromRow));
+    }
+    return devices;
   }
 
   async listRunning(firmwareId: string): Promise<string[]> {

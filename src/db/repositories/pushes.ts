@@ -1,4 +1,4 @@
-import type { PushRepository } from '../../domain/ports.js';
+import type { ActiveTarget, PushRepository } from '../../domain/ports.js';
 import {
   activePushStatuses,
   type Push,
@@ -8,6 +8,7 @@ import {
 } from '../../domain/push.js';
 import type { Db } from '../database.js';
 import type { PushTable, PushTargetTable } from '../schema.js';
+import { chunks } from './chunks.js';
 
 export class SqlPushRepository implements PushRepository {
   constructor(private readonly db: Db) {}
@@ -27,31 +28,31 @@ export class SqlPushRepository implements PushRepository {
           queue_offline: push.queueOffline ? 1 : 0,
         })
         .execute();
-      for (const target of push.targets) {
+      for (const part of chunks(push.targets)) {
         await trx
           .insertInto('push_targets')
-          .values({
-            push_id: push.id,
-            device_id: target.deviceId,
-            status: target.status,
-            reason: target.reason ?? null,
-            updated_at: target.updatedAt.getTime(),
-            deadline_at: target.deadline?.getTime() ?? null,
-          })
-          .execute();
-        for (const step of target.history) {
-          await trx
-            .insertInto('push_transitions')
-            .values({
+          .values(
+            part.map((target) => ({
               push_id: push.id,
               device_id: target.deviceId,
-              status: step.status,
-              reason: step.reason ?? null,
-              at: step.at.getTime(),
-            })
-            .execute();
-        }
+              status: target.status,
+              reason: target.reason ?? null,
+              updated_at: target.updatedAt.getTime(),
+              deadline_at: target.deadline?.getTime() ?? null,
+            })),
+          )
+          .execute();
       }
+      const steps = push.targets.flatMap((target) =>
+        target.history.map((step) => ({
+          push_id: push.id,
+          device_id: target.deviceId,
+          status: step.status,
+          reason: step.reason ?? null,
+          at: step.at.getTime(),
+        })),
+      );
+      for (const part of chunks(steps)) await trx.insertInto('push_transitions').values(part).execute();
     });
   }
 
@@ -84,35 +85,41 @@ export class SqlPushRepository implements PushRepository {
     return this.assemble(rows, deviceId);
   }
 
-  async activeTargets(deviceId: string): Promise<Array<PushTarget & { firmwareId: string; version: string }>> {
-    const rows = await this.db
+  async activeTargets(deviceIds: readonly string[]): Promise<ActiveTarget[]> {
+    const targets: ActiveTarget[] = [];
+    for (const part of chunks(deviceIds)) {
+      const rows = await this.withFirmware()
+        .where('push_targets.device_id', 'in', part)
+        .where('push_targets.status', 'in', [...activePushStatuses])
+        .orderBy('pushes.created_at')
+        .execute();
+      targets.push(...rows.map(activeFromRow));
+    }
+    return targets;
+  }
+
+  async getTarget(pushId: string, deviceId: string): Promise<ActiveTarget | undefined> {
+    const row = await this.withFirmware()
+      .where('push_targets.push_id', '=', pushId)
+      .where('push_targets.device_id', '=', deviceId)
+      .executeTakeFirst();
+    return row && activeFromRow(row);
+  }
+
+  async overdueTargets(now: Date): Promise<ActiveTarget[]> {
+    const rows = await this.withFirmware()
+      .where('push_targets.deadline_at', '<=', now.getTime())
+      .where('push_targets.status', 'in', [...activePushStatuses])
+      .execute();
+    return rows.map(activeFromRow);
+  }
+
+  private withFirmware() {
+    return this.db
       .selectFrom('push_targets')
       .innerJoin('pushes', 'pushes.id', 'push_targets.push_id')
       .selectAll('push_targets')
-      .select(['pushes.firmware_id', 'pushes.version', 'pushes.created_at'])
-      .where('push_targets.device_id', '=', deviceId)
-      .where('push_targets.status', 'in', [...activePushStatuses])
-      .orderBy('pushes.created_at')
-      .execute();
-    const histories = await this.histories(
-      rows.map((row) => row.push_id),
-      deviceId,
-    );
-    return rows.map((row) => ({
-      ...targetFromRow(row, histories.get(`${row.push_id}/${row.device_id}`) ?? []),
-      firmwareId: row.firmware_id,
-      version: row.version,
-    }));
-  }
-
-  async overdueTargets(now: Date): Promise<PushTarget[]> {
-    const rows = await this.db
-      .selectFrom('push_targets')
-      .selectAll()
-      .where('deadline_at', '<=', now.getTime())
-      .where('status', 'in', [...activePushStatuses])
-      .execute();
-    return rows.map((row) => targetFromRow(row, []));
+      .select(['pushes.firmware_id', 'pushes.version']);
   }
 
   async moveTarget(
@@ -190,6 +197,10 @@ export class SqlPushRepository implements PushRepository {
     }
     return histories;
   }
+}
+
+function activeFromRow(row: PushTargetTable & { firmware_id: string; version: string }): ActiveTarget {
+  return { ...targetFromRow(row, []), firmwareId: row.firmware_id, version: row.version };
 }
 
 function targetFromRow(row: PushTargetTable, history: PushTransition[]): PushTarget {

@@ -1,11 +1,19 @@
 import { requireAdmin } from '../access.js';
 import { isCompatible } from '../compatibility.js';
+import type { DeviceConnection } from '../connections.js';
 import { invalid, notFound } from '../errors.js';
 import type { DomainEvent, EventBus } from '../events.js';
 import { isDeviceId, randomAlphanumeric } from '../ids.js';
 import { KeyedMutex } from '../keyed-mutex.js';
-import type { Actor, Device, Firmware, FotaCommand } from '../model.js';
-import type { Clock, DeviceRepository, FirmwareRepository, PrototypeRepository, PushRepository } from '../ports.js';
+import type { Actor, Device, Firmware, VersionPolicy } from '../model.js';
+import type {
+  ActiveTarget,
+  Clock,
+  DeviceRepository,
+  FirmwareRepository,
+  PrototypeRepository,
+  PushRepository,
+} from '../ports.js';
 import { activePushStatuses, canMove, type Push, type PushStatus, type PushTarget } from '../push.js';
 import type { DeviceConnections } from './connections.js';
 
@@ -54,41 +62,14 @@ export class PushService {
     if (!firmware) throw notFound(`no firmware ${firmwareId}`);
     const prototype = await this.deps.prototypes.get(firmware.prototypeId);
     if (!prototype) throw notFound(`no prototype ${firmware.prototypeId}`);
-    const deviceIds = [...new Set(request.deviceIds)];
-    if (deviceIds.length === 0) throw invalid('deviceIds must name at least one device');
-    if (deviceIds.length > MAX_PUSH_DEVICES) throw invalid(`at most ${MAX_PUSH_DEVICES} devices per push`);
-    const devices: Device[] = [];
-    for (const id of deviceIds) {
-      const device = isDeviceId(id) ? await this.deps.devices.get(id) : undefined;
-      if (!device || device.prototypeId !== firmware.prototypeId) {
-        throw invalid(`${id} is not a device of prototype ${firmware.prototypeId}`);
-      }
-      devices.push(device);
-    }
+    const devices = await this.requireDevices(firmware, request.deviceIds);
 
     const now = this.deps.clock.now();
     const pushId = newPushId();
-    const force = request.force ?? false;
     const queueOffline = request.queueOffline ?? false;
-    const targets: PushTarget[] = devices.map((device) => {
-      const current = { firmwareId: device.reported?.firmwareId, version: device.reported?.version };
-      const initial = (status: PushStatus, reason?: string): PushTarget => ({
-        pushId,
-        deviceId: device.id,
-        status,
-        reason,
-        updatedAt: now,
-        deadline: status === 'queued' ? this.deadlineFrom(now) : undefined,
-        history: [{ status, reason, at: now }],
-      });
-      if (!force && !isCompatible(firmware, current, prototype.versionPolicy)) {
-        return initial('incompatible', incompatibility(firmware, device, prototype.versionPolicy));
-      }
-      if (this.deps.connections.current(device.id)) return initial('queued');
-      return queueOffline
-        ? initial('queued', 'waiting for the device to connect')
-        : initial('offline', 'the device is not connected');
-    });
+    const targets = devices.map((device) =>
+      this.initialTarget(pushId, device, firmware, prototype.versionPolicy, request.force ?? false, queueOffline, now),
+    );
     const push: Push = {
       id: pushId,
       firmwareId: firmware.id,
@@ -96,20 +77,26 @@ export class PushService {
       version: firmware.version,
       createdBy: actor.kind,
       createdAt: now,
-      force,
+      force: request.force ?? false,
       queueOffline,
       targets,
     };
 
-    for (const target of targets) {
-      if (target.status === 'queued') await this.supersede(target.deviceId, pushId);
-    }
+    const sending = targets.filter((target) => target.status === 'queued');
+    const older = await this.deps.pushes.activeTargets(sending.map((target) => target.deviceId));
+    for (const target of older) await this.move(target, 'failed', `superseded by push ${pushId}`);
     await this.deps.pushes.insert(push);
-    for (const target of targets) this.announce(push, target.deviceId, target.status, target.reason, now);
+    for (const target of targets)
+      this.announce(firmware.id, pushId, target.deviceId, target.status, target.reason, now);
+
     await Promise.all(
-      targets
-        .filter((target) => target.status === 'queued' && this.deps.connections.current(target.deviceId))
-        .map((target) => this.deliver(target.deviceId)),
+      sending.map((target) =>
+        this.perDevice.run(target.deviceId, async () => {
+          const connection = this.deps.connections.current(target.deviceId);
+          if (connection)
+            await this.send({ ...target, firmwareId: firmware.id, version: firmware.version }, firmware, connection);
+        }),
+      ),
     );
     return (await this.deps.pushes.get(pushId)) ?? push;
   }
@@ -135,9 +122,8 @@ export class PushService {
 
   /** Fails the active targets whose deadline passed; returns how many. */
   async expireOverdue(): Promise<number> {
-    const now = this.deps.clock.now();
     let expired = 0;
-    for (const target of await this.deps.pushes.overdueTargets(now)) {
+    for (const target of await this.deps.pushes.overdueTargets(this.deps.clock.now())) {
       if (await this.move(target, 'failed', 'no upgrade reported in time')) expired++;
     }
     return expired;
@@ -149,10 +135,54 @@ export class PushService {
     this.deps.events.publish({ type: 'firmware.download', deviceId, firmwareId, at: this.deps.clock.now() });
   }
 
+  private async requireDevices(firmware: Firmware, ids: readonly string[]): Promise<Device[]> {
+    const deviceIds = [...new Set(ids)];
+    if (deviceIds.length === 0) throw invalid('deviceIds must name at least one device');
+    if (deviceIds.length > MAX_PUSH_DEVICES) throw invalid(`at most ${MAX_PUSH_DEVICES} devices per push`);
+    const bad = deviceIds.find((id) => !isDeviceId(id));
+    if (bad !== undefined) throw invalid(`${bad} is not a device id`);
+    const found = new Map((await this.deps.devices.getMany(deviceIds)).map((device) => [device.id, device]));
+    return deviceIds.map((id) => {
+      const device = found.get(id);
+      if (!device || device.prototypeId !== firmware.prototypeId) {
+        throw invalid(`${id} is not a device of prototype ${firmware.prototypeId}`);
+      }
+      return device;
+    });
+  }
+
+  private initialTarget(
+    pushId: string,
+    device: Device,
+    firmware: Firmware,
+    policy: VersionPolicy,
+    force: boolean,
+    queueOffline: boolean,
+    now: Date,
+  ): PushTarget {
+    const target = (status: PushStatus, reason?: string): PushTarget => ({
+      pushId,
+      deviceId: device.id,
+      status,
+      reason,
+      updatedAt: now,
+      deadline: status === 'queued' ? this.deadlineFrom(now) : undefined,
+      history: [{ status, reason, at: now }],
+    });
+    const current = { firmwareId: device.reported?.firmwareId, version: device.reported?.version };
+    if (!force && !isCompatible(firmware, current, policy)) {
+      return target('incompatible', incompatibility(firmware, device, policy));
+    }
+    if (this.deps.connections.current(device.id)) return target('queued');
+    return queueOffline
+      ? target('queued', 'waiting for the device to connect')
+      : target('offline', 'the device is not connected');
+  }
+
   private async onEvent(event: DomainEvent): Promise<void> {
     switch (event.type) {
       case 'device.online':
-        return this.deliver(event.deviceId);
+        return this.deliverQueued(event.deviceId);
       case 'device.reported':
         return this.reported(event.deviceId, event.version);
       case 'device.fotaing':
@@ -164,46 +194,50 @@ export class PushService {
     }
   }
 
-  /** Sends the device's queued push, once, over its newest connection. */
-  private async deliver(deviceId: string): Promise<void> {
+  /** Sends a device's queued pushes, once, when it connects. */
+  private async deliverQueued(deviceId: string): Promise<void> {
     await this.perDevice.run(deviceId, async () => {
-      const connection = this.deps.connections.current(deviceId);
-      if (!connection) return;
-      const queued = (await this.deps.pushes.activeTargets(deviceId)).filter((target) => target.status === 'queued');
+      const queued = (await this.deps.pushes.activeTargets([deviceId])).filter((target) => target.status === 'queued');
       for (const target of queued) {
+        const connection = this.deps.connections.current(deviceId);
+        if (!connection) return;
         const firmware = await this.deps.firmwares.get(target.firmwareId);
-        if (!firmware) {
-          await this.move(target, 'failed', 'the firmware was deleted');
-          continue;
-        }
-        const command: FotaCommand = {
-          timestamp: this.deps.clock.now().getTime(),
-          version: firmware.version,
-          md5: firmware.md5,
-          url: this.deps.downloadUrl(firmware.id, deviceId),
-        };
-        // A fast device may acknowledge before `sent` is recorded: remember it and move on after.
-        let acknowledged = false;
-        let recorded = false;
-        const markDelivered = () => this.moveIfIn(target, ['sent'], 'delivered', 'the device acknowledged the message');
-        try {
-          await connection.sendFota(command, () => {
-            acknowledged = true;
-            if (recorded) void markDelivered();
-          });
-        } catch {
-          // The connection went away while sending: the target stays queued for the next one.
-          continue;
-        }
-        await this.move(target, 'sent', `over ${connection.protocol}`);
-        recorded = true;
-        if (acknowledged) await markDelivered();
+        if (firmware) await this.send(target, firmware, connection);
+        else await this.move(target, 'failed', 'the firmware was deleted');
       }
     });
   }
 
+  /** Writes the FOTA command and records `sent`; runs under the device's lock. */
+  private async send(target: ActiveTarget, firmware: Firmware, connection: DeviceConnection): Promise<void> {
+    // A fast device may acknowledge before `sent` is recorded: remember it and move on after.
+    let acknowledged = false;
+    let recorded = false;
+    const markDelivered = () => this.moveIfIn(target, ['sent'], 'delivered', 'the device acknowledged the message');
+    try {
+      await connection.sendFota(
+        {
+          timestamp: this.deps.clock.now().getTime(),
+          version: firmware.version,
+          md5: firmware.md5,
+          url: this.deps.downloadUrl(firmware.id, target.deviceId),
+        },
+        () => {
+          acknowledged = true;
+          if (recorded) void markDelivered();
+        },
+      );
+    } catch {
+      // The connection went away while sending: the target stays queued for the next one.
+      return;
+    }
+    await this.move(target, 'sent', `over ${connection.protocol}`);
+    recorded = true;
+    if (acknowledged) await markDelivered();
+  }
+
   private async reported(deviceId: string, version: string): Promise<void> {
-    for (const target of await this.deps.pushes.activeTargets(deviceId)) {
+    for (const target of await this.deps.pushes.activeTargets([deviceId])) {
       if (target.status === 'queued') continue;
       if (target.version === version) await this.move(target, 'upgraded', `reported version ${version}`);
       else await this.move(target, 'failed', `reported version ${version} instead of ${target.version}`);
@@ -211,80 +245,55 @@ export class PushService {
   }
 
   private async downloading(deviceId: string, firmwareId: string | undefined): Promise<void> {
-    for (const target of await this.deps.pushes.activeTargets(deviceId)) {
+    for (const target of await this.deps.pushes.activeTargets([deviceId])) {
       if (firmwareId !== undefined && target.firmwareId !== firmwareId) continue;
-      await this.moveIfIn(
-        target,
-        ['sent', 'delivered'],
-        'downloading',
-        firmwareId ? 'download started' : 'the device said fotaing',
-      );
-    }
-  }
-
-  /** An older active push of the device gives way to a new one. */
-  private async supersede(deviceId: string, pushId: string): Promise<void> {
-    for (const target of await this.deps.pushes.activeTargets(deviceId)) {
-      await this.move(target, 'failed', `superseded by push ${pushId}`);
+      const reason = firmwareId ? 'download started' : 'the device said fotaing';
+      await this.moveIfIn(target, ['sent', 'delivered'], 'downloading', reason);
     }
   }
 
   private async moveIfIn(
-    target: PushTarget,
+    target: ActiveTarget,
     from: readonly PushStatus[],
     to: PushStatus,
     reason: string,
   ): Promise<boolean> {
-    const current = await this.currentTarget(target);
+    const current = await this.deps.pushes.getTarget(target.pushId, target.deviceId);
     if (!current || !from.includes(current.status)) return false;
     return this.move(current, to, reason);
   }
 
   /** Moves a target along an allowed edge; repeats and forbidden moves change nothing. */
-  private async move(target: PushTarget, to: PushStatus, reason: string): Promise<boolean> {
-    let current: PushTarget | undefined = target;
+  private async move(target: ActiveTarget, to: PushStatus, reason: string): Promise<boolean> {
+    let current: ActiveTarget | undefined = target;
     // A target read a moment ago may have moved since: retry from its newest status.
     for (let attempt = 0; attempt < 3 && current; attempt++) {
       if (!canMove(current.status, to)) return false;
       const now = this.deps.clock.now();
-      const deadline = activePushStatuses.includes(to)
-        ? to === 'sent'
+      const deadline = !activePushStatuses.includes(to)
+        ? undefined
+        : to === 'sent'
           ? this.deadlineFrom(now)
-          : current.deadline
-        : undefined;
-      if (
-        await this.deps.pushes.moveTarget(
-          current.pushId,
-          current.deviceId,
-          current.status,
-          { status: to, reason, at: now },
-          deadline,
-        )
-      ) {
-        const push = await this.deps.pushes.get(current.pushId);
-        if (push) this.announce(push, current.deviceId, to, reason, now);
+          : current.deadline;
+      const transition = { status: to, reason, at: now };
+      if (await this.deps.pushes.moveTarget(current.pushId, current.deviceId, current.status, transition, deadline)) {
+        this.announce(current.firmwareId, current.pushId, current.deviceId, to, reason, now);
         return true;
       }
-      current = await this.currentTarget(current);
+      current = await this.deps.pushes.getTarget(current.pushId, current.deviceId);
     }
     return false;
   }
 
-  private async currentTarget(target: PushTarget): Promise<PushTarget | undefined> {
-    const push = await this.deps.pushes.get(target.pushId);
-    return push?.targets.find((candidate) => candidate.deviceId === target.deviceId);
-  }
-
-  private announce(push: Push, deviceId: string, status: PushStatus, reason: string | undefined, at: Date): void {
-    this.deps.events.publish({
-      type: 'push.progress',
-      pushId: push.id,
-      deviceId,
-      firmwareId: push.firmwareId,
-      status,
-      reason,
-      at,
-    });
+  private announce(
+    firmwareId: string,
+    pushId: string,
+    deviceId: string,
+    status: PushStatus,
+    reason: string | undefined,
+    at: Date,
+  ): void {
+    this.deps.events.publish({ type: 'push.progress', pushId, deviceId, firmwareId, status, reason, at });
   }
 
   private deadlineFrom(now: Date): Date {
@@ -292,9 +301,9 @@ export class PushService {
   }
 }
 
-function incompatibility(firmware: Firmware, device: Device, policy: string): string {
+function incompatibility(firmware: Firmware, device: Device, policy: VersionPolicy): string {
   if (device.reported === undefined) return 'the device never reported a firmware and this one has prerequisites';
-  if (policy === 'increasing' && device.reported.version !== undefined) {
+  if (policy === 'increasing') {
     return `the device runs ${device.reported.version}; this prototype only moves to higher versions`;
   }
   return `the device runs ${device.reported.version}, which is not a prerequisite of ${firmware.version}`;

@@ -91,6 +91,13 @@ export class InMemoryDeviceRepository implements DeviceRepository {
     this.tables.devices.delete(id);
   }
 
+  async getMany(ids: readonly string[]): Promise<Device[]> {
+    return ids.flatMap((id) => {
+      const device = this.tables.devices.get(id);
+      return device ? [device] : [];
+    });
+  }
+
   async listRunning(firmwareId: string): Promise<string[]> {
     return [...this.tables.devices.values()]
       .filter((device) => device.reported?.firmwareId === firmwareId)

@@ -1,0 +1,6 @@
+/** Splits a list for `IN (…)` lists and multi-row inserts that stay under SQLite's variable limit. */
+export function chunks<T>(items: readonly T[], size = 500): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
