@@ -33,7 +33,21 @@ export function versionTextProblem(version: string): string | undefined {
   return undefined;
 }
 
+/** Parsed versions, since sorting parses each version many times; bounded, cleared when full. */
+const parsed = new Map<string, OrderedVersion | null>();
+const PARSED_LIMIT = 10_000;
+
 export function parseOrderedVersion(version: string): OrderedVersion | undefined {
+  let result = parsed.get(version);
+  if (result === undefined) {
+    result = parseUncached(version) ?? null;
+    if (parsed.size >= PARSED_LIMIT) parsed.clear();
+    parsed.set(version, result);
+  }
+  return result ?? undefined;
+}
+
+function parseUncached(version: string): OrderedVersion | undefined {
   const match = ORDERED.exec(version);
   if (!match) return undefined;
   const parts = match[1]!.split('.').map(stripLeadingZeros);

@@ -74,7 +74,9 @@ export class LocalBlobStore implements BlobStore {
     const handle = await open(path, 'r').catch((error: NodeJS.ErrnoException) => {
       throw error.code === 'ENOENT' ? notFound(`no blob ${sha256}`) : error;
     });
-    return handle.createReadStream(range ? { start: range.start, end: range.end } : {});
+    // 256 KiB reads: a quarter of the system calls of the 64 KiB default for the same bytes.
+    const highWaterMark = 256 * 1024;
+    return handle.createReadStream(range ? { start: range.start, end: range.end, highWaterMark } : { highWaterMark });
   }
 
   async stat(sha256: string): Promise<number | undefined> {

@@ -1,10 +1,18 @@
 import type { Firmware } from '../../domain/model.js';
 import type { FirmwareRepository } from '../../domain/ports.js';
-import type { Db } from '../database.js';
+import { makeDurable, type Db } from '../database.js';
 import { translateSqliteError } from '../errors.js';
 import type { FirmwareTable } from '../schema.js';
 
+/**
+ * Firmwares in SQLite. Each prototype's list is kept in memory once read, since devices poll for it
+ * (MCS "compatible firmware"): any write through this repository drops the prototype's entry (a
+ * deleted prototype's entry is never asked for again: its id is not reused). The cache is per
+ * process; several nodes will need the bus to drop entries everywhere.
+ */
 export class SqlFirmwareRepository implements FirmwareRepository {
+  private readonly lists = new Map<string, Promise<Firmware[]>>();
+
   constructor(private readonly db: Db) {}
 
   async insert(firmware: Firmware, check: (existing: readonly Firmware[]) => void): Promise<void> {
@@ -16,7 +24,11 @@ export class SqlFirmwareRepository implements FirmwareRepository {
       });
     } catch (error) {
       throw translateSqliteError(error, `version ${firmware.version} already exists in this prototype`);
+    } finally {
+      this.lists.delete(firmware.prototypeId);
     }
+    // An upload answered 201 must survive a power cut, not only a crash.
+    await makeDurable(this.db);
   }
 
   async get(id: string): Promise<Firmware | undefined> {
@@ -24,8 +36,14 @@ export class SqlFirmwareRepository implements FirmwareRepository {
     return row && (await withPrerequisites(this.db, [row]))[0];
   }
 
-  listByPrototype(prototypeId: string): Promise<Firmware[]> {
-    return listByPrototype(this.db, prototypeId);
+  async listByPrototype(prototypeId: string): Promise<Firmware[]> {
+    let list = this.lists.get(prototypeId);
+    if (!list) {
+      list = listByPrototype(this.db, prototypeId);
+      this.lists.set(prototypeId, list);
+      list.catch(() => this.lists.delete(prototypeId));
+    }
+    return [...(await list)];
   }
 
   async findByVersion(prototypeId: string, version: string): Promise<Firmware | undefined> {
@@ -39,16 +57,21 @@ export class SqlFirmwareRepository implements FirmwareRepository {
   }
 
   async update(firmware: Firmware): Promise<void> {
+    this.lists.delete(firmware.prototypeId);
     await this.db.transaction().execute(async (trx) => {
       const { id, ...values } = toRow(firmware);
       await trx.updateTable('firmwares').set(values).where('id', '=', id).execute();
       await trx.deleteFrom('firmware_prerequisites').where('firmware_id', '=', id).execute();
       await writePrerequisites(trx, firmware);
     });
+    this.lists.delete(firmware.prototypeId);
   }
 
   async delete(id: string): Promise<void> {
+    // Deleting a firmware changes other firmwares' prerequisite lists too: drop every entry.
+    this.lists.clear();
     await this.db.deleteFrom('firmwares').where('id', '=', id).execute();
+    this.lists.clear();
   }
 
   async listDependents(firmwareId: string): Promise<string[]> {
