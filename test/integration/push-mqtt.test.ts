@@ -60,7 +60,8 @@ describe('a push over MQTT', () => {
     const { client, messages } = await connectDevice(device, protocolVersion);
     const answer = await server.api<any>('POST', `/firmwares/${fw['2'].fwId}/push`, { deviceIds: [device.deviceId] });
     expect(answer.status).toBe(201);
-    expect(answer.body.targets[0].status).toBe('sent');
+    // A device on loopback may acknowledge before the answer is written.
+    expect(['sent', 'delivered']).toContain(answer.body.targets[0].status);
     const [message] = await eventually(
       async () => messages,
       (list) => list.length > 0,
@@ -167,7 +168,8 @@ describe('a push over MQTT', () => {
         (d) => d.body.presence.online === true,
       );
       const answer = await server.api<any>('POST', `/firmwares/${fw['2'].fwId}/push`, { deviceIds: [device.deviceId] });
-      expect(answer.body.targets[0].status).toBe('sent');
+      // A device on loopback may acknowledge before the answer is written.
+      expect(['sent', 'delivered']).toContain(answer.body.targets[0].status);
       expect(await exited).toBe(0);
       const [topic, payload] = output.trim().split(' ');
       expect(topic).toBe(`mcs/${device.deviceId}/${device.deviceKey}/FOTA`);
