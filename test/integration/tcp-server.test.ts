@@ -313,9 +313,10 @@ describe('TCP command server: heartbeat timeout', () => {
 
 describe('TCP command server: heartbeats restart the timeout', () => {
   it('keeps a connection whose heartbeats come more often than the timeout, past the timeout', async () => {
-    const tcp = await startTcp({ heartbeatTimeoutMs: 1500 });
+    // 16 heartbeats 250 ms apart span 4 s, past a 3 s timeout; only a 3 s gap between two could close it.
+    const tcp = await startTcp({ heartbeatTimeoutMs: 3000 });
     const client = await Client.open(tcp.tcp);
-    const beats = 8;
+    const beats = 16;
     for (let beat = 1; beat <= beats; beat++) {
       await client.write(heartbeat(device));
       await client.receives(heartbeat(device).repeat(beat));
