@@ -1,0 +1,61 @@
+import type { ApiClient } from '../cli/api-client.js';
+import type { DeviceBody, FirmwareBody } from '../http/management/schemas.js';
+import type { DeviceIdentity } from './types.js';
+
+/** The name of the n-th simulated device, from 1: `sim-0001`. */
+export const simulatedDeviceName = (n: number): string => `sim-${String(n).padStart(4, '0')}`;
+
+/**
+ * The devices `sim-0001` … `sim-N` of a prototype: those that exist are reused (the oldest of a
+ * name, when there are several), the others are created. Reusing keeps a second run from filling
+ * the prototype with devices.
+ */
+export async function provisionDevices(
+  api: ApiClient,
+  prototypeId: string,
+  count: number,
+  concurrency = 8,
+): Promise<DeviceIdentity[]> {
+  const path = `/prototypes/${encodeURIComponent(prototypeId)}/devices`;
+  const existing = new Map<string, DeviceBody>();
+  for (const device of (await api.get<DeviceBody[]>(path)).body) {
+    const known = existing.get(device.name);
+    if (!known || device.createdAt < known.createdAt) existing.set(device.name, device);
+  }
+  const names = Array.from({ length: count }, (_, index) => simulatedDeviceName(index + 1));
+  return mapLimit(names, concurrency, async (name) => {
+    const device =
+      existing.get(name) ??
+      (
+        await api.post<DeviceBody>(path, {
+          name,
+          description: 'created by fota simulate',
+        })
+      ).body;
+    return { deviceId: device.deviceId, deviceKey: device.deviceKey, name };
+  });
+}
+
+/**
+ * The version simulated devices start from: the lowest of the prototype's firmwares (the API lists
+ * them sorted by version, lowest first). A prototype without firmware cannot be simulated, since a
+ * device may only report a version uploaded for its prototype.
+ */
+export async function lowestFirmwareVersion(api: ApiClient, prototypeId: string): Promise<string | undefined> {
+  const { body } = await api.get<FirmwareBody[]>(`/prototypes/${encodeURIComponent(prototypeId)}/firmwares`);
+  return body[0]?.version;
+}
+
+/** `work` over every item, at most `limit` at a time, results in the items' order. */
+export async function mapLimit<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await work(items[index] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}

@@ -1,0 +1,239 @@
+import { ApiClient } from '../cli/api-client.js';
+import type { BackoffPolicy } from './backoff.js';
+import { habitFor } from './heartbeats.js';
+import { pause } from './link.js';
+import { lowestFirmwareVersion, mapLimit, provisionDevices } from './provision.js';
+import { SimulatedDevice, type DeviceSnapshot, type SimulatedDeviceOptions } from './simulated-device.js';
+import type { DeviceIdentity, SimulatedProtocol, SimulationEvent, SimulationListener } from './types.js';
+
+export type ProtocolChoice = SimulatedProtocol | 'mix';
+
+export interface SimulationOptions {
+  /** Base URL of the fota server: the management API and the MCS device API, `http://host:port`. */
+  readonly url: string;
+  /** Administrator token for the management API. */
+  readonly token: string;
+  readonly prototypeId: string;
+  /** How many devices: `sim-0001` … are reused or created. */
+  readonly devices: number;
+  /** `mix`: TCP and MQTT in turn, starting with TCP. */
+  readonly protocol: ProtocolChoice;
+  /** Default: the lowest version among the prototype's firmwares. */
+  readonly startVersion?: string | undefined;
+  /** Default: `mqtt://<host of url>:1883`. */
+  readonly mqttUrl?: string | undefined;
+  /** Stops the simulation; without one (and without a duration) it runs forever. */
+  readonly signal?: AbortSignal | undefined;
+  /** Stops the simulation after this long. */
+  readonly durationMs?: number | undefined;
+  /** Replaces every TCP habit's heartbeat period (tests and benchmarks). */
+  readonly heartbeatIntervalMs?: number | undefined;
+  readonly backoff?: BackoffPolicy | undefined;
+}
+
+export interface ProtocolCounts {
+  readonly tcp: number;
+  readonly mqtt: number;
+}
+
+/** The whole simulation at one moment. */
+export interface SimulationStats {
+  /** Devices simulated, by protocol. */
+  readonly devices: ProtocolCounts;
+  /** Devices whose command link is up (TCP socket open; MQTT connected and subscribed). */
+  readonly connected: ProtocolCounts;
+  readonly fotaReceived: number;
+  /** Devices downloading right now. */
+  readonly downloading: number;
+  readonly upgraded: number;
+  readonly failed: number;
+  readonly disconnects: number;
+  readonly heartbeats: number;
+  readonly echoes: number;
+  readonly bytesDownloaded: number;
+  /** How many devices last reported each version. */
+  readonly versions: Readonly<Record<string, number>>;
+}
+
+export interface FailureRecord {
+  readonly deviceId: string;
+  readonly version: string;
+  readonly reason: string;
+}
+
+/** What a finished simulation did. */
+export interface SimulationSummary extends SimulationStats {
+  readonly prototypeId: string;
+  readonly startVersion: string;
+  readonly protocol: ProtocolChoice;
+  readonly elapsedMs: number;
+  /** The first failures, at most `MAX_FAILURES_KEPT`. */
+  readonly failures: readonly FailureRecord[];
+}
+
+/** A simulation under way. */
+export interface SimulationRun {
+  stats(): SimulationStats;
+  /** Every device's counters (empty until the devices are provisioned). */
+  devices(): DeviceSnapshot[];
+  /**
+   * Resolves once the signal aborted or the duration passed and every socket is closed; rejects
+   * when the simulation cannot start (server unreachable, unknown prototype, refused version).
+   */
+  readonly done: Promise<SimulationSummary>;
+}
+
+export const MAX_FAILURES_KEPT = 100;
+
+/** How many devices provision, report and connect at the same time while starting. */
+const START_CONCURRENCY = 16;
+
+/** MCS's plain MQTT port, on the host of the HTTP URL. */
+export function defaultMqttUrl(httpUrl: string): string {
+  return `mqtt://${new URL(httpUrl).hostname}:1883`;
+}
+
+/**
+ * How each device talks: with `mix`, even positions TCP and odd ones MQTT; TCP devices take the
+ * heartbeat habits in turn, MQTT devices alternate MQTT 3.1 and 3.1.1.
+ */
+export function planDevices(
+  identities: readonly DeviceIdentity[],
+  protocol: ProtocolChoice,
+  common: Omit<SimulatedDeviceOptions, 'identity' | 'protocol' | 'heartbeat' | 'mqttVersion'>,
+): SimulatedDeviceOptions[] {
+  let tcp = 0;
+  let mqtt = 0;
+  return identities.map((identity, index) => {
+    const chosen: SimulatedProtocol = protocol === 'mix' ? (index % 2 === 0 ? 'tcp' : 'mqtt') : protocol;
+    return chosen === 'tcp'
+      ? { ...common, identity, protocol: 'tcp', heartbeat: habitFor(tcp++) }
+      : { ...common, identity, protocol: 'mqtt', mqttVersion: mqtt++ % 2 === 0 ? 3 : 4 };
+  });
+}
+
+/**
+ * Runs simulated devices against a fota server: provisions them through the management API,
+ * starts each (report, connect), and keeps them going until the signal aborts or the duration
+ * passes, then closes every socket. `onEvent` hears everything that happens.
+ */
+export function runSimulation(options: SimulationOptions, onEvent: SimulationListener = () => {}): SimulationRun {
+  const devices: SimulatedDevice[] = [];
+  const failures: FailureRecord[] = [];
+  const emit = (event: SimulationEvent) => {
+    if (event.type === 'fota.failed' && failures.length < MAX_FAILURES_KEPT) {
+      failures.push({ deviceId: event.deviceId, version: event.version, reason: event.reason });
+    }
+    onEvent(event);
+  };
+  const stats = () => statsOf(devices.map((device) => device.snapshot()));
+
+  const run = async (): Promise<SimulationSummary> => {
+    const started = Date.now();
+    const signal = options.signal ?? new AbortController().signal;
+    const api = ApiClient.connect({ url: options.url, token: options.token });
+    const startVersion = options.startVersion ?? (await lowestFirmwareVersion(api, options.prototypeId));
+    if (startVersion === undefined) {
+      throw new Error(
+        `prototype ${options.prototypeId} has no firmware yet: upload one first (fota firmware upload ${options.prototypeId} <file> --name <name> --version <version>)`,
+      );
+    }
+    const identities = await provisionDevices(api, options.prototypeId, options.devices, START_CONCURRENCY);
+    const plans = planDevices(identities, options.protocol, {
+      httpBase: options.url,
+      startVersion,
+      mqttUrl: options.mqttUrl ?? defaultMqttUrl(options.url),
+      heartbeatIntervalMs: options.heartbeatIntervalMs,
+      backoff: options.backoff,
+    });
+    for (const plan of plans) devices.push(new SimulatedDevice(plan, emit));
+    emit({
+      type: 'simulation.started',
+      prototypeId: options.prototypeId,
+      startVersion,
+      tcp: plans.filter((plan) => plan.protocol === 'tcp').length,
+      mqtt: plans.filter((plan) => plan.protocol === 'mqtt').length,
+    });
+
+    try {
+      await mapLimit(devices, START_CONCURRENCY, async (device) => {
+        if (!signal.aborted) await device.start();
+      });
+    } catch (error) {
+      await Promise.all(devices.map((device) => device.stop()));
+      if (!signal.aborted) {
+        throw new Error(
+          `a simulated device could not report version ${startVersion} (is it a version of ${options.prototypeId}?): ${message(error)}`,
+          { cause: error },
+        );
+      }
+      return summary();
+    }
+
+    if (options.durationMs !== undefined) await pause(options.durationMs, signal);
+    else await aborted(signal);
+    await Promise.all(devices.map((device) => device.stop()));
+    return summary();
+
+    function summary(): SimulationSummary {
+      return {
+        ...stats(),
+        prototypeId: options.prototypeId,
+        startVersion: startVersion as string,
+        protocol: options.protocol,
+        elapsedMs: Date.now() - started,
+        failures: [...failures],
+      };
+    }
+  };
+
+  return { stats, devices: () => devices.map((device) => device.snapshot()), done: run() };
+}
+
+/** Adds up device snapshots. */
+export function statsOf(snapshots: readonly DeviceSnapshot[]): SimulationStats {
+  const devices = { tcp: 0, mqtt: 0 };
+  const connected = { tcp: 0, mqtt: 0 };
+  const versions: Record<string, number> = {};
+  let fotaReceived = 0;
+  let downloading = 0;
+  let upgraded = 0;
+  let failed = 0;
+  let disconnects = 0;
+  let heartbeats = 0;
+  let echoes = 0;
+  let bytesDownloaded = 0;
+  for (const device of snapshots) {
+    devices[device.protocol]++;
+    if (device.state === 'connected') connected[device.protocol]++;
+    if (device.version !== undefined) versions[device.version] = (versions[device.version] ?? 0) + 1;
+    fotaReceived += device.fotaReceived;
+    if (device.downloading) downloading++;
+    upgraded += device.upgraded;
+    failed += device.failed;
+    disconnects += device.disconnects;
+    heartbeats += device.heartbeats;
+    echoes += device.echoes;
+    bytesDownloaded += device.bytesDownloaded;
+  }
+  return {
+    devices,
+    connected,
+    fotaReceived,
+    downloading,
+    upgraded,
+    failed,
+    disconnects,
+    heartbeats,
+    echoes,
+    bytesDownloaded,
+    versions,
+  };
+}
+
+const aborted = (signal: AbortSignal): Promise<void> =>
+  signal.aborted
+    ? Promise.resolve()
+    : new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+
+const message = (error: unknown): string => (error instanceof Error ? error.message : String(error));
