@@ -4,6 +4,7 @@ import { packageVersion } from '../version.js';
 import { registerApiCommands } from './api-commands.js';
 import { migrateCommand } from './migrate.js';
 import { serve, serveHelp } from './serve.js';
+import { registerSimulateCommand } from './simulate-command.js';
 
 const program = new Command('fota')
   .description('Firmware management and FOTA server, wire-compatible with MediaTek Cloud Sandbox devices')
@@ -26,6 +27,7 @@ program
   .action(migrateCommand);
 
 registerApiCommands(program);
+registerSimulateCommand(program);
 
 try {
   await program.parseAsync(process.argv);
