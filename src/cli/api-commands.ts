@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { registerDeviceCommands } from './device-commands.js';
 import { registerFirmwareCommands } from './firmware-commands.js';
 import { registerPrototypeCommands } from './prototype-commands.js';
+import { registerPushCommand } from './push-command.js';
 
 /**
  * Commands over the management API (prototypes, devices, firmware): each is one HTTP call with
@@ -11,4 +12,5 @@ export function registerApiCommands(program: Command): void {
   registerPrototypeCommands(program);
   registerDeviceCommands(program);
   registerFirmwareCommands(program);
+  registerPushCommand(program);
 }

@@ -1,0 +1,306 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from '../support/data-dir.js';
+import { startServer, uploadFirmware, type TestServer } from '../support/server.js';
+import { TcpDevice } from '../support/tcp-device.js';
+
+/** `fota push` as a user runs it, against a real server with real devices connected over TCP. */
+
+interface Run {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+interface Device {
+  readonly deviceId: string;
+  readonly deviceKey: string;
+}
+
+const repoRoot = new URL('../..', import.meta.url);
+
+/** `fota` processes still running: a failed test may leave a `--wait` behind, ended after the tests. */
+const running = new Set<ChildProcess>();
+
+/** A `fota` process started and not waited for yet. */
+interface Started {
+  readonly result: Promise<Run>;
+  /** What it wrote on stderr so far. */
+  stderr(): string;
+}
+
+/** Starts `fota …` with the environment given and nothing of this process's FOTA_* variables. */
+function start(args: readonly string[], env: Record<string, string>): Started {
+  const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('FOTA_')));
+  const child = spawn(process.execPath, ['bin/fota.js', ...args], {
+    cwd: repoRoot,
+    env: { ...inherited, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  running.add(child);
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (text: string) => (stdout += text));
+  child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
+  const result = new Promise<Run>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code) => {
+      running.delete(child);
+      resolve({ code, stdout, stderr });
+    });
+  });
+  return { result, stderr: () => stderr };
+}
+
+/** A line of the push table: the device id first, then its status and reason. */
+const row = (deviceId: string, status: string, reason = '') =>
+  new RegExp(`^${deviceId}\\s+${status}\\s+${reason.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`, 'm');
+
+// Every `fota` run is a new Node process that compiles TypeScript through tsx: give them time.
+describe('fota push', { timeout: 180_000 }, () => {
+  let server: TestServer;
+  const sockets: TcpDevice[] = [];
+  let startCli: (...args: string[]) => Started;
+  let cli: (...args: string[]) => Promise<Run>;
+
+  beforeAll(async () => {
+    server = await startServer();
+    startCli = (...args) => start(args, { FOTA_URL: server.url, FOTA_TOKEN: server.token });
+    cli = (...args) => startCli(...args).result;
+  });
+
+  afterAll(async () => {
+    for (const child of running) child.kill();
+    for (const socket of sockets) socket.close();
+    await server?.stop();
+  });
+
+  /** A prototype with one firmware any device may take. */
+  async function newFirmware(version: string): Promise<{ prototypeId: string; fwId: string }> {
+    const prototypeId = (await server.api<any>('POST', '/prototypes', { name: `push ${version}` })).body.prototypeId;
+    const firmware = await uploadFirmware(server, prototypeId, { name: 'lamp', version }, `firmware ${version}`);
+    expect(firmware.status).toBe(201);
+    return { prototypeId, fwId: firmware.body.fwId };
+  }
+
+  async function newDevice(prototypeId: string, name: string): Promise<Device> {
+    return (await server.api<any>('POST', `/prototypes/${prototypeId}/devices`, { name })).body as Device;
+  }
+
+  /** Connects a device to the TCP command server with its heartbeat and waits until it is online. */
+  async function online(device: Device): Promise<TcpDevice> {
+    const socket = await TcpDevice.connect(server.app.tcp()!.port());
+    sockets.push(socket);
+    socket.send(`${device.deviceId},${device.deviceKey},0`);
+    await eventually(
+      () => server.api<any>('GET', `/devices/${device.deviceId}`),
+      (answer) => answer.body.presence.online === true,
+    );
+    return socket;
+  }
+
+  /** What a device does after flashing: report the version it now runs. */
+  async function report(device: Device, version: string): Promise<void> {
+    const response = await fetch(`${server.url}/mcs/v2/devices/${device.deviceId}/firmwares`, {
+      method: 'PUT',
+      headers: { deviceKey: device.deviceKey },
+      body: JSON.stringify({ version }),
+    });
+    expect(response.status).toBe(200);
+  }
+
+  it('pushes to an online and an offline device and prints the push, readable or as JSON', async () => {
+    const { prototypeId, fwId } = await newFirmware('1.1');
+    const up = await newDevice(prototypeId, 'up');
+    const down = await newDevice(prototypeId, 'down');
+    const socket = await online(up);
+
+    const readable = await cli('push', fwId, up.deviceId, down.deviceId);
+    expect(readable.stderr).toBe('');
+    expect(readable.code).toBe(0);
+    const pushId = /^Push (U[A-Za-z0-9]{11}): firmware (\S+) version 1\.1 to 2 devices$/m.exec(readable.stdout);
+    expect(pushId?.[2]).toBe(fwId);
+    const lines = readable.stdout.split('\n');
+    expect(lines[1]).toMatch(/^DEVICE ID\s+STATUS\s+REASON$/);
+    expect(readable.stdout).toMatch(row(up.deviceId, 'sent', 'over tcp'));
+    expect(readable.stdout).toMatch(row(down.deviceId, 'offline', 'the device is not connected'));
+    expect(readable.stdout).toContain('Counts: sent 1, offline 1');
+    await socket.waitFor(`,FOTA,1.1,`);
+
+    const stored = await server.api<any>('GET', `/pushes/${pushId?.[1]}`);
+    expect(stored.status).toBe(200);
+    expect(Object.fromEntries(stored.body.targets.map((target: any) => [target.deviceId, target.status]))).toEqual({
+      [up.deviceId]: 'sent',
+      [down.deviceId]: 'offline',
+    });
+
+    const json = await cli('push', fwId, up.deviceId, down.deviceId, '--json');
+    expect(json.stderr).toBe('');
+    expect(json.code).toBe(0);
+    const push = JSON.parse(json.stdout);
+    expect(push).toMatchObject({
+      pushId: expect.stringMatching(/^U[A-Za-z0-9]{11}$/),
+      fwId,
+      prototypeId,
+      version: '1.1',
+      force: false,
+      queueOffline: false,
+      counts: expect.objectContaining({ sent: 1, offline: 1 }),
+    });
+    expect(push.pushId).not.toBe(pushId?.[1]);
+    expect(Object.fromEntries(push.targets.map((target: any) => [target.deviceId, target.status]))).toEqual({
+      [up.deviceId]: 'sent',
+      [down.deviceId]: 'offline',
+    });
+  });
+
+  it('queues offline devices with --queue-offline', async () => {
+    const { prototypeId, fwId } = await newFirmware('1.2');
+    const sleeper = await newDevice(prototypeId, 'sleeper');
+    const run = await cli('push', fwId, sleeper.deviceId, '--queue-offline');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(row(sleeper.deviceId, 'queued', 'waiting for the device to connect'));
+    expect(run.stdout).toContain('Counts: queued 1');
+  });
+
+  it('--all-online pushes to the devices of the prototype that are online, and only to them', async () => {
+    const { prototypeId, fwId } = await newFirmware('2.0');
+    const first = await newDevice(prototypeId, 'first');
+    const asleep = await newDevice(prototypeId, 'asleep');
+    const second = await newDevice(prototypeId, 'second');
+    await online(first);
+    await online(second);
+
+    const run = await cli('push', fwId, '--all-online', '--json');
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const push = JSON.parse(run.stdout);
+    expect(push.targets.map((target: any) => target.deviceId).sort()).toEqual([first.deviceId, second.deviceId].sort());
+    expect(push.targets.map((target: any) => target.deviceId)).not.toContain(asleep.deviceId);
+    expect(push.counts).toMatchObject({ sent: 2, offline: 0 });
+
+    // Named devices are pushed to as well, offline or not.
+    const named = await cli('push', fwId, asleep.deviceId, '--all-online');
+    expect(named.code).toBe(0);
+    expect(named.stdout).toMatch(row(asleep.deviceId, 'offline'));
+    expect(named.stdout).toMatch(row(first.deviceId, 'sent'));
+    expect(named.stdout).toMatch(row(second.deviceId, 'sent'));
+  });
+
+  it('--all-online says so and exits 1 when no device is online', async () => {
+    const { prototypeId, fwId } = await newFirmware('2.1');
+    await newDevice(prototypeId, 'nobody home');
+    const run = await cli('push', fwId, '--all-online');
+    expect(run.code).toBe(1);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toContain(`fota: no device of prototype ${prototypeId} is online now`);
+    expect((await server.api<any[]>('GET', `/firmwares/${fwId}/pushes`)).body).toEqual([]);
+  });
+
+  it('--wait follows the push until the device reports the version, and exits 0', async () => {
+    const { prototypeId, fwId } = await newFirmware('3.0');
+    const device = await newDevice(prototypeId, 'upgrades');
+    const socket = await online(device);
+
+    const waiting = startCli('push', fwId, device.deviceId, '--wait');
+    // The device gets the FOTA line, flashes, and reports what it now runs once fota follows the
+    // push live: the upgrade reaches it as an event of the stream.
+    await socket.waitFor(`,FOTA,3.0,`, 60_000);
+    await eventually(
+      async () => waiting.stderr(),
+      (text) => /^Following push U[A-Za-z0-9]{11} live$/m.test(text),
+      60_000,
+    );
+    await report(device, '3.0');
+    const run = await waiting.result;
+
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(row(device.deviceId, 'sent'));
+    expect(run.stdout).toMatch(/^Push U[A-Za-z0-9]{11} finished: firmware/m);
+    expect(run.stdout).toMatch(row(device.deviceId, 'upgraded', 'reported version 3.0'));
+    expect(run.stdout).toContain('Counts: upgraded 1');
+    expect(run.stdout).toContain('The device upgraded to 3.0.');
+    // Without a terminal: what it waits for, then one line per status change, on stderr.
+    expect(run.stderr).toMatch(/^Waiting up to 600 s for the device of push U[A-Za-z0-9]{11}$/m);
+    expect(run.stderr).toMatch(row(device.deviceId, 'upgraded', 'reported version 3.0'));
+  });
+
+  it('--wait exits 1 naming the device that reported another version, and --json prints the final push', async () => {
+    const { prototypeId, fwId } = await newFirmware('4.0');
+    // Devices may only report versions uploaded for their prototype.
+    expect((await uploadFirmware(server, prototypeId, { name: 'lamp', version: '3.9' }, 'older')).status).toBe(201);
+    const good = await newDevice(prototypeId, 'good');
+    const bad = await newDevice(prototypeId, 'bad');
+    const goodSocket = await online(good);
+    const badSocket = await online(bad);
+
+    // The devices report as soon as they can, maybe before fota follows the push: it re-reads the push
+    // when its event stream opens, so it misses nothing.
+    const waiting = cli('push', fwId, good.deviceId, bad.deviceId, '--wait', '--json');
+    await goodSocket.waitFor(`,FOTA,4.0,`, 60_000);
+    await badSocket.waitFor(`,FOTA,4.0,`, 60_000);
+    await report(good, '4.0');
+    await report(bad, '3.9');
+    const run = await waiting;
+
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(
+      `fota: 1 of 2 devices did not upgrade to 4.0: ${bad.deviceId} failed (reported version 3.9 instead of 4.0)\n`,
+    );
+    expect(run.stderr).not.toContain(`${good.deviceId} failed`);
+    const push = JSON.parse(run.stdout);
+    expect(push.counts).toMatchObject({ upgraded: 1, failed: 1 });
+    expect(Object.fromEntries(push.targets.map((target: any) => [target.deviceId, target.status]))).toEqual({
+      [good.deviceId]: 'upgraded',
+      [bad.deviceId]: 'failed',
+    });
+    expect(push).toEqual((await server.api('GET', `/pushes/${push.pushId}`)).body);
+  });
+
+  it('--wait exits 1 at once when a device is offline, and lists what is pending at --timeout', async () => {
+    const { prototypeId, fwId } = await newFirmware('5.0');
+    const away = await newDevice(prototypeId, 'away');
+    const offline = await cli('push', fwId, away.deviceId, '--wait');
+    expect(offline.code).toBe(1);
+    expect(offline.stdout).toMatch(row(away.deviceId, 'offline'));
+    expect(offline.stderr).toContain(
+      `fota: the device did not upgrade to 5.0: ${away.deviceId} offline (the device is not connected)`,
+    );
+
+    const silent = await newDevice(prototypeId, 'silent');
+    await online(silent);
+    const run = await cli('push', fwId, silent.deviceId, '--wait', '--timeout', '1');
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(`timed out after 1 s with the device still pending: ${silent.deviceId} sent`);
+    expect(run.stdout).toMatch(row(silent.deviceId, 'sent'));
+  });
+
+  it('needs device ids or --all-online', async () => {
+    const run = await cli('push', 'F00000000000');
+    expect(run.code).toBe(1);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toBe(
+      'fota: name the devices to push F00000000000 to (fota push F00000000000 <deviceId...>), or pass --all-online for every device of its prototype that is online now\n',
+    );
+  });
+
+  it('reports an unknown firmware with the API message, code and status', async () => {
+    const [named, allOnline] = await Promise.all([
+      cli('push', 'F00000000000', 'D0000000'),
+      cli('push', 'F00000000000', '--all-online', '--wait'),
+    ]);
+    for (const run of [named, allOnline]) {
+      expect(run.code).toBe(1);
+      expect(run.stdout).toBe('');
+      expect(run.stderr).toBe('fota: no firmware F00000000000 (not_found, HTTP 404)\n');
+    }
+  });
+
+  it('explains itself with examples', async () => {
+    const run = await cli('push', '--help');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('Usage: fota push [options] <fwId> [deviceIds...]');
+    expect(run.stdout).toContain('$ fota push FKgaAQDiAk3h D1UoYvqt D7rTq2Lm');
+    expect(run.stdout).toContain('$ fota push FKgaAQDiAk3h --all-online --wait');
+  });
+});
