@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../support/data-dir.js';
+import { connectOverTcp, reportVersion } from '../support/devices.js';
 import { startServer, uploadFirmware, type TestServer } from '../support/server.js';
 import { TcpDevice } from '../support/tcp-device.js';
 
@@ -87,26 +88,15 @@ describe('fota push', { timeout: 180_000 }, () => {
     return (await server.api<any>('POST', `/prototypes/${prototypeId}/devices`, { name })).body as Device;
   }
 
-  /** Connects a device to the TCP command server with its heartbeat and waits until it is online. */
   async function online(device: Device): Promise<TcpDevice> {
-    const socket = await TcpDevice.connect(server.app.tcp()!.port());
+    const socket = await connectOverTcp(server, device);
     sockets.push(socket);
-    socket.send(`${device.deviceId},${device.deviceKey},0`);
-    await eventually(
-      () => server.api<any>('GET', `/devices/${device.deviceId}`),
-      (answer) => answer.body.presence.online === true,
-    );
     return socket;
   }
 
   /** What a device does after flashing: report the version it now runs. */
   async function report(device: Device, version: string): Promise<void> {
-    const response = await fetch(`${server.url}/mcs/v2/devices/${device.deviceId}/firmwares`, {
-      method: 'PUT',
-      headers: { deviceKey: device.deviceKey },
-      body: JSON.stringify({ version }),
-    });
-    expect(response.status).toBe(200);
+    expect(await reportVersion(server, device, version)).toBe(200);
   }
 
   it('pushes to an online and an offline device and prints the push, readable or as JSON', async () => {

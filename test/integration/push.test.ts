@@ -1,6 +1,7 @@
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../support/data-dir.js';
+import { connectOverTcp, reportVersion } from '../support/devices.js';
 import { rawRequest } from '../support/raw-http.js';
 import { startServer, uploadFirmware, type TestServer } from '../support/server.js';
 import { TcpDevice } from '../support/tcp-device.js';
@@ -37,24 +38,12 @@ async function newDevice(name: string, reportVersion?: string): Promise<Device> 
   return device;
 }
 
-async function report(device: Device, version: string): Promise<number> {
-  const response = await fetch(`${server.url}/mcs/v2/devices/${device.deviceId}/firmwares`, {
-    method: 'PUT',
-    headers: { deviceKey: device.deviceKey },
-    body: JSON.stringify({ version }),
-  });
-  return response.status;
-}
+const report = (device: Device, version: string): Promise<number> => reportVersion(server, device, version);
 
 /** Connects a device over TCP with the Python tutorial's heartbeat and waits until it is online. */
 async function online(device: Device): Promise<TcpDevice> {
-  const socket = await TcpDevice.connect(server.app.tcp()!.port());
+  const socket = await connectOverTcp(server, device);
   sockets.push(socket);
-  socket.send(`${device.deviceId},${device.deviceKey},0`);
-  await eventually(
-    () => server.api<any>('GET', `/devices/${device.deviceId}`),
-    (answer) => answer.body.presence.online === true,
-  );
   return socket;
 }
 
