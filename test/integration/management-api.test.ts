@@ -292,6 +292,10 @@ describe('OpenAPI', () => {
         '/api/v1/devices/{deviceId}/key',
         '/api/v1/prototypes/{pid}/firmwares',
         '/api/v1/firmwares/{fwId}',
+        '/api/v1/firmwares/{fwId}/push',
+        '/api/v1/pushes/{pushId}',
+        '/api/v1/devices/{deviceId}/pushes',
+        '/api/v1/events',
       ]),
     );
     const upload = document.paths['/api/v1/prototypes/{pid}/firmwares'].post;
