@@ -110,14 +110,16 @@ export interface PushRepository {
   /** Active targets whose deadline passed (history left empty). */
   overdueTargets(now: Date): Promise<ActiveTarget[]>;
   /**
-   * Moves a target from `from` to `to`, records the transition, and sets the deadline; false when
-   * the target was not in `from` any more.
+   * Moves each target from `from` to `to` in one transaction, records each transition, and sets
+   * the deadline; the answer says, move by move, whether the target was still in `from`.
    */
-  moveTarget(
-    pushId: string,
-    deviceId: string,
-    from: PushStatus,
-    to: PushTransition,
-    deadline: Date | undefined,
-  ): Promise<boolean>;
+  moveTargets(moves: readonly TargetMove[]): Promise<boolean[]>;
+}
+
+export interface TargetMove {
+  readonly pushId: string;
+  readonly deviceId: string;
+  readonly from: PushStatus;
+  readonly to: PushTransition;
+  readonly deadline: Date | undefined;
 }

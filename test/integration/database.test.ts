@@ -86,13 +86,25 @@ describe('push targets move by compare-and-set', () => {
         },
       ],
     });
-    const moves = await Promise.all([
-      pushes.moveTarget('U00000000001', 'D0000001', 'queued', { status: 'sent', reason: 'a', at }, undefined),
-      pushes.moveTarget('U00000000001', 'D0000001', 'queued', { status: 'failed', reason: 'b', at }, undefined),
-    ]);
+    const move = (status: 'sent' | 'failed') => ({
+      pushId: 'U00000000001',
+      deviceId: 'D0000001',
+      from: 'queued' as const,
+      to: { status, reason: status, at },
+      deadline: undefined,
+    });
+    const moves = (
+      await Promise.all([pushes.moveTargets([move('sent')]), pushes.moveTargets([move('failed')])])
+    ).flat();
     expect(moves.filter(Boolean)).toHaveLength(1);
     const push = await pushes.get('U00000000001');
     expect(push!.targets[0]!.history.map((step) => step.status)).toEqual(['queued', moves[0] ? 'sent' : 'failed']);
     expect(await pushes.activeTargets(['D0000001'])).toHaveLength(moves[0] ? 1 : 0);
+    // In one batch, the second move of the same target finds it moved already.
+    const batch = await pushes.moveTargets([
+      { ...move('sent'), from: 'sent', to: { status: 'delivered', reason: undefined, at } },
+      { ...move('sent'), from: 'sent', to: { status: 'failed', reason: undefined, at } },
+    ]);
+    expect(batch).toEqual(moves[0] ? [true, false] : [false, false]);
   });
 });

@@ -1,4 +1,4 @@
-import type { ActiveTarget, PushRepository } from '../../domain/ports.js';
+import type { ActiveTarget, PushRepository, TargetMove } from '../../domain/ports.js';
 import {
   activePushStatuses,
   type Push,
@@ -122,38 +122,38 @@ export class SqlPushRepository implements PushRepository {
       .select(['pushes.firmware_id', 'pushes.version']);
   }
 
-  async moveTarget(
-    pushId: string,
-    deviceId: string,
-    from: PushStatus,
-    to: PushTransition,
-    deadline: Date | undefined,
-  ): Promise<boolean> {
+  async moveTargets(moves: readonly TargetMove[]): Promise<boolean[]> {
+    if (moves.length === 0) return [];
     return this.db.transaction().execute(async (trx) => {
-      const result = await trx
-        .updateTable('push_targets')
-        .set({
-          status: to.status,
-          reason: to.reason ?? null,
-          updated_at: to.at.getTime(),
-          deadline_at: deadline?.getTime() ?? null,
-        })
-        .where('push_id', '=', pushId)
-        .where('device_id', '=', deviceId)
-        .where('status', '=', from)
-        .executeTakeFirst();
-      if (Number(result.numUpdatedRows) !== 1) return false;
-      await trx
-        .insertInto('push_transitions')
-        .values({
-          push_id: pushId,
-          device_id: deviceId,
-          status: to.status,
-          reason: to.reason ?? null,
-          at: to.at.getTime(),
-        })
-        .execute();
-      return true;
+      const moved: boolean[] = [];
+      for (const move of moves) {
+        const result = await trx
+          .updateTable('push_targets')
+          .set({
+            status: move.to.status,
+            reason: move.to.reason ?? null,
+            updated_at: move.to.at.getTime(),
+            deadline_at: move.deadline?.getTime() ?? null,
+          })
+          .where('push_id', '=', move.pushId)
+          .where('device_id', '=', move.deviceId)
+          .where('status', '=', move.from)
+          .executeTakeFirst();
+        const done = Number(result.numUpdatedRows) === 1;
+        moved.push(done);
+        if (!done) continue;
+        await trx
+          .insertInto('push_transitions')
+          .values({
+            push_id: move.pushId,
+            device_id: move.deviceId,
+            status: move.to.status,
+            reason: move.to.reason ?? null,
+            at: move.to.at.getTime(),
+          })
+          .execute();
+      }
+      return moved;
     });
   }
 

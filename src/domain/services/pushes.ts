@@ -4,7 +4,6 @@ import type { DeviceConnection } from '../connections.js';
 import { invalid, notFound } from '../errors.js';
 import type { DomainEvent, EventBus } from '../events.js';
 import { isDeviceId, randomAlphanumeric } from '../ids.js';
-import { KeyedMutex } from '../keyed-mutex.js';
 import type { Actor, Device, Firmware, VersionPolicy } from '../model.js';
 import type {
   ActiveTarget,
@@ -34,8 +33,6 @@ export const newPushId = (): string => `U${randomAlphanumeric(11)}`;
  * get it, as on MCS; others are answered `offline`, or queued with `queueOffline`.
  */
 export class PushService {
-  private readonly perDevice = new KeyedMutex();
-
   constructor(
     private readonly deps: {
       readonly pushes: PushRepository;
@@ -84,20 +81,18 @@ export class PushService {
 
     const sending = targets.filter((target) => target.status === 'queued');
     const older = await this.deps.pushes.activeTargets(sending.map((target) => target.deviceId));
-    for (const target of older) await this.move(target, 'failed', `superseded by push ${pushId}`);
+    await this.moveAll(older, 'failed', () => `superseded by push ${pushId}`);
     await this.deps.pushes.insert(push);
     for (const target of targets)
       this.announce(firmware.id, pushId, target.deviceId, target.status, target.reason, now);
 
-    await Promise.all(
-      sending.map((target) =>
-        this.perDevice.run(target.deviceId, async () => {
-          const connection = this.deps.connections.current(target.deviceId);
-          if (connection)
-            await this.send({ ...target, firmwareId: firmware.id, version: firmware.version }, firmware, connection);
-        }),
-      ),
-    );
+    const connected = sending.flatMap((target) => {
+      const connection = this.deps.connections.current(target.deviceId);
+      return connection
+        ? [{ target: { ...target, firmwareId: firmware.id, version: firmware.version }, connection }]
+        : [];
+    });
+    await this.sendAll(connected, firmware);
     return (await this.deps.pushes.get(pushId)) ?? push;
   }
 
@@ -196,44 +191,47 @@ export class PushService {
 
   /** Sends a device's queued pushes, once, when it connects. */
   private async deliverQueued(deviceId: string): Promise<void> {
-    await this.perDevice.run(deviceId, async () => {
-      const queued = (await this.deps.pushes.activeTargets([deviceId])).filter((target) => target.status === 'queued');
-      for (const target of queued) {
-        const connection = this.deps.connections.current(deviceId);
-        if (!connection) return;
-        const firmware = await this.deps.firmwares.get(target.firmwareId);
-        if (firmware) await this.send(target, firmware, connection);
-        else await this.move(target, 'failed', 'the firmware was deleted');
-      }
-    });
+    const queued = (await this.deps.pushes.activeTargets([deviceId])).filter((target) => target.status === 'queued');
+    for (const target of queued) {
+      const connection = this.deps.connections.current(deviceId);
+      if (!connection) return;
+      const firmware = await this.deps.firmwares.get(target.firmwareId);
+      if (firmware) await this.sendAll([{ target, connection }], firmware);
+      else await this.move(target, 'failed', 'the firmware was deleted');
+    }
   }
 
-  /** Writes the FOTA command and records `sent`; runs under the device's lock. */
-  private async send(target: ActiveTarget, firmware: Firmware, connection: DeviceConnection): Promise<void> {
-    // A fast device may acknowledge before `sent` is recorded: remember it and move on after.
-    let acknowledged = false;
-    let recorded = false;
-    const markDelivered = () => this.moveIfIn(target, ['sent'], 'delivered', 'the device acknowledged the message');
-    try {
-      await connection.sendFota(
-        {
+  /**
+   * Records `sent` for all targets in one transaction, then writes each FOTA command. Recording
+   * first makes each command go out once (a target another event moved already is skipped) and
+   * lets a fast acknowledgement find its target sent.
+   */
+  private async sendAll(
+    sends: ReadonlyArray<{ readonly target: ActiveTarget; readonly connection: DeviceConnection }>,
+    firmware: Firmware,
+  ): Promise<void> {
+    const connections = new Map(sends.map(({ target, connection }) => [target.deviceId, connection]));
+    const sent = await this.moveAll(
+      sends.map(({ target }) => target),
+      'sent',
+      (target) => `over ${connections.get(target.deviceId)!.protocol}`,
+    );
+    await Promise.all(
+      sent.map(async (target) => {
+        const command = {
           timestamp: this.deps.clock.now().getTime(),
           version: firmware.version,
           md5: firmware.md5,
           url: this.deps.downloadUrl(firmware.id, target.deviceId),
-        },
-        () => {
-          acknowledged = true;
-          if (recorded) void markDelivered();
-        },
-      );
-    } catch {
-      // The connection went away while sending: the target stays queued for the next one.
-      return;
-    }
-    await this.move(target, 'sent', `over ${connection.protocol}`);
-    recorded = true;
-    if (acknowledged) await markDelivered();
+        };
+        const delivered = () => this.moveIfIn(target, ['sent'], 'delivered', 'the device acknowledged the message');
+        try {
+          await connections.get(target.deviceId)!.sendFota(command, () => void delivered());
+        } catch {
+          await this.move(target, 'failed', 'the connection closed before the command was written');
+        }
+      }),
+    );
   }
 
   private async reported(deviceId: string, version: string): Promise<void> {
@@ -269,20 +267,45 @@ export class PushService {
     // A target read a moment ago may have moved since: retry from its newest status.
     for (let attempt = 0; attempt < 3 && current; attempt++) {
       if (!canMove(current.status, to)) return false;
-      const now = this.deps.clock.now();
-      const deadline = !activePushStatuses.includes(to)
-        ? undefined
-        : to === 'sent'
-          ? this.deadlineFrom(now)
-          : current.deadline;
-      const transition = { status: to, reason, at: now };
-      if (await this.deps.pushes.moveTarget(current.pushId, current.deviceId, current.status, transition, deadline)) {
-        this.announce(current.firmwareId, current.pushId, current.deviceId, to, reason, now);
-        return true;
-      }
+      if ((await this.moveAll([current], to, () => reason)).length === 1) return true;
       current = await this.deps.pushes.getTarget(current.pushId, current.deviceId);
     }
     return false;
+  }
+
+  /** Moves targets along allowed edges in one transaction and returns the ones that moved. */
+  private async moveAll(
+    targets: readonly ActiveTarget[],
+    to: PushStatus,
+    reasonOf: (target: ActiveTarget) => string,
+  ): Promise<ActiveTarget[]> {
+    const now = this.deps.clock.now();
+    const candidates = targets
+      .filter((target) => canMove(target.status, to))
+      .map((target) => ({
+        ...target,
+        status: to,
+        reason: reasonOf(target),
+        updatedAt: now,
+        deadline: !activePushStatuses.includes(to)
+          ? undefined
+          : to === 'sent'
+            ? this.deadlineFrom(now)
+            : target.deadline,
+        previous: target.status,
+      }));
+    const moved = await this.deps.pushes.moveTargets(
+      candidates.map((target) => ({
+        pushId: target.pushId,
+        deviceId: target.deviceId,
+        from: target.previous,
+        to: { status: to, reason: target.reason, at: now },
+        deadline: target.deadline,
+      })),
+    );
+    const done = candidates.filter((_target, index) => moved[index]);
+    for (const target of done) this.announce(target.firmwareId, target.pushId, target.deviceId, to, target.reason, now);
+    return done.map(({ previous: _previous, ...target }) => target);
   }
 
   private announce(
