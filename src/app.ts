@@ -124,6 +124,7 @@ export async function createApp(config: Config, logger: Logger = pino({ level: c
       clock: systemClock,
       timeoutMs: config.pushTimeoutMs,
       downloadUrl: (firmwareId, deviceId) => `${firmwareUrl(firmwareId)}?d=${deviceId}`,
+      onError: (error) => logger.error({ err: error }, 'recording push progress failed'),
     }),
     events,
     adminTokens: new AdminTokens(new SqlSettingsRepository(db)),

@@ -33,6 +33,8 @@ export const newPushId = (): string => `U${randomAlphanumeric(11)}`;
  * get it, as on MCS; others are answered `offline`, or queued with `queueOffline`.
  */
 export class PushService {
+  private readonly acknowledgements: ActiveTarget[] = [];
+
   constructor(
     private readonly deps: {
       readonly pushes: PushRepository;
@@ -45,6 +47,8 @@ export class PushService {
       readonly timeoutMs: number;
       /** The URL a pushed device downloads from; it names the device so its download is seen. */
       readonly downloadUrl: (firmwareId: string, deviceId: string) => string;
+      /** Where failures of background work (recording acknowledgements) are reported. */
+      readonly onError: (error: unknown) => void;
     },
   ) {}
 
@@ -224,14 +228,28 @@ export class PushService {
           md5: firmware.md5,
           url: this.deps.downloadUrl(firmware.id, target.deviceId),
         };
-        const delivered = () => this.moveIfIn(target, ['sent'], 'delivered', 'the device acknowledged the message');
         try {
-          await connections.get(target.deviceId)!.sendFota(command, () => void delivered());
+          await connections.get(target.deviceId)!.sendFota(command, () => this.acknowledged(target));
         } catch {
           await this.move(target, 'failed', 'the connection closed before the command was written');
         }
       }),
     );
+  }
+
+  /**
+   * A device acknowledged its command (MQTT PUBACK). Acknowledgements arriving together, as after a
+   * large push, are recorded together in one transaction.
+   */
+  private acknowledged(target: ActiveTarget): void {
+    this.acknowledgements.push(target);
+    if (this.acknowledgements.length > 1) return;
+    setImmediate(() => {
+      const batch = this.acknowledgements.splice(0);
+      this.moveAll(batch, 'delivered', () => 'the device acknowledged the message').catch((error: unknown) =>
+        this.deps.onError(error),
+      );
+    });
   }
 
   private async reported(deviceId: string, version: string): Promise<void> {
@@ -246,19 +264,8 @@ export class PushService {
     for (const target of await this.deps.pushes.activeTargets([deviceId])) {
       if (firmwareId !== undefined && target.firmwareId !== firmwareId) continue;
       const reason = firmwareId ? 'download started' : 'the device said fotaing';
-      await this.moveIfIn(target, ['sent', 'delivered'], 'downloading', reason);
+      await this.move(target, 'downloading', reason);
     }
-  }
-
-  private async moveIfIn(
-    target: ActiveTarget,
-    from: readonly PushStatus[],
-    to: PushStatus,
-    reason: string,
-  ): Promise<boolean> {
-    const current = await this.deps.pushes.getTarget(target.pushId, target.deviceId);
-    if (!current || !from.includes(current.status)) return false;
-    return this.move(current, to, reason);
   }
 
   /** Moves a target along an allowed edge; repeats and forbidden moves change nothing. */
