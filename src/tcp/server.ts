@@ -71,7 +71,9 @@ export async function startTcpCommandServer(options: TcpCommandServerOptions): P
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(options.port, options.host, () => {
+      // Devices reconnect all at once after an outage (mcs.c loops with no back-off): a long accept
+      // queue (the kernel caps it at net.core.somaxconn) keeps their connections from being dropped.
+      server.listen({ port: options.port, host: options.host, backlog: 4096 }, () => {
         server.off('error', reject);
         resolve();
       });
