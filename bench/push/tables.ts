@@ -1,0 +1,322 @@
+import type { PartReport } from '../api/part.js';
+import { fixed, mib, ratio, table } from '../lib/report.js';
+import type { AnchorFigures } from './anchor.js';
+import type { FotaFanout } from './fanout.js';
+import type { Fleet } from './fleet.js';
+import type { Spread } from './measure.js';
+import type { ConnectFigures, DeliveryFigures } from './phases.js';
+import type { LimitFigures } from './limit.js';
+import type { StormFigures } from './storm.js';
+
+const ms = (value: number): string => (Number.isFinite(value) ? value.toFixed(0) : '–');
+const count = (value: number): string => value.toLocaleString('en-US');
+const kib = (bytes: number): string => `${(bytes / 1024).toFixed(1)} KiB`;
+const perUnit = (total: number, units: number, scale: number, digits = 1): string =>
+  units > 0 ? ((total / units) * scale).toFixed(digits) : '–';
+const counters = (kernel: Record<string, number>): string =>
+  Object.entries(kernel)
+    .map(([name, value]) => `${name} ${count(value)}`)
+    .join(', ');
+const ratioOf = (a: number, b: number): string => (b > 0 && Number.isFinite(a / b) ? ratio(a / b) : '–');
+
+function connectRow(name: string, figures: ConnectFigures): string[] {
+  return [
+    name,
+    count(figures.connections),
+    fixed(figures.seconds, 1),
+    fixed(figures.serverCpuSeconds, 2),
+    perUnit(figures.serverCpuSeconds, figures.connections, 1e3, 3),
+    mib(figures.rssBefore),
+    mib(figures.rssAfter),
+    kib((figures.rssAfter - figures.rssBefore) / Math.max(1, figures.connections)),
+    fixed(figures.clientCpuSeconds, 2),
+  ];
+}
+
+const CONNECT_HEADERS = [
+  'server',
+  'connections',
+  'wall s',
+  'server CPU s',
+  'server CPU ms per connection',
+  'RSS before',
+  'RSS connected',
+  'RSS per connection',
+  'client CPU s',
+];
+
+function deliveryRow(
+  name: string,
+  spread: Spread,
+  delivery: DeliveryFigures,
+  answer: string,
+  withCpu: boolean,
+): string[] {
+  return [
+    name,
+    count(spread.count),
+    ms(spread.p50),
+    ms(spread.p99),
+    ms(spread.max),
+    answer,
+    withCpu ? fixed(delivery.serverCpuToLastSeconds, 2) : '',
+    withCpu ? fixed(delivery.serverCpuSettledSeconds, 2) : '',
+    withCpu ? perUnit(delivery.serverCpuSettledSeconds, delivery.all.count, 1e6, 0) : '',
+    withCpu ? fixed(delivery.clientCpuSeconds, 2) : '',
+  ];
+}
+
+/** Part 1: the fan-out, fota against mosquitto. */
+export function fanoutReport(
+  fleet: Fleet,
+  connect: ConnectFigures,
+  fota: FotaFanout,
+  anchor: AnchorFigures | undefined,
+  options: { clients: number; mqttClient: string },
+): PartReport {
+  const tcp = fleet.devices.filter((device) => device.protocol === 'tcp').length;
+  const lines: string[] = [];
+  lines.push(
+    `${count(fleet.devices.length)} devices (${count(tcp)} TCP, ${count(fleet.devices.length - tcp)} MQTT with the ${options.mqttClient} client), ` +
+      `created through the management API in ${fixed(fleet.createSeconds, 1)} s (${perUnit(fleet.createSeconds, fleet.devices.length, 1e3, 2)} ms each), ` +
+      `each reported ${fleet.from.version} over the MCS device API in ${fixed(fleet.reportSeconds, 1)} s; ` +
+      `held by ${options.clients} swarm processes.`,
+    '',
+    'Connecting every device, 50 connections at a time per swarm (done when the server echoed the TCP heartbeat or sent the SUBACK):',
+    '',
+  );
+  const connectRows = [connectRow('fota', connect)];
+  if (anchor) connectRows.push(connectRow('mosquitto', anchor.connect));
+  lines.push(
+    table(CONNECT_HEADERS, connectRows),
+    '',
+    `After that, one \`GET /api/v1/prototypes/:pid/devices\` listed all ${count(fleet.devices.length)} devices online; the check took ${fixed(connect.confirmSeconds, 2)} s (not counted above). ` +
+      `Kernel counters while connecting (whole machine): fota ${counters(connect.kernel)}${anchor ? `; mosquitto ${counters(anchor.connect.kernel)}` : ''}.`,
+    '',
+  );
+
+  lines.push(
+    'Fan-out: milliseconds from the push request (fota) or the first publish (mosquitto) until each device had its whole, well-formed FOTA message:',
+    '',
+  );
+  const peer = anchor?.fanout;
+  const answer = `answer ${ms(fota.answerMs)} ms`;
+  const rows = [
+    deliveryRow('fota, all devices', fota.all, fota, answer, true),
+    deliveryRow('fota, TCP devices', fota.byProtocol.tcp, fota, '', false),
+    deliveryRow('fota, MQTT devices', fota.byProtocol.mqtt, fota, '', false),
+  ];
+  if (anchor && peer) {
+    rows.push(deliveryRow('mosquitto', peer.all, peer, `last PUBACK ${ms(peer.pubackMs)} ms`, true));
+  }
+  lines.push(
+    table(
+      [
+        'fan-out',
+        'messages',
+        'p50 ms',
+        'p99 ms',
+        'max ms',
+        'request / publisher',
+        'server CPU s to last receipt',
+        'server CPU s until quiet',
+        'server CPU µs per message',
+        'client CPU s',
+      ],
+      rows,
+    ),
+    '',
+    `The push answer (201, ${count(fota.answerBytes)} bytes) counted ${JSON.stringify(fota.answerCounts)}; once quiet the push showed ${JSON.stringify(fota.finalCounts)}. ` +
+      `The server was quiet again ${ms(fota.settledAfterMs)} ms after the request. ` +
+      `Then \`GET /api/v1/pushes/:id\` took ${ms(fota.getMs)} ms.`,
+  );
+  if (anchor && peer) {
+    lines.push(
+      `The publisher handed all ${count(peer.all.count)} PUBLISH packets to its socket in ${ms(peer.publishLoopMs)} ms; mosquitto was quiet again after ${ms(peer.settledAfterMs)} ms.`,
+      '',
+      table(
+        ['ratio fota / mosquitto', 'value'],
+        [
+          ['fan-out p50', ratioOf(fota.all.p50, peer.all.p50)],
+          ['fan-out p99', ratioOf(fota.all.p99, peer.all.p99)],
+          ['fan-out max', ratioOf(fota.all.max, peer.all.max)],
+          [
+            'server CPU per message (until quiet)',
+            ratioOf(fota.serverCpuSettledSeconds / fota.all.count, peer.serverCpuSettledSeconds / peer.all.count),
+          ],
+          [
+            'server CPU per connection (connecting)',
+            ratioOf(
+              connect.serverCpuSeconds / connect.connections,
+              anchor.connect.serverCpuSeconds / anchor.connect.connections,
+            ),
+          ],
+          [
+            'RSS per connection',
+            ratioOf(
+              (connect.rssAfter - connect.rssBefore) / connect.connections,
+              (anchor.connect.rssAfter - anchor.connect.rssBefore) / anchor.connect.connections,
+            ),
+          ],
+        ],
+      ),
+    );
+  }
+  return {
+    title: 'Part 1: fan-out of one push to every device',
+    text: lines.join('\n'),
+    figures: {
+      devices: fleet.devices.length,
+      tcpDevices: tcp,
+      createSeconds: fleet.createSeconds,
+      reportSeconds: fleet.reportSeconds,
+      connect,
+      fota,
+      anchor: anchor && { connect: anchor.connect, fanout: anchor.fanout },
+    },
+  };
+}
+
+function stormRow(name: string, storm: StormFigures): string[] {
+  return [
+    name,
+    count(storm.devices),
+    count(storm.errors),
+    fixed(storm.lastAckMs / 1000, 2),
+    storm.allOnlineMs === undefined ? '–' : `${fixed(storm.allOnlineMs / 1000, 2)} (${storm.apiPolls} polls)`,
+    fixed(storm.serverCpuSeconds, 2),
+    perUnit(storm.serverCpuSeconds, storm.devices, 1e3, 3),
+    fixed(storm.clientCpuSeconds, 2),
+    `${count(storm.fdsBefore)} → ${count(storm.fdsAfter)}`,
+  ];
+}
+
+/** Part 3: every device drops and reconnects at once. */
+export function stormReport(fota: StormFigures, connect: ConnectFigures, anchor: StormFigures | undefined): PartReport {
+  const rows = [stormRow('fota', fota)];
+  if (anchor) rows.push(stormRow('mosquitto', anchor));
+  const lines = [
+    table(
+      [
+        'storm',
+        'devices',
+        'errors',
+        'last client ack s',
+        'API shows all online s',
+        'server CPU s',
+        'server CPU ms per reconnect',
+        'client CPU s',
+        'server open files',
+      ],
+      rows,
+    ),
+    '',
+    `Kernel counters from the drop until the last client was back (whole machine): fota ${counters(fota.kernel)}${anchor ? `; mosquitto ${counters(anchor.kernel)}` : ''}.`,
+    '',
+    `Errors: ${fota.errors}${fota.firstError ? ` (first: ${fota.firstError})` : ''}; connections that had dropped by themselves before the storm: ${fota.droppedBefore}.` +
+      (anchor
+        ? ` mosquitto errors: ${anchor.errors}${anchor.firstError ? ` (first: ${anchor.firstError})` : ''}.`
+        : ''),
+    '',
+    table(
+      ['ratio', 'value'],
+      [
+        ['fota storm, last ack / mosquitto storm, last ack', anchor ? ratioOf(fota.lastAckMs, anchor.lastAckMs) : '–'],
+        [
+          'fota storm, server CPU per reconnect / fota first connect, per connection',
+          ratioOf(fota.serverCpuSeconds / fota.devices, connect.serverCpuSeconds / connect.connections),
+        ],
+        [
+          'fota storm, API shows all online / first connect of the same devices (wall)',
+          fota.allOnlineMs === undefined ? '–' : ratioOf(fota.allOnlineMs / 1000, connect.seconds),
+        ],
+      ],
+    ),
+  ];
+  return {
+    title: 'Part 3: reconnect storm',
+    text: lines.join('\n'),
+    figures: { fota, anchor },
+  };
+}
+
+/** Part 2: connections one fota process holds, and what their heartbeats cost. */
+export function limitReport(limit: LimitFigures): PartReport {
+  const { ramp, heartbeats } = limit;
+  const fdLimit = limit.serverFdLimit ?? 0;
+  const perSecond = heartbeats.sent / heartbeats.windowS;
+  const cpuMsPerSecond = (heartbeats.serverCpuSeconds * 1000) / heartbeats.windowS;
+  const lines = [
+    `${count(limit.target)} TCP devices created through the management API in ${fixed(limit.createSeconds, 1)} s ` +
+      `(${perUnit(limit.createSeconds, limit.target, 1e3, 2)} ms each), connected from ${limit.sourceAddresses.join(', ')} until the target or the first failure.`,
+    '',
+    table(
+      ['connections', 'value', 'limit', 'value / limit'],
+      [
+        [
+          'reached (heartbeat echoed)',
+          count(ramp.connections),
+          `${count(limit.target)} (target)`,
+          ratioOf(ramp.connections, limit.target),
+        ],
+        [
+          'server open files',
+          count(ramp.fdsAfter),
+          `${count(fdLimit)} (its RLIMIT_NOFILE)`,
+          ratioOf(ramp.fdsAfter, fdLimit),
+        ],
+        ['failed attempts', count(ramp.failed), '0', ''],
+        ['ramp wall time', `${fixed(ramp.seconds, 1)} s`, '', ''],
+        ['server CPU per connection', `${perUnit(ramp.serverCpuSeconds, ramp.connections, 1e3, 3)} ms`, '', ''],
+        ['server RSS before → connected', `${mib(ramp.rssBefore)} → ${mib(ramp.rssAfter)}`, '', ''],
+        ['server RSS per connection', kib((ramp.rssAfter - ramp.rssBefore) / Math.max(1, ramp.connections)), '', ''],
+        ['client CPU during the ramp', `${fixed(ramp.clientCpuSeconds, 2)} s`, '', ''],
+      ],
+    ),
+    '',
+    `With every connection held, \`GET /api/v1/prototypes/:pid\` ${limit.apiCheck}. ` +
+      `Kernel counters during the ramp (whole machine): ${counters(ramp.kernel)}.` +
+      (ramp.firstError ? ` First failure: ${ramp.firstError}.` : ''),
+    ...(limit.serverTail ? ['', "The server's last output:", '', '```', limit.serverTail, '```'] : []),
+    '',
+    `Heartbeats: every device sends \`ID,KEY,0\` every ${heartbeats.periodS} s, spread evenly; the server echoes each. Window of ${fixed(heartbeats.windowS, 1)} s after one whole period.`,
+    '',
+    table(
+      ['heartbeats', 'value', 'peer or limit', 'ratio'],
+      [
+        [
+          'heartbeats/s sent',
+          fixed(perSecond, 0),
+          `${fixed(ramp.connections / heartbeats.periodS, 0)} (connections / period)`,
+          ratioOf(perSecond, ramp.connections / heartbeats.periodS),
+        ],
+        [
+          'echoes received / heartbeats sent',
+          `${count(heartbeats.echoes)} / ${count(heartbeats.sent)}`,
+          '1',
+          ratioOf(heartbeats.echoes, heartbeats.sent),
+        ],
+        ['server CPU ms/s', fixed(cpuMsPerSecond, 1), '1000 (one core)', ratioOf(cpuMsPerSecond, 1000)],
+        ['server CPU µs per heartbeat', perUnit(heartbeats.serverCpuSeconds, heartbeats.sent, 1e6, 1), '', ''],
+        [
+          'heartbeats/s one core could take',
+          heartbeats.serverCpuSeconds > 0 ? fixed(heartbeats.sent / heartbeats.serverCpuSeconds, 0) : '–',
+          '',
+          '',
+        ],
+        [
+          'client CPU ms/s (swarms + bench)',
+          fixed((heartbeats.clientCpuSeconds * 1000) / heartbeats.windowS, 1),
+          '',
+          '',
+        ],
+        ['connections dropped', count(heartbeats.dropped), '0', heartbeats.firstDrop ?? ''],
+      ],
+    ),
+  ];
+  return {
+    title: 'Part 2: connections one fota process holds',
+    text: lines.join('\n'),
+    figures: { ...limit },
+  };
+}
