@@ -24,6 +24,7 @@ import { PushService } from './domain/services/pushes.js';
 import { buildHttpServer } from './http/server.js';
 import type { HttpServices } from './http/services.js';
 import { startMqttBroker, type MqttBroker } from './mqtt/broker.js';
+import { SocketBudget } from './net/socket-budget.js';
 import { LocalBlobStore } from './storage/local-blob-store.js';
 import { startTcpCommandServer, type TcpCommandServer } from './tcp/server.js';
 import { packageVersion } from './version.js';
@@ -142,6 +143,7 @@ export async function createApp(config: Config, logger: Logger = pino({ level: c
   });
 
   let listening = '';
+  const budget = new SocketBudget(config.maxDeviceConnections);
   let tcp: TcpCommandServer | undefined;
   let mqtt: MqttBroker | undefined;
   let expiry: NodeJS.Timeout | undefined;
@@ -165,6 +167,7 @@ export async function createApp(config: Config, logger: Logger = pino({ level: c
         deviceSelf: services.deviceSelf,
         connections,
         logger,
+        budget,
       });
       mqtt = await startMqttBroker({
         host: config.host,
@@ -173,6 +176,7 @@ export async function createApp(config: Config, logger: Logger = pino({ level: c
         connections,
         dataPoints: services.dataPoints,
         logger,
+        budget,
       });
       expiry = setInterval(() => {
         services.pushes.expireOverdue().catch((error: unknown) => logger.error({ err: error }, 'push expiry failed'));

@@ -15,6 +15,8 @@ export interface Config {
   /** Echo each heartbeat back, as MCS did. */
   readonly tcpEchoHeartbeat: boolean;
   readonly mqttPort: number;
+  /** Device sockets (TCP and MQTT together) one process accepts. */
+  readonly maxDeviceConnections: number;
   /** A push that is not upgraded within this time fails. */
   readonly pushTimeoutMs: number;
   readonly adminToken: string | undefined;
@@ -40,6 +42,11 @@ export const configVariables = [
   ['FOTA_TCP_HEARTBEAT_TIMEOUT_S', '120', 'seconds a TCP connection may stay without a valid heartbeat'],
   ['FOTA_TCP_ECHO_HEARTBEAT', 'true', 'echo each TCP heartbeat back to the device, as MCS did (true or false)'],
   ['FOTA_MQTT_PORT', '1883', 'port of the embedded MQTT broker'],
+  [
+    'FOTA_MAX_DEVICE_CONNECTIONS',
+    '18000',
+    'device sockets (TCP and MQTT together) one process accepts; keep it below the open-file limit (ulimit -n) so the HTTP API stays reachable',
+  ],
   ['FOTA_PUSH_TIMEOUT_S', '86400', 'seconds after which a push that did not reach upgraded fails'],
   [
     'FOTA_ADMIN_TOKEN',
@@ -120,6 +127,11 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   }
   const tcpEchoHeartbeat = ['true', '1', 'yes'].includes(echoText);
   const mqttPort = port('FOTA_MQTT_PORT', '1883');
+  const connectionsText = read('FOTA_MAX_DEVICE_CONNECTIONS', '18000');
+  const maxDeviceConnections = Number(connectionsText);
+  if (!/^\d+$/.test(connectionsText) || maxDeviceConnections < 1 || maxDeviceConnections > 10_000_000) {
+    problems.push(`FOTA_MAX_DEVICE_CONNECTIONS must be a whole number from 1, not "${connectionsText}"`);
+  }
 
   const adminToken = env['FOTA_ADMIN_TOKEN'] === '' ? undefined : env['FOTA_ADMIN_TOKEN'];
   if (adminToken !== undefined && (adminToken.length < 16 || /\s/.test(adminToken))) {
@@ -141,6 +153,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     tcpHeartbeatTimeoutMs,
     tcpEchoHeartbeat,
     mqttPort,
+    maxDeviceConnections,
     pushTimeoutMs,
     adminToken,
     logLevel,

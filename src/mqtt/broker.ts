@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
+import type { SocketBudget } from '../net/socket-budget.js';
 import {
   Aedes,
   type AedesPublishPacket,
@@ -28,6 +29,8 @@ export interface MqttBrokerOptions {
   readonly connections: Pick<DeviceConnections, 'attach' | 'detach' | 'touch'>;
   readonly dataPoints: Pick<DataPointService, 'ingest'>;
   readonly logger: FastifyBaseLogger;
+  /** Device sockets shared with the TCP command server; none means no limit but the process's. */
+  readonly budget?: SocketBudget | undefined;
 }
 
 export interface MqttBroker {
@@ -90,6 +93,7 @@ export async function startMqttBroker(options: MqttBrokerOptions): Promise<MqttB
 
   const sockets = new Set<Socket>();
   const server = createServer((socket) => {
+    if (options.budget && !options.budget.admit(socket)) return;
     sockets.add(socket);
     socket.setNoDelay(true);
     const client = aedes.handle(socket);

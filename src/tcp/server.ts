@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:net';
+import type { SocketBudget } from '../net/socket-budget.js';
 import { performance } from 'node:perf_hooks';
 import type { FastifyBaseLogger } from 'fastify';
 import type { DeviceConnections } from '../domain/services/connections.js';
@@ -19,6 +20,8 @@ export interface TcpCommandServerOptions {
   readonly deviceSelf: Pick<DeviceSelfService, 'authenticate'>;
   readonly connections: Pick<DeviceConnections, 'attach' | 'detach' | 'touch'>;
   readonly logger: FastifyBaseLogger;
+  /** Device sockets shared with the MQTT broker; none means no limit but the process's. */
+  readonly budget?: SocketBudget | undefined;
 }
 
 export interface TcpCommandServer {
@@ -57,6 +60,7 @@ export async function startTcpCommandServer(options: TcpCommandServerOptions): P
   };
 
   const server: Server = createServer({ noDelay: true }, (socket) => {
+    if (options.budget && !options.budget.admit(socket)) return;
     const session = new TcpSession(socket, context);
     sessions.add(session);
     deadlines.refresh(session, performance.now());
