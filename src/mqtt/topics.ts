@@ -1,3 +1,4 @@
+import { fotaMessage } from '../domain/fota-message.js';
 import type { FotaCommand } from '../domain/model.js';
 
 /**
@@ -76,18 +77,5 @@ export function redactTopic(topic: string): string {
   return levels.join('/');
 }
 
-/**
- * The FOTA payload `timestamp,FOTA,version,MD5,URL`: 13-digit milliseconds, lowercase MD5 (the
- * literal `null` when unknown), no newline. Devices split on commas (mcs.c with `strtok`, which
- * merges empty fields), so no field may be empty or hold a comma or a line break.
- */
-export function formatFotaPayload(command: FotaCommand): string {
-  const md5 = command.md5 === '' ? 'null' : command.md5.toLowerCase();
-  const fields = [String(Math.trunc(command.timestamp)), FOTA_CHANNEL, command.version, md5, command.url];
-  for (const field of fields) {
-    if (field === '' || /[,\r\n\0]/.test(field)) {
-      throw new Error(`a FOTA field may not be empty or hold a comma or a line break: "${field}"`);
-    }
-  }
-  return fields.join(',');
-}
+/** The FOTA payload on `mcs/ID/KEY/FOTA`: the MCS FOTA message, the same as the TCP line's tail. */
+export const formatFotaPayload = (command: FotaCommand): string => fotaMessage(command);
