@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
-import { toHttpError } from './http-errors.js';
+import { jsonErrorHandler } from './http-errors.js';
 import { decideRange, ifRangeAllows, noneMatchHits } from './ranges.js';
 import type { HttpServices } from './services.js';
 
@@ -11,11 +11,7 @@ const YEAR_SECONDS = 365 * 24 * 3600;
  * from the blob store. A firmware's bytes never change, so answers are cacheable as immutable.
  */
 export const downloadRoutes: FastifyPluginAsync<{ services: HttpServices }> = async (app, { services }) => {
-  app.setErrorHandler(async (error, request, reply) => {
-    const answer = toHttpError(error);
-    if (answer.status >= 500) request.log.error({ err: error }, 'download failed');
-    return reply.code(answer.status).send({ error: { code: answer.code, message: answer.message } });
-  });
+  app.setErrorHandler(jsonErrorHandler('download'));
 
   app.route<{ Params: { fwId: string }; Querystring: { d?: string } }>({
     method: ['GET', 'HEAD'],

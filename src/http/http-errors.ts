@@ -1,3 +1,4 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { isDomainError } from '../domain/errors.js';
 import { httpStatusOf } from './error-codes.js';
 
@@ -43,4 +44,17 @@ export function toHttpError(error: unknown): HttpError {
     };
   }
   return { status: 500, code: 'internal', message: 'internal error; the server log has the details' };
+}
+
+/**
+ * The error handler of the JSON routes (management API, downloads): `{"error":{"code","message"}}`
+ * with the status of `toHttpError`, a 500 logged with its detail.
+ */
+export function jsonErrorHandler(what: string) {
+  return async (error: unknown, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
+    const answer = toHttpError(error);
+    if (answer.status >= 500) request.log.error({ err: error }, `${what} failed`);
+    if (answer.status === 401) void reply.header('www-authenticate', 'Bearer realm="fota"');
+    return reply.code(answer.status).send({ error: { code: answer.code, message: answer.message } });
+  };
 }

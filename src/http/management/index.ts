@@ -1,7 +1,7 @@
 import multipart from '@fastify/multipart';
 import type { FastifyPluginAsync } from 'fastify';
 import type { HttpServices } from '../services.js';
-import { toHttpError } from '../http-errors.js';
+import { jsonErrorHandler } from '../http-errors.js';
 import { bearerToken } from './auth.js';
 import { deviceRoutes } from './devices.js';
 import { eventRoutes } from './events.js';
@@ -26,12 +26,7 @@ export const managementApi: FastifyPluginAsync<ManagementOptions> = async (app, 
     request.actor = services.adminTokens.authenticate(bearerToken(request));
   });
 
-  app.setErrorHandler(async (error, request, reply) => {
-    const answer = toHttpError(error);
-    if (answer.status >= 500) request.log.error({ err: error }, 'management request failed');
-    if (answer.status === 401) void reply.header('www-authenticate', 'Bearer realm="fota"');
-    return reply.code(answer.status).send({ error: { code: answer.code, message: answer.message } });
-  });
+  app.setErrorHandler(jsonErrorHandler('management request'));
 
   app.setNotFoundHandler(async (request, reply) =>
     reply.code(404).send({ error: { code: 'not_found', message: `no route ${request.method} ${request.url}` } }),
