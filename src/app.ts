@@ -11,6 +11,7 @@ import { SqlPrototypeRepository } from './db/repositories/prototypes.js';
 import { SqlPushRepository } from './db/repositories/pushes.js';
 import { SqlSettingsRepository } from './db/repositories/settings.js';
 import { LocalEventBus } from './domain/events.js';
+import type { Protocol } from './domain/model.js';
 import type { Clock } from './domain/ports.js';
 import { AdminTokens } from './domain/services/admin-tokens.js';
 import { DeviceConnections } from './domain/services/connections.js';
@@ -79,6 +80,7 @@ export async function createApp(config: Config, logger: Logger = pino({ level: c
   );
   const connections = new DeviceConnections({ events, clock: systemClock });
   const firmwareUrl = (firmwareId: string) => `${config.publicUrl}/fw/${firmwareId}`;
+  const onBackgroundError = (error: unknown) => logger.error({ err: error }, 'push work in the background failed');
 
   const prototypes = new PrototypeService({
     prototypes: prototypeRepository,
@@ -120,18 +122,18 @@ export async function createApp(config: Config, logger: Logger = pino({ level: c
       devices: deviceRepository,
       firmwares: firmwareRepository,
       prototypes: prototypeRepository,
-      connections,
+      gateway: connections,
       events,
       clock: systemClock,
-      timeoutMs: config.pushTimeoutMs,
-      downloadUrl: (firmwareId, deviceId) => `${firmwareUrl(firmwareId)}?d=${deviceId}`,
-      onError: (error) => logger.error({ err: error }, 'recording push progress failed'),
+      timeouts: config.pushTimeouts,
+      downloadUrl: (token) => `${config.publicUrl}/fw/p/${token}`,
+      onError: onBackgroundError,
     }),
     events,
     adminTokens: new AdminTokens(new SqlSettingsRepository(db)),
     firmwareUrl,
   };
-  const stopListening = services.pushes.listen();
+  const stopListening = await services.pushes.listen();
   const { generated } = await services.adminTokens.prepare(config.adminToken);
 
   const http = await buildHttpServer({
@@ -146,9 +148,43 @@ export async function createApp(config: Config, logger: Logger = pino({ level: c
   const budget = new SocketBudget(config.maxDeviceConnections);
   let tcp: TcpCommandServer | undefined;
   let mqtt: MqttBroker | undefined;
+  // The device transports, started in this order; each is an adapter over the same services.
+  const transports: ReadonlyArray<{ readonly protocol: Protocol; start(): Promise<{ close(): Promise<void> }> }> = [
+    {
+      protocol: 'tcp',
+      start: async () =>
+        (tcp = await startTcpCommandServer({
+          host: config.host,
+          port: config.tcpPort,
+          heartbeatTimeoutMs: config.tcpHeartbeatTimeoutMs,
+          echoHeartbeat: config.tcpEchoHeartbeat,
+          writeGapMs: config.tcpWriteGapMs,
+          deviceSelf: services.deviceSelf,
+          connections,
+          logger,
+          budget,
+        })),
+    },
+    {
+      protocol: 'mqtt',
+      start: async () =>
+        (mqtt = await startMqttBroker({
+          host: config.host,
+          port: config.mqttPort,
+          deviceSelf: services.deviceSelf,
+          connections,
+          dataPoints: services.dataPoints,
+          events,
+          logger,
+          budget,
+        })),
+    },
+  ];
+  const started: Array<{ close(): Promise<void> }> = [];
   let expiry: NodeJS.Timeout | undefined;
-  // Overdue pushes are failed by a sweep a few times per timeout, at most every 30 s.
-  const sweepEveryMs = Math.min(30_000, Math.max(100, Math.floor(config.pushTimeoutMs / 4)));
+  // Overdue pushes are failed by a sweep a few times per shortest timeout, at most every 30 s.
+  const shortestTimeoutMs = Math.min(...Object.values(config.pushTimeouts));
+  const sweepEveryMs = Math.min(30_000, Math.max(100, Math.floor(shortestTimeoutMs / 4)));
   return {
     http,
     services,
@@ -159,25 +195,7 @@ export async function createApp(config: Config, logger: Logger = pino({ level: c
     mqtt: () => mqtt,
     async start() {
       listening = await http.listen({ port: config.httpPort, host: config.host });
-      tcp = await startTcpCommandServer({
-        host: config.host,
-        port: config.tcpPort,
-        heartbeatTimeoutMs: config.tcpHeartbeatTimeoutMs,
-        echoHeartbeat: config.tcpEchoHeartbeat,
-        deviceSelf: services.deviceSelf,
-        connections,
-        logger,
-        budget,
-      });
-      mqtt = await startMqttBroker({
-        host: config.host,
-        port: config.mqttPort,
-        deviceSelf: services.deviceSelf,
-        connections,
-        dataPoints: services.dataPoints,
-        logger,
-        budget,
-      });
+      for (const transport of transports) started.push(await transport.start());
       expiry = setInterval(() => {
         services.pushes.expireOverdue().catch((error: unknown) => logger.error({ err: error }, 'push expiry failed'));
       }, sweepEveryMs);
@@ -187,8 +205,7 @@ export async function createApp(config: Config, logger: Logger = pino({ level: c
       clearInterval(expiry);
       stopListening();
       connections.closeAll('server stopping');
-      await tcp?.close();
-      await mqtt?.close();
+      for (const transport of started.splice(0)) await transport.close();
       await http.close();
       await db.destroy();
     },

@@ -32,7 +32,8 @@ describe('loadConfig', () => {
       tcpEchoHeartbeat: true,
       mqttPort: 1883,
       maxDeviceConnections: 18_000,
-      pushTimeoutMs: 86_400_000,
+      pushTimeouts: { queued: 86_400_000, sent: 600_000, delivered: 600_000, downloading: 3_600_000 },
+      tcpWriteGapMs: 1000,
       adminToken: undefined,
       logLevel: 'info',
     });
@@ -57,7 +58,11 @@ describe('loadConfig', () => {
         FOTA_TCP_ECHO_HEARTBEAT: 'false',
         FOTA_MQTT_PORT: '8883',
         FOTA_MAX_DEVICE_CONNECTIONS: '500',
-        FOTA_PUSH_TIMEOUT_S: '60',
+        FOTA_PUSH_QUEUED_TIMEOUT_S: '60',
+        FOTA_PUSH_SENT_TIMEOUT_S: '5',
+        FOTA_PUSH_DELIVERED_TIMEOUT_S: '6',
+        FOTA_PUSH_DOWNLOADING_TIMEOUT_S: '7.5',
+        FOTA_TCP_WRITE_GAP_MS: '0',
         FOTA_ADMIN_TOKEN: 'sixteen-chars-ok',
         FOTA_LOG_LEVEL: 'silent',
       }),
@@ -73,7 +78,8 @@ describe('loadConfig', () => {
       tcpEchoHeartbeat: false,
       mqttPort: 8883,
       maxDeviceConnections: 500,
-      pushTimeoutMs: 60_000,
+      pushTimeouts: { queued: 60_000, sent: 5_000, delivered: 6_000, downloading: 7_500 },
+      tcpWriteGapMs: 0,
       adminToken: 'sixteen-chars-ok',
       logLevel: 'silent',
     });
@@ -97,7 +103,10 @@ describe('loadConfig', () => {
     ['FOTA_PUBLIC_URL', urlOfLength(62), /too long: .* 200 bytes, .* at most 199; use a URL of at most 61 characters/],
     ['FOTA_TCP_HEARTBEAT_TIMEOUT_S', '0', /FOTA_TCP_HEARTBEAT_TIMEOUT_S must be a number of seconds above 0/],
     ['FOTA_TCP_HEARTBEAT_TIMEOUT_S', 'soon', /FOTA_TCP_HEARTBEAT_TIMEOUT_S must be a number of seconds/],
-    ['FOTA_PUSH_TIMEOUT_S', '-5', /FOTA_PUSH_TIMEOUT_S must be a number of seconds/],
+    ['FOTA_PUSH_SENT_TIMEOUT_S', '-5', /FOTA_PUSH_SENT_TIMEOUT_S must be a number of seconds/],
+    ['FOTA_PUSH_DOWNLOADING_TIMEOUT_S', 'later', /FOTA_PUSH_DOWNLOADING_TIMEOUT_S must be a number of seconds/],
+    ['FOTA_TCP_WRITE_GAP_MS', '1.5', /FOTA_TCP_WRITE_GAP_MS must be a whole number of milliseconds/],
+    ['FOTA_TCP_WRITE_GAP_MS', '60001', /FOTA_TCP_WRITE_GAP_MS must be a whole number of milliseconds/],
     ['FOTA_TCP_ECHO_HEARTBEAT', 'maybe', /FOTA_TCP_ECHO_HEARTBEAT must be true or false/],
     ['FOTA_MQTT_PORT', '99999', /FOTA_MQTT_PORT must be a port number/],
     ['FOTA_MAX_DEVICE_CONNECTIONS', '0', /FOTA_MAX_DEVICE_CONNECTIONS must be a whole number from 1/],
@@ -156,7 +165,7 @@ describe('the FOTA line limit', () => {
   /** The longest line a device can get, built field by field as the TCP server sends a push. */
   const longestLine = (publicUrl: string): string =>
     ['D1234567', 'TPJVxxxxxxxxBxBv', '1513132150790', 'FOTA', '9'.repeat(32), 'f'.repeat(32)].join(',') +
-    `,${publicUrl}/fw/FAa6B540CMmJ?d=D1234567`;
+    `,${publicUrl}/fw/p/aB3dE5gH7jK9mN1pQ3sT5`;
 
   it.each(['http://localhost:8080', urlOfLength(61), urlOfLength(62), 'https://ü.example/😀'])(
     'counts the bytes of the longest line for %s',

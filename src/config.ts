@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import type { PushTimeouts } from './domain/push.js';
 
 /** Everything the server reads from its environment, checked once at start. */
 export interface Config {
@@ -17,8 +18,10 @@ export interface Config {
   readonly mqttPort: number;
   /** Device sockets (TCP and MQTT together) one process accepts. */
   readonly maxDeviceConnections: number;
-  /** A push that is not upgraded within this time fails. */
-  readonly pushTimeoutMs: number;
+  /** How long a push target may stay in each active status before it fails. */
+  readonly pushTimeouts: PushTimeouts;
+  /** The least time between two messages written to one TCP device. */
+  readonly tcpWriteGapMs: number;
   readonly adminToken: string | undefined;
   readonly logLevel: string;
 }
@@ -47,7 +50,23 @@ export const configVariables = [
     '18000',
     'device sockets (TCP and MQTT together) one process accepts; keep it below the open-file limit (ulimit -n) so the HTTP API stays reachable',
   ],
-  ['FOTA_PUSH_TIMEOUT_S', '86400', 'seconds after which a push that did not reach upgraded fails'],
+  [
+    'FOTA_TCP_WRITE_GAP_MS',
+    '1000',
+    'least milliseconds between two messages to one TCP device: MCS clients read one message per recv and drop a second one read with it',
+  ],
+  ['FOTA_PUSH_QUEUED_TIMEOUT_S', '86400', 'seconds a queued push waits for its offline device to connect'],
+  [
+    'FOTA_PUSH_SENT_TIMEOUT_S',
+    '600',
+    'seconds a sent push waits for the device to acknowledge it or start the download',
+  ],
+  ['FOTA_PUSH_DELIVERED_TIMEOUT_S', '600', 'seconds an acknowledged push waits for the download to start'],
+  [
+    'FOTA_PUSH_DOWNLOADING_TIMEOUT_S',
+    '3600',
+    'seconds a started download waits for the device to report the new version',
+  ],
   [
     'FOTA_ADMIN_TOKEN',
     '(generated)',
@@ -59,13 +78,13 @@ export const configVariables = [
 /**
  * The longest FOTA line a device can receive is `deviceId,deviceKey,timestamp,FOTA,version,MD5,URL`
  * with an 8-character id, a 16-character key, a 13-digit timestamp, a 32-character version, a
- * 32-digit MD5 and the URL a push sends, `{publicUrl}/fw/{fwId}?d={deviceId}` (the device id tells
- * which device started a download). MediaTek's C client reads it into a 200-byte buffer, so it must
+ * 32-digit MD5 and the URL a push sends, `{publicUrl}/fw/p/{token}` (the 21-character token names
+ * the device's part in the push, so its download is seen). MediaTek's C client reads it into a 200-byte buffer, so it must
  * stay at or under 199 bytes.
  */
 export const MAX_FOTA_LINE_BYTES = 199;
 export function longestFotaLineBytes(publicUrl: string): number {
-  const url = `${publicUrl}/fw/F00000000000?d=D0000000`;
+  const url = `${publicUrl}/fw/p/${'t'.repeat(21)}`;
   return Buffer.byteLength(
     `D0000000,${'k'.repeat(16)},${'1'.repeat(13)},FOTA,${'v'.repeat(32)},${'0'.repeat(32)},${url}`,
   );
@@ -120,7 +139,17 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     return Math.round(value * 1000);
   };
   const tcpHeartbeatTimeoutMs = seconds('FOTA_TCP_HEARTBEAT_TIMEOUT_S', '120');
-  const pushTimeoutMs = seconds('FOTA_PUSH_TIMEOUT_S', '86400');
+  const pushTimeouts: PushTimeouts = {
+    queued: seconds('FOTA_PUSH_QUEUED_TIMEOUT_S', '86400'),
+    sent: seconds('FOTA_PUSH_SENT_TIMEOUT_S', '600'),
+    delivered: seconds('FOTA_PUSH_DELIVERED_TIMEOUT_S', '600'),
+    downloading: seconds('FOTA_PUSH_DOWNLOADING_TIMEOUT_S', '3600'),
+  };
+  const gapText = read('FOTA_TCP_WRITE_GAP_MS', '1000');
+  const tcpWriteGapMs = Number(gapText);
+  if (!/^\d+$/.test(gapText) || tcpWriteGapMs > 60_000) {
+    problems.push(`FOTA_TCP_WRITE_GAP_MS must be a whole number of milliseconds from 0 to 60000, not "${gapText}"`);
+  }
   const echoText = read('FOTA_TCP_ECHO_HEARTBEAT', 'true').toLowerCase();
   if (!['true', 'false', '1', '0', 'yes', 'no'].includes(echoText)) {
     problems.push(`FOTA_TCP_ECHO_HEARTBEAT must be true or false, not "${echoText}"`);
@@ -154,7 +183,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     tcpEchoHeartbeat,
     mqttPort,
     maxDeviceConnections,
-    pushTimeoutMs,
+    pushTimeouts,
+    tcpWriteGapMs,
     adminToken,
     logLevel,
   };

@@ -1,7 +1,7 @@
 import { SingleBar } from 'cli-progress';
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { canMove, isTerminal, pushStatuses, type PushStatus } from '../domain/push.js';
-import type { DeviceBody, FirmwareBody, PushBody } from '../http/management/schemas.js';
+import { isTerminal, pushStatuses, type PushStatus } from '../domain/push.js';
+import type { PushBody, PushTargetBody, PushTargetPageBody } from '../http/management/schemas.js';
 import { ApiClient, type ApiAnswer } from './api-client.js';
 import { CliError } from './cli-error.js';
 import { show, withApiOptions, type ApiOptions } from './command-options.js';
@@ -10,6 +10,7 @@ import { print, printable, table } from './output.js';
 
 interface PushOptions extends ApiOptions {
   readonly allOnline?: boolean;
+  readonly all?: boolean;
   readonly queueOffline?: boolean;
   readonly force?: boolean;
   readonly wait?: boolean;
@@ -20,6 +21,10 @@ interface PushOptions extends ApiOptions {
 const DEFAULT_TIMEOUT_S = 600;
 /** setTimeout cannot wait longer than 2^31 - 1 ms (about 24.8 days). */
 const MAX_TIMEOUT_S = 2_000_000;
+/** A push of at most this many devices is shown device by device. */
+const LISTED_DEVICES = 50;
+/** Devices named in a failure message, at most. */
+const NAMED_DEVICES = 20;
 
 /** `fota push <fwId> [deviceId...]`. */
 export function registerPushCommand(program: Command): void {
@@ -28,8 +33,9 @@ export function registerPushCommand(program: Command): void {
       .command('push')
       .description('push a firmware to devices; with --wait, follow them until they upgrade or fail')
       .argument('<fwId>', 'the firmware to push')
-      .argument('[deviceIds...]', "deviceIds of the firmware's prototype to push it to")
-      .option('--all-online', "also push to every device of the firmware's prototype that is online now")
+      .argument('[deviceIds...]', "deviceIds of the firmware's prototype to push it to (at most 10,000)")
+      .option('--all-online', "push to every device of the firmware's prototype that is online now")
+      .option('--all', "push to every device of the firmware's prototype (offline ones: see --queue-offline)")
       .option('--queue-offline', 'send to offline devices once they next connect, instead of answering them offline')
       .option('--force', 'send even to devices whose firmware is not a prerequisite of this one')
       .option('--wait', 'follow the push until every device upgraded or failed; exit 1 unless all upgraded')
@@ -44,60 +50,60 @@ export function registerPushCommand(program: Command): void {
       `
 Only devices connected now (over TCP or MQTT) get the firmware: they start "sent", then move
 through delivered and downloading to "upgraded" once they report the new version, or to "failed"
-(another version reported, or nothing in time). A device that is not connected is answered
-"offline" (or "queued" with --queue-offline), and one whose firmware is not a prerequisite of this
-one "incompatible" (unless --force).
+(another version reported, or no progress within that status's timeout). A device that is not
+connected is answered "offline" (or "queued" with --queue-offline), and one whose firmware is not a
+prerequisite of this one "incompatible" (unless --force). Name the devices, or select them with
+--all-online or --all (no cap on the count, for large fleets).
 
 With --wait, fota follows the push live until every device is upgraded, failed, offline or
 incompatible. It exits 0 only when every device upgraded, and 1 naming the others, or when
 --timeout passes first: a build pipeline can gate on it. A progress bar is drawn on stderr when
 stderr is a terminal; otherwise each status change is one line on stderr. With --json, stdout
-gets the push as JSON: as created, or with --wait as it ended.
+gets the push summary as JSON: as created, or with --wait as it ended. The devices of a push are
+listed by \`fota pushes targets <pushId>\` or GET /api/v1/pushes/<pushId>/targets.
 
 Examples:
   $ fota push FKgaAQDiAk3h D1UoYvqt D7rTq2Lm
   $ fota push FKgaAQDiAk3h --all-online --wait
-  $ fota push FKgaAQDiAk3h D1UoYvqt --queue-offline --wait --timeout 3600 --json \\
-      | jq -r '.targets[] | .deviceId + " " + .status'`,
+  $ fota push FKgaAQDiAk3h --all --queue-offline
+  $ fota push FKgaAQDiAk3h D1UoYvqt --queue-offline --wait --timeout 3600 --json | jq .counts`,
     )
     .action(async (fwId: string, named: string[], options: PushOptions) => {
       const client = ApiClient.connect(options);
-      const deviceIds = await chooseDevices(client, fwId, named, options.allOnline === true);
       const created = await client.post<PushBody>(`/firmwares/${encodeURIComponent(fwId)}/push`, {
-        deviceIds,
+        ...chooseDevices(fwId, named, options),
         force: options.force === true,
         queueOffline: options.queueOffline === true,
       });
       if (!options.wait) {
-        show(options, created, (push) => describePush(`Push ${push.pushId}`, push));
+        if (options.json) show(options, created, () => '');
+        else print(await describePush(client, `Push ${created.body.pushId}`, created.body));
         return;
       }
-      if (!options.json) print(describePush(`Push ${created.body.pushId}`, created.body));
+      if (!options.json) print(await describePush(client, `Push ${created.body.pushId}`, created.body));
       await waitForPush(client, options, created);
     });
 }
 
-/** The named devices and, with --all-online, those of the firmware's prototype online now. */
-async function chooseDevices(client: ApiClient, fwId: string, named: string[], allOnline: boolean): Promise<string[]> {
-  const chosen = [...new Set(named)];
-  if (!allOnline) {
-    if (chosen.length === 0) {
-      throw new CliError(
-        `name the devices to push ${fwId} to (fota push ${fwId} <deviceId...>), or pass --all-online for every device of its prototype that is online now`,
-      );
-    }
-    return chosen;
+/** The request's devices: the named ids, or a selection. */
+function chooseDevices(
+  fwId: string,
+  named: string[],
+  options: PushOptions,
+): { deviceIds: string[] } | { selection: 'all' | 'online' } {
+  const selections = [options.allOnline && '--all-online', options.all && '--all'].filter(Boolean);
+  if (selections.length > 0 && named.length > 0) {
+    throw new CliError(`name the devices or pass ${selections[0]}, not both`);
   }
-  const firmware = (await client.get<FirmwareBody>(`/firmwares/${encodeURIComponent(fwId)}`)).body;
-  const devices = (await client.get<DeviceBody[]>(`/prototypes/${encodeURIComponent(firmware.prototypeId)}/devices`))
-    .body;
-  const online = devices.filter((device) => device.presence.online).map((device) => device.deviceId);
-  if (online.length === 0 && chosen.length === 0) {
+  if (selections.length > 1) throw new CliError('pass --all-online or --all, not both');
+  if (options.allOnline) return { selection: 'online' };
+  if (options.all) return { selection: 'all' };
+  if (named.length === 0) {
     throw new CliError(
-      `no device of prototype ${firmware.prototypeId} is online now: nothing to push ${fwId} (version ${firmware.version}) to. Devices appear online while connected over TCP or MQTT`,
+      `name the devices to push ${fwId} to (fota push ${fwId} <deviceId...>), or pass --all-online or --all for the devices of its prototype`,
     );
   }
-  return [...new Set([...chosen, ...online])];
+  return { deviceIds: [...new Set(named)] };
 }
 
 /** Follows a push to its end, prints it, and fails unless every device upgraded. */
@@ -112,30 +118,36 @@ async function waitForPush(client: ApiClient, options: PushOptions, created: Api
   }
   const final = await watch.final();
   const push = final.body;
-  const pending = push.targets.filter((target) => !isTerminal(target.status));
-  const missed = push.targets.filter((target) => target.status !== 'upgraded');
-  const names = (targets: PushBody['targets']) =>
-    targets.map((target) =>
-      printable(`${target.deviceId} ${target.status}${target.reason ? ` (${target.reason})` : ''}`),
-    );
+  const pending = activeCount(push.counts);
+  const missed = push.total - (push.counts['upgraded'] ?? 0);
 
-  if (!done && pending.length > 0) {
-    print(options.json ? `${final.text}\n` : describePush(`Push ${push.pushId} after ${options.timeout} s`, push));
+  if (!done && pending > 0) {
+    print(
+      options.json
+        ? `${final.text}\n`
+        : await describePush(client, `Push ${push.pushId} after ${options.timeout} s`, push),
+    );
     const problem = watch.problem ? `; last problem: ${watch.problem}` : '';
+    const names = await namedTargets(
+      client,
+      push,
+      pushStatuses.filter((status) => !isTerminal(status)),
+    );
     throw new CliError(
-      `push ${push.pushId} timed out after ${options.timeout} s with ${someOf(pending.length, push.targets.length)} still pending: ${names(pending).join(', ')}${problem}`,
+      `push ${push.pushId} timed out after ${options.timeout} s with ${someOf(pending, push.total)} still pending: ${names}${problem}`,
     );
   }
-  print(options.json ? `${final.text}\n` : describePush(`Push ${push.pushId} finished`, push));
-  if (missed.length > 0) {
-    throw new CliError(
-      `${someOf(missed.length, push.targets.length)} did not upgrade to ${push.version}: ${names(missed).join(', ')}`,
+  print(options.json ? `${final.text}\n` : await describePush(client, `Push ${push.pushId} finished`, push));
+  if (missed > 0) {
+    const names = await namedTargets(
+      client,
+      push,
+      pushStatuses.filter((status) => status !== 'upgraded'),
     );
+    throw new CliError(`${someOf(missed, push.total)} did not upgrade to ${push.version}: ${names}`);
   }
   if (!options.json) {
-    print(
-      `${push.targets.length === 1 ? 'The device' : `All ${push.targets.length} devices`} upgraded to ${push.version}.\n`,
-    );
+    print(`${push.total === 1 ? 'The device' : `All ${push.total} devices`} upgraded to ${push.version}.\n`);
   }
 }
 
@@ -146,16 +158,59 @@ async function waitForPush(client: ApiClient, options: PushOptions, created: Api
 /** `2 of 3 devices`, or `the device` when the push has only one. */
 const someOf = (part: number, total: number): string => (total === 1 ? 'the device' : `${part} of ${total} devices`);
 
-function describePush(heading: string, push: PushBody): string {
-  const devices = push.targets.length === 1 ? '1 device' : `${push.targets.length} devices`;
+/** Reads the push's targets of these statuses, page by page, up to `limit`. */
+async function targetsOf(
+  client: ApiClient,
+  pushId: string,
+  statuses: readonly PushStatus[],
+  limit: number,
+): Promise<PushTargetBody[]> {
+  const found: PushTargetBody[] = [];
+  for (const status of statuses) {
+    let cursor: string | null = null;
+    do {
+      const query: string = new URLSearchParams({
+        status,
+        limit: String(Math.min(500, limit)),
+        ...(cursor ? { cursor } : {}),
+      }).toString();
+      const page: PushTargetPageBody = (
+        await client.get<PushTargetPageBody>(`/pushes/${encodeURIComponent(pushId)}/targets?${query}`)
+      ).body;
+      found.push(...page.targets);
+      cursor = page.nextCursor;
+    } while (cursor !== null && found.length < limit);
+    if (found.length >= limit) break;
+  }
+  return found.slice(0, limit);
+}
+
+/** `D1 failed (reason), D2 offline (…)`, at most NAMED_DEVICES of them and how many more. */
+async function namedTargets(client: ApiClient, push: PushBody, statuses: readonly PushStatus[]): Promise<string> {
+  const targets = await targetsOf(client, push.pushId, statuses, NAMED_DEVICES);
+  const count = statuses.reduce((sum, status) => sum + (push.counts[status] ?? 0), 0);
+  const names = targets.map((target) =>
+    printable(`${target.deviceId} ${target.status}${target.reason ? ` (${target.reason})` : ''}`),
+  );
+  return `${names.join(', ')}${count > names.length ? ` and ${count - names.length} more` : ''}`;
+}
+
+async function describePush(client: ApiClient, heading: string, push: PushBody): Promise<string> {
+  const devices = push.total === 1 ? '1 device' : `${push.total} devices`;
   const lines = [
-    `${heading}: firmware ${push.fwId} version ${push.version} to ${devices}\n`,
-    table(
-      ['DEVICE ID', 'STATUS', 'REASON'],
-      push.targets.map((target) => [target.deviceId, target.status, target.reason ?? '-']),
-    ),
-    `Counts: ${countsText(push.counts)}\n`,
+    `${heading}: firmware ${push.fwId} version ${push.version} to ${devices}, ${push.status.replace('_', ' ')}\n`,
   ];
+  if (push.total <= LISTED_DEVICES) {
+    const targets = await targetsOf(client, push.pushId, pushStatuses, LISTED_DEVICES);
+    targets.sort((a, b) => a.deviceId.localeCompare(b.deviceId));
+    lines.push(
+      table(
+        ['DEVICE ID', 'STATUS', 'REASON'],
+        targets.map((target) => [target.deviceId, target.status, target.reason ?? '-']),
+      ),
+    );
+  }
+  lines.push(`Counts: ${countsText(push.counts)}\n`);
   if ((push.counts['offline'] ?? 0) > 0 && !push.queueOffline) {
     lines.push('Offline devices got nothing; --queue-offline sends to them once they next connect.\n');
   }
@@ -169,18 +224,13 @@ const countsText = (counts: Readonly<Record<string, number>>): string =>
     .map((status) => `${status} ${counts[status]}`)
     .join(', ') || 'none';
 
-const countsOf = (targets: ReadonlyArray<{ readonly status: PushStatus }>): Record<string, number> => {
-  const counts: Record<string, number> = Object.fromEntries(pushStatuses.map((status) => [status, 0]));
-  for (const target of targets) counts[target.status] = (counts[target.status] ?? 0) + 1;
-  return counts;
-};
-
-const finishedOf = (counts: Readonly<Record<string, number>>): number =>
-  pushStatuses.filter(isTerminal).reduce((sum, status) => sum + (counts[status] ?? 0), 0);
+const activeCount = (counts: Readonly<Record<string, number>>): number =>
+  pushStatuses.filter((status) => !isTerminal(status)).reduce((sum, status) => sum + (counts[status] ?? 0), 0);
 
 /** What `--wait` shows while it follows a push. */
 interface ProgressDisplay {
-  change(deviceId: string, status: PushStatus, reason: string | null, counts: Record<string, number>): void;
+  change(deviceId: string, status: PushStatus, reason: string | null): void;
+  counts(push: PushBody): void;
   /** The event stream opened (`problem` undefined) or broke. */
   stream(problem: string | undefined): void;
   stop(): void;
@@ -198,21 +248,22 @@ function progressDisplay(push: PushBody, timeoutS: number): ProgressDisplay {
       format: `Push ${push.pushId} [{bar}] {value}/{total} finished | {counts}`,
       hideCursor: true,
     });
-    bar.start(push.targets.length, finishedOf(push.counts), { counts: countsText(push.counts) });
+    bar.start(push.total, push.total - activeCount(push.counts), { counts: countsText(push.counts) });
     return {
-      change: (_deviceId, _status, _reason, counts) => bar.update(finishedOf(counts), { counts: countsText(counts) }),
+      change: () => {},
+      counts: (now) => bar.update(now.total - activeCount(now.counts), { counts: countsText(now.counts) }),
       stream: () => {},
       stop: () => bar.stop(),
     };
   }
   const line = (text: string) => process.stderr.write(`${printable(text).trimEnd()}\n`);
-  const pending = push.targets.length - finishedOf(push.counts);
-  if (pending > 0)
-    line(`Waiting up to ${timeoutS} s for ${someOf(pending, push.targets.length)} of push ${push.pushId}`);
+  const pending = activeCount(push.counts);
+  if (pending > 0) line(`Waiting up to ${timeoutS} s for ${someOf(pending, push.total)} of push ${push.pushId}`);
   let opened = false;
   let broken = false;
   return {
     change: (deviceId, status, reason) => line(`${deviceId}  ${status.padEnd(12)}  ${reason ?? ''}`),
+    counts: () => {},
     stream: (problem) => {
       if (problem === undefined) {
         if (!opened || broken) line(`Following push ${push.pushId} live${opened ? ' again' : ''}`);
@@ -230,23 +281,21 @@ function progressDisplay(push: PushBody, timeoutS: number): ProgressDisplay {
  * Following a push
  */
 
-interface Tracked {
-  readonly status: PushStatus;
-  readonly reason: string | null;
-}
-
 const RETRY_MIN_MS = 500;
 const RETRY_MAX_MS = 5_000;
 const FINAL_READ_MS = 10_000;
+/** Events of the push re-read its summary at most this often. */
+const REREAD_MS = 250;
+/** With no event at all, the summary is re-read this often anyway. */
+const IDLE_REREAD_MS = 5_000;
 
 /**
- * The statuses of a push's targets, kept current from the `push.progress` events of the SSE
- * stream, and re-read from `GET /pushes/:id` each time the stream opens and each time it breaks, so
- * that no change is missed. A status only moves forward along the push state machine: a re-read
- * older than an event already seen changes nothing.
+ * A push followed to its end. The truth is its summary (`GET /pushes/:id`: derived status and
+ * counts), re-read when the event stream opens or breaks, shortly after `push.progress` events of
+ * the push, and every few seconds regardless, so that no change is missed; the events themselves
+ * only feed the display.
  */
 class PushWatch {
-  private readonly targets = new Map<string, Tracked>();
   private latest: ApiAnswer<PushBody>;
   private over = false;
   /** The last reason the stream or a re-read failed, for the timeout message. */
@@ -259,49 +308,49 @@ class PushWatch {
     private readonly display: ProgressDisplay,
   ) {
     this.latest = created;
-    for (const target of created.body.targets) {
-      this.targets.set(target.deviceId, { status: target.status, reason: target.reason });
-    }
   }
 
   private get path(): string {
     return `/pushes/${encodeURIComponent(this.latest.body.pushId)}`;
   }
 
-  private settled(): boolean {
-    return [...this.targets.values()].every((target) => isTerminal(target.status));
-  }
-
-  /** Follows the push until every target is terminal (true) or `ms` passed (false). */
+  /** Follows the push until it is finished (true) or `ms` passed (false). */
   run(ms: number): Promise<boolean> {
-    if (this.settled()) return Promise.resolve(true);
+    if (this.latest.body.status === 'finished') return Promise.resolve(true);
     return new Promise<boolean>((resolve, reject) => {
       let connection: EventStream | undefined;
       let retry: NodeJS.Timeout | undefined;
+      let soon: NodeJS.Timeout | undefined;
       let delay = RETRY_MIN_MS;
       const end = (outcome: boolean | CliError) => {
         if (this.over) return;
         this.over = true;
         clearTimeout(timer);
         clearTimeout(retry);
+        clearTimeout(soon);
+        clearInterval(idle);
         connection?.stop();
         if (typeof outcome === 'boolean') resolve(outcome);
         else reject(outcome);
       };
       const timer = setTimeout(() => end(false), ms);
-      const check = () => {
-        if (this.settled()) end(true);
-      };
       const reread = async () => {
         try {
           const answer = await this.client.get<PushBody>(this.path);
           if (this.over) return;
           this.latest = answer;
-          for (const target of answer.body.targets) this.move(target.deviceId, target.status, target.reason);
-          check();
+          this.display.counts(answer.body);
+          if (answer.body.status === 'finished') end(true);
         } catch (error) {
           this.problem = (error as { cliMessage?: string; message?: string }).cliMessage ?? String(error);
         }
+      };
+      const idle = setInterval(() => void reread(), IDLE_REREAD_MS);
+      const rereadSoon = () => {
+        soon ??= setTimeout(() => {
+          soon = undefined;
+          void reread();
+        }, REREAD_MS);
       };
       const connect = () => {
         if (this.over) return;
@@ -316,8 +365,8 @@ class PushWatch {
             if (name !== 'push.progress') return;
             const progress = parseProgress(data);
             if (progress?.pushId !== this.latest.body.pushId) return;
-            this.move(progress.deviceId, progress.status, progress.reason);
-            check();
+            this.display.change(progress.deviceId, progress.status, progress.reason);
+            rereadSoon();
           },
           close: (problem) => {
             if (this.over) return;
@@ -339,50 +388,15 @@ class PushWatch {
 
   /**
    * The push as it ended: re-read once more when the server answers in a few seconds (a timed-out
-   * wait must not hang on a server that stopped answering), else as followed.
+   * wait must not hang on a server that stopped answering), else as last read.
    */
   async final(): Promise<{ readonly body: PushBody; readonly text: string }> {
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), FINAL_READ_MS)));
     const answer = await Promise.race([this.client.get<PushBody>(this.path).catch(() => undefined), late]);
     clearTimeout(timer);
-    // A re-read is the truth unless an event already told of a later status.
-    const current = answer?.body.targets.every((target) => {
-      const tracked = this.targets.get(target.deviceId);
-      return tracked !== undefined && (tracked.status === target.status || reaches(tracked.status, target.status));
-    });
-    if (answer && current) return answer;
-    const targets = this.latest.body.targets.map((target) => {
-      const tracked = this.targets.get(target.deviceId);
-      return tracked && tracked.status !== target.status ? { ...target, ...tracked } : target;
-    });
-    const body: PushBody = { ...this.latest.body, counts: countsOf(targets), targets };
-    return { body, text: JSON.stringify(body) };
+    return answer ?? this.latest;
   }
-
-  /** Records a target's status when it is further along than the one known. */
-  private move(deviceId: string, status: PushStatus, reason: string | null): void {
-    const known = this.targets.get(deviceId);
-    if (this.over || !known || !reaches(known.status, status)) return;
-    this.targets.set(deviceId, { status, reason });
-    this.display.change(deviceId, status, reason, countsOf([...this.targets.values()]));
-  }
-}
-
-/** True when a target in `from` can end up in `to` through one or more moves. */
-function reaches(from: PushStatus, to: PushStatus): boolean {
-  const seen = new Set<PushStatus>([from]);
-  const next: PushStatus[] = [from];
-  for (let status = next.pop(); status !== undefined; status = next.pop()) {
-    for (const candidate of pushStatuses) {
-      if (!seen.has(candidate) && canMove(status, candidate)) {
-        if (candidate === to) return true;
-        seen.add(candidate);
-        next.push(candidate);
-      }
-    }
-  }
-  return false;
 }
 
 interface Progress {

@@ -61,6 +61,7 @@ export interface PushTable {
   created_at: number;
   force: number;
   queue_offline: number;
+  selection: Generated<string>;
 }
 
 export interface PushTargetTable {
@@ -70,6 +71,7 @@ export interface PushTargetTable {
   reason: string | null;
   updated_at: number;
   deadline_at: number | null;
+  token_hash: string | null;
 }
 
 export interface PushTransitionTable {

@@ -18,7 +18,22 @@ export type DomainEvent =
       readonly at: Date;
     }
   | { readonly type: 'device.fotaing'; readonly deviceId: string; readonly at: Date }
-  | { readonly type: 'firmware.download'; readonly deviceId: string; readonly firmwareId: string; readonly at: Date }
+  /** The device acknowledged the command of a push (MQTT QoS 1 PUBACK). */
+  | {
+      readonly type: 'device.acknowledged';
+      readonly deviceId: string;
+      readonly pushId: string;
+      readonly firmwareId: string;
+      readonly at: Date;
+    }
+  /** The first bytes of a pushed download URL went out: that device's part in that push. */
+  | {
+      readonly type: 'firmware.download';
+      readonly deviceId: string;
+      readonly pushId: string;
+      readonly firmwareId: string;
+      readonly at: Date;
+    }
   | {
       readonly type: 'push.progress';
       readonly pushId: string;

@@ -1,6 +1,9 @@
 import { invalid } from './errors.js';
 import type { FotaCommand } from './model.js';
 
+/** The fields of a FOTA command that the MCS message carries. */
+type McsFota = Pick<FotaCommand, 'timestamp' | 'version' | 'md5' | 'url'>;
+
 const LATEST_13_DIGIT_MS = 9_999_999_999_999;
 
 /** Throws `invalid_input` unless the field can stand between commas for clients that split on `,`. */
@@ -17,7 +20,7 @@ export function requireFotaField(name: string, value: string): void {
  * the TCP line after `deviceId,deviceKey,`). The timestamp has 13 digits; the MD5 is lowercase hex,
  * or `null` when unknown, never empty (mcs.c splits with `strtok`, which merges empty fields).
  */
-export function fotaMessage(command: FotaCommand): string {
+export function fotaMessage(command: McsFota): string {
   const { timestamp } = command;
   if (!Number.isSafeInteger(timestamp) || timestamp < 0 || timestamp > LATEST_13_DIGIT_MS) {
     throw invalid(`a FOTA timestamp must be Unix milliseconds of at most 13 digits, not ${timestamp}`);

@@ -50,8 +50,9 @@ export interface Firmware {
 export type Actor =
   { readonly kind: 'admin' } | { readonly kind: 'device'; readonly deviceId: string; readonly prototypeId: string };
 
-/** The two ways a device holds a live connection for commands. */
-export type Protocol = 'tcp' | 'mqtt';
+/** The ways a device holds a live connection for commands, each a transport started by the composition root. */
+export const protocols = ['tcp', 'mqtt'] as const;
+export type Protocol = (typeof protocols)[number];
 
 export interface Presence {
   readonly online: boolean;
@@ -79,12 +80,24 @@ export interface ChannelValue {
   readonly timestamp: Date;
 }
 
-/** What a FOTA command carries; each transport formats it its own way. */
+/**
+ * A FOTA command in no transport's format: the push it belongs to and what the device needs to
+ * fetch and check the firmware. Each transport formats it its own way (the MCS line and payload).
+ */
 export interface FotaCommand {
+  readonly kind: 'fota';
+  readonly pushId: string;
+  readonly firmwareId: string;
   /** Unix milliseconds, 13 digits. */
   readonly timestamp: number;
   readonly version: string;
+  readonly size: number;
   /** Lowercase hex. */
   readonly md5: string;
+  readonly sha256: string;
+  /** Where this device downloads it; the URL names this device's part in the push. */
   readonly url: string;
 }
+
+/** What the server can ask of a connected device. */
+export type DeviceCommand = FotaCommand;

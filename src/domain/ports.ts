@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { ChannelValue, Device, Firmware, Prototype } from './model.js';
-import type { Push, PushStatus, PushTarget, PushTransition } from './push.js';
+import type { DevicePush, PushRecord, PushStatus, PushSummary, PushTarget, PushTransition } from './push.js';
 
 /** One repository per aggregate. Drivers translate their own errors into DomainError codes. */
 export interface PrototypeRepository {
@@ -96,22 +96,52 @@ export interface ChannelValueRepository {
 /** A target with the firmware of its push. */
 export type ActiveTarget = PushTarget & { readonly firmwareId: string; readonly version: string };
 
-/** Pushes and their targets; targets move by compare-and-set so concurrent updates cannot skip a state. */
+/** A target as a push is created: its first status, and the hash of its download token if it will be sent. */
+export interface NewTarget {
+  readonly deviceId: string;
+  readonly status: PushStatus;
+  readonly reason: string | undefined;
+  readonly deadline: Date | undefined;
+  readonly tokenHash: string | undefined;
+}
+
+export interface TargetQuery {
+  readonly status?: PushStatus | undefined;
+  /** Targets after this device id, in device id order. */
+  readonly after?: string | undefined;
+  readonly limit: number;
+}
+
+/**
+ * Pushes and their targets. Targets move by compare-and-set so concurrent updates cannot skip a
+ * state, and writes are set-based: one statement per batch, never one per target.
+ */
 export interface PushRepository {
-  insert(push: Push): Promise<void>;
-  get(id: string): Promise<Push | undefined>;
-  listByFirmware(firmwareId: string): Promise<Push[]>;
-  /** Pushes that include the device, each with only that device's target. */
-  listByDevice(deviceId: string): Promise<Push[]>;
+  /** The push, its targets and their first transitions, in one transaction. */
+  insert(push: PushRecord, targets: readonly NewTarget[], at: Date): Promise<void>;
+  /** The push with its counts per status. */
+  summary(id: string): Promise<PushSummary | undefined>;
+  listByFirmware(firmwareId: string): Promise<PushSummary[]>;
+  /** Pushes that include the device, newest first, each with that device's target and its history. */
+  listByDevice(deviceId: string): Promise<DevicePush[]>;
+  /** A page of a push's targets in device id order, each with its history. */
+  targets(pushId: string, query: TargetQuery): Promise<PushTarget[]>;
   /** The targets of these devices in an active status, oldest push first (history left empty). */
   activeTargets(deviceIds: readonly string[]): Promise<ActiveTarget[]>;
+  /** The push's targets still `queued`, after a device id, in device id order (history left empty). */
+  queuedTargets(pushId: string, after: string | undefined, limit: number): Promise<ActiveTarget[]>;
   /** One target as it is now (history left empty). */
   getTarget(pushId: string, deviceId: string): Promise<ActiveTarget | undefined>;
-  /** Active targets whose deadline passed (history left empty). */
-  overdueTargets(now: Date): Promise<ActiveTarget[]>;
+  /** The target whose download token hashes to this (history left empty). */
+  targetByToken(tokenHash: string): Promise<ActiveTarget | undefined>;
+  /** Active targets whose deadline passed, at most `limit` (history left empty). */
+  overdueTargets(now: Date, limit: number): Promise<ActiveTarget[]>;
+  /** Devices with a target still `queued`, to deliver it when they connect. */
+  devicesWithQueued(): Promise<string[]>;
   /**
    * Moves each target from `from` to `to` in one transaction, records each transition, and sets
-   * the deadline; the answer says, move by move, whether the target was still in `from`.
+   * the deadline (and the token hash when given); the answer says, move by move, whether the target
+   * was still in `from`.
    */
   moveTargets(moves: readonly TargetMove[]): Promise<boolean[]>;
 }
@@ -122,4 +152,6 @@ export interface TargetMove {
   readonly from: PushStatus;
   readonly to: PushTransition;
   readonly deadline: Date | undefined;
+  /** A new download token's hash, for a queued target sent when its device connects. */
+  readonly tokenHash?: string | undefined;
 }

@@ -1,4 +1,6 @@
-import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { notFound } from '../domain/errors.js';
+import type { PushedDownload } from '../domain/services/pushes.js';
 import { jsonErrorHandler } from './http-errors.js';
 import { decideRange, ifRangeAllows, noneMatchHits } from './ranges.js';
 import type { HttpServices } from './services.js';
@@ -6,65 +8,84 @@ import type { HttpServices } from './services.js';
 const YEAR_SECONDS = 365 * 24 * 3600;
 
 /**
- * Firmware downloads at /fw/:fwId, over plain HTTP as mcs.c needs: a strong ETag (the SHA-256),
- * single ranges, conditional requests, HEAD, the MD5 and SHA-256 in headers, and the bytes streamed
- * from the blob store. A firmware's bytes never change, so answers are cacheable as immutable.
+ * Firmware downloads at /fw/:fwId, and at /fw/p/:token for the URL a push sent one device, over
+ * plain HTTP as mcs.c needs: a strong ETag (the SHA-256), single ranges, conditional requests, HEAD,
+ * the MD5 and SHA-256 in headers, and the bytes streamed from the blob store. A firmware's bytes
+ * never change, so answers are cacheable as immutable.
  */
 export const downloadRoutes: FastifyPluginAsync<{ services: HttpServices }> = async (app, { services }) => {
   app.setErrorHandler(jsonErrorHandler('download'));
 
-  app.route<{ Params: { fwId: string }; Querystring: { d?: string } }>({
+  app.route<{ Params: { fwId: string } }>({
     method: ['GET', 'HEAD'],
     url: '/fw/:fwId',
     exposeHeadRoute: false,
+    handler: (request, reply) => download(services, request, reply, request.params.fwId, undefined),
+  });
+
+  // The token names one device's part in one push: its first bytes move that part to downloading.
+  app.route<{ Params: { token: string } }>({
+    method: ['GET', 'HEAD'],
+    url: '/fw/p/:token',
+    exposeHeadRoute: false,
     handler: async (request, reply) => {
-      const firmware = await services.firmwares.openForDownload(request.params.fwId);
-      const etag = `"${firmware.sha256}"`;
-      const lastModified = new Date(Math.floor(firmware.createdAt.getTime() / 1000) * 1000);
-      void reply.headers({
-        etag,
-        'last-modified': lastModified.toUTCString(),
-        'cache-control': `public, max-age=${YEAR_SECONDS}, immutable`,
-        'accept-ranges': 'bytes',
-        'content-md5': Buffer.from(firmware.md5, 'hex').toString('base64'),
-        'x-checksum-md5': firmware.md5,
-        'x-checksum-sha256': firmware.sha256,
-        'content-disposition': contentDisposition(firmware.fileName),
-      });
-
-      const noneMatch = request.headers['if-none-match'];
-      const modifiedSince = request.headers['if-modified-since'];
-      if (
-        noneMatchHits(noneMatch, etag) ||
-        (noneMatch === undefined && modifiedSince !== undefined && Date.parse(modifiedSince) >= lastModified.getTime())
-      ) {
-        return reply.code(304).send();
-      }
-
-      const size = firmware.size;
-      const decision = ifRangeAllows(firstHeader(request.headers['if-range']), etag, lastModified)
-        ? decideRange(firstHeader(request.headers.range), size)
-        : { kind: 'full' as const };
-      if (decision.kind === 'unsatisfiable') {
-        return reply
-          .code(416)
-          .header('content-range', `bytes */${size}`)
-          .send({ error: { code: 'range_not_satisfiable', message: `the firmware has ${size} bytes` } });
-      }
-      const range = decision.kind === 'partial' ? decision.range : undefined;
-      void reply.type('application/octet-stream');
-      if (range) {
-        void reply.code(206).header('content-range', `bytes ${range.start}-${range.end}/${size}`);
-      }
-      const length = range ? range.end - range.start + 1 : size;
-      const headOnly = request.method === 'HEAD';
-      // A pushed URL names its device (`?d=`): its first bytes move that device's push to downloading.
-      const deviceId = request.query.d;
-      if (!headOnly && typeof deviceId === 'string') services.pushes.downloadStarted(deviceId, firmware.id);
-      return sendBody(reply, headOnly, length, () => services.firmwares.readBytes(firmware, range));
+      const pushed = await services.pushes.pushedDownload(request.params.token);
+      if (!pushed) throw notFound('no pushed download has this token');
+      return download(services, request, reply, pushed.firmwareId, pushed);
     },
   });
 };
+
+async function download(
+  services: HttpServices,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  firmwareId: string,
+  pushed: PushedDownload | undefined,
+): Promise<FastifyReply> {
+  const firmware = await services.firmwares.openForDownload(firmwareId);
+  const etag = `"${firmware.sha256}"`;
+  const lastModified = new Date(Math.floor(firmware.createdAt.getTime() / 1000) * 1000);
+  void reply.headers({
+    etag,
+    'last-modified': lastModified.toUTCString(),
+    'cache-control': `public, max-age=${YEAR_SECONDS}, immutable`,
+    'accept-ranges': 'bytes',
+    'content-md5': Buffer.from(firmware.md5, 'hex').toString('base64'),
+    'x-checksum-md5': firmware.md5,
+    'x-checksum-sha256': firmware.sha256,
+    'content-disposition': contentDisposition(firmware.fileName),
+  });
+
+  const noneMatch = request.headers['if-none-match'];
+  const modifiedSince = request.headers['if-modified-since'];
+  if (
+    noneMatchHits(noneMatch, etag) ||
+    (noneMatch === undefined && modifiedSince !== undefined && Date.parse(modifiedSince) >= lastModified.getTime())
+  ) {
+    return reply.code(304).send();
+  }
+
+  const size = firmware.size;
+  const decision = ifRangeAllows(firstHeader(request.headers['if-range']), etag, lastModified)
+    ? decideRange(firstHeader(request.headers.range), size)
+    : { kind: 'full' as const };
+  if (decision.kind === 'unsatisfiable') {
+    return reply
+      .code(416)
+      .header('content-range', `bytes */${size}`)
+      .send({ error: { code: 'range_not_satisfiable', message: `the firmware has ${size} bytes` } });
+  }
+  const range = decision.kind === 'partial' ? decision.range : undefined;
+  void reply.type('application/octet-stream');
+  if (range) {
+    void reply.code(206).header('content-range', `bytes ${range.start}-${range.end}/${size}`);
+  }
+  const length = range ? range.end - range.start + 1 : size;
+  const headOnly = request.method === 'HEAD';
+  if (!headOnly && pushed) services.pushes.downloadStarted(pushed);
+  return sendBody(reply, headOnly, length, () => services.firmwares.readBytes(firmware, range));
+}
 
 async function sendBody(
   reply: FastifyReply,

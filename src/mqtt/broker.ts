@@ -12,6 +12,7 @@ import {
 } from 'aedes';
 import type { FastifyBaseLogger } from 'fastify';
 import { isDomainError } from '../domain/errors.js';
+import type { EventBus } from '../domain/events.js';
 import type { DeviceConnections } from '../domain/services/connections.js';
 import type { DataPointService } from '../domain/services/data-points.js';
 import type { DeviceSelfService } from '../domain/services/device-self.js';
@@ -28,6 +29,8 @@ export interface MqttBrokerOptions {
   readonly deviceSelf: Pick<DeviceSelfService, 'authenticate'>;
   readonly connections: Pick<DeviceConnections, 'attach' | 'detach' | 'touch'>;
   readonly dataPoints: Pick<DataPointService, 'ingest'>;
+  /** Where acknowledgements of commands go. */
+  readonly events: EventBus;
   readonly logger: FastifyBaseLogger;
   /** Device sockets shared with the TCP command server; none means no limit but the process's. */
   readonly budget?: SocketBudget | undefined;
@@ -137,6 +140,10 @@ function dropped(packet: PublishPacket): void {
   packet.retain = false;
 }
 
+/** The client that published a routed packet, when the adapter marked it. */
+const publishedBy = (packet: AedesPublishPacket): string | undefined =>
+  (packet as AedesPublishPacket & { clientId?: string }).clientId;
+
 async function listen(server: Server, host: string, port: number): Promise<void> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -205,6 +212,9 @@ class MqttAdapter {
       const parsed = parseDataPointPayload(packet.payload, topic.channelId);
       if (!parsed.ok) return this.refuse('publish', client, packet.topic, parsed.reason);
       await this.options.dataPoints.ingest(device.actor, device.deviceId, parsed.points);
+      // aedes keeps an own `clientId` on the packets it routes: `forward` sends no upload back to its
+      // publisher (MediaTek's C client, subscribed to its own `mcs/ID/KEY/+`, crashes on one).
+      (packet as PublishPacket & { clientId?: string }).clientId = client.id;
       return true;
     } catch (error) {
       if (isDomainError(error) && error.code !== 'unavailable') {
@@ -220,6 +230,7 @@ class MqttAdapter {
     const session = this.sessions.get(client);
     const device = session?.device;
     if (!session || !device || !isUnder(packet.topic, device)) return null;
+    if (publishedBy(packet) === client.id) return null;
     if (packet.qos > 0) {
       packet.messageId = session.nextMessageId();
       session.sent(packet.payload, packet.messageId);
@@ -241,7 +252,7 @@ class MqttAdapter {
         session.granted(subscription.topic, subscription.qos);
     }
     if (!session.subscribed || this.live.has(client) || client.closed) return;
-    const connection = new MqttDeviceConnection(client, session, device, this.logger);
+    const connection = new MqttDeviceConnection(client, session, device, this.options.events, this.logger);
     this.live.set(client, connection);
     try {
       this.options.connections.attach(device.actor, connection);

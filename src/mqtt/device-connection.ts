@@ -1,14 +1,16 @@
 import type { Client } from 'aedes';
 import type { FastifyBaseLogger } from 'fastify';
-import type { DeviceConnection } from '../domain/connections.js';
-import type { FotaCommand } from '../domain/model.js';
+import type { EventBus } from '../domain/events.js';
+import type { DeviceConnection } from '../domain/gateway.js';
+import type { DeviceCommand } from '../domain/model.js';
 import type { BoundDevice, ClientSession } from './client-session.js';
 import { formatFotaPayload, fotaTopic, redactTopic } from './topics.js';
 
 /**
  * A device online over MQTT: one client subscribed under the device's own prefix. FOTA commands
  * go to that client alone, on `mcs/:deviceId/:deviceKey/FOTA`, at QoS 1 unless the client's
- * matching subscription asked for QoS 0.
+ * matching subscription asked for QoS 0. The PUBACK of a QoS 1 command is told to the bus as
+ * `device.acknowledged`.
  */
 export class MqttDeviceConnection implements DeviceConnection {
   readonly protocol = 'mqtt' as const;
@@ -18,12 +20,13 @@ export class MqttDeviceConnection implements DeviceConnection {
     private readonly client: Client,
     private readonly session: ClientSession,
     private readonly device: BoundDevice,
+    private readonly events: EventBus,
     private readonly logger: FastifyBaseLogger,
   ) {
     this.deviceId = device.deviceId;
   }
 
-  async sendFota(command: FotaCommand, onDelivered?: () => void): Promise<void> {
+  async send(command: DeviceCommand): Promise<void> {
     const payload = Buffer.from(formatFotaPayload(command));
     if (this.client.closed) throw new Error(`the MQTT connection of device ${this.deviceId} is closed`);
     const topic = fotaTopic(this.device);
@@ -32,7 +35,11 @@ export class MqttDeviceConnection implements DeviceConnection {
       throw new Error(`device ${this.deviceId} has no subscription that matches ${redactTopic(topic)}`);
     }
     const qos = granted === 0 ? 0 : 1;
-    if (qos === 1 && onDelivered) this.session.expectPuback(payload, this.once(onDelivered));
+    if (qos === 1)
+      this.session.expectPuback(
+        payload,
+        this.once(() => this.acknowledged(command)),
+      );
     try {
       await new Promise<void>((resolve, reject) => {
         this.client.publish({ cmd: 'publish', topic, payload, qos, retain: false, dup: false }, (error) =>
@@ -51,6 +58,16 @@ export class MqttDeviceConnection implements DeviceConnection {
   close(reason: string): void {
     this.logger.info({ deviceId: this.deviceId, clientId: this.session.clientId, reason }, 'closing MQTT connection');
     this.client.close();
+  }
+
+  private acknowledged(command: DeviceCommand): void {
+    this.events.publish({
+      type: 'device.acknowledged',
+      deviceId: this.deviceId,
+      pushId: command.pushId,
+      firmwareId: command.firmwareId,
+      at: new Date(),
+    });
   }
 
   private once(onDelivered: () => void): () => void {

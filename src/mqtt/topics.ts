@@ -1,6 +1,9 @@
 import { fotaMessage } from '../domain/fota-message.js';
 import type { FotaCommand } from '../domain/model.js';
 
+/** The fields of a FOTA command that the MCS message carries. */
+type McsFota = Pick<FotaCommand, 'timestamp' | 'version' | 'md5' | 'url'>;
+
 /**
  * MCS topics: every device topic starts `mcs/:deviceId/:deviceKey`, the key being the credential.
  * Pure functions, no broker code.
@@ -78,4 +81,4 @@ export function redactTopic(topic: string): string {
 }
 
 /** The FOTA payload on `mcs/ID/KEY/FOTA`: the MCS FOTA message, the same as the TCP line's tail. */
-export const formatFotaPayload = (command: FotaCommand): string => fotaMessage(command);
+export const formatFotaPayload = (command: McsFota): string => fotaMessage(command);

@@ -1,11 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { isDomainError } from '../domain/errors.js';
-import type { FotaCommand } from '../domain/model.js';
 import { formatTcpFota, MAX_TCP_LINE_BYTES } from './fota-line.js';
 
 const ID = 'Dbxxxx9k';
 const KEY = 'TPJVxxxxxxxxBxBv';
-const command: FotaCommand = {
+const command: Parameters<typeof formatTcpFota>[2] = {
   timestamp: 1513132150790,
   version: '2.0',
   md5: '6a94d5c1e3c2b1a0f9e8d7c6b5a4f3e2',

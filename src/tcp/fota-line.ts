@@ -2,6 +2,9 @@ import { invalid } from '../domain/errors.js';
 import { fotaMessage, requireFotaField } from '../domain/fota-message.js';
 import type { FotaCommand } from '../domain/model.js';
 
+/** The fields of a FOTA command that the MCS message carries. */
+type McsFota = Pick<FotaCommand, 'timestamp' | 'version' | 'md5' | 'url'>;
+
 /** mcs.c reads each message with one `recv` into a 200-byte buffer: a line must stay below it. */
 export const MAX_TCP_LINE_BYTES = 200;
 
@@ -11,7 +14,7 @@ export const MAX_TCP_LINE_BYTES = 200;
  * `invalid_input` when a field is empty or holds a comma or a control character, or when the line
  * would reach 200 bytes.
  */
-export function formatTcpFota(deviceId: string, key: string, command: FotaCommand): string {
+export function formatTcpFota(deviceId: string, key: string, command: McsFota): string {
   requireFotaField('deviceId', deviceId);
   requireFotaField('deviceKey', key);
   const line = `${deviceId},${key},${fotaMessage(command)}`;

@@ -17,6 +17,8 @@ export interface TcpCommandServerOptions {
   readonly heartbeatTimeoutMs: number;
   /** Echo each valid heartbeat back, as MCS did. */
   readonly echoHeartbeat: boolean;
+  /** The least time between two messages written to one device (see SessionContext). */
+  readonly writeGapMs: number;
   readonly deviceSelf: Pick<DeviceSelfService, 'authenticate'>;
   readonly connections: Pick<DeviceConnections, 'attach' | 'detach' | 'touch'>;
   readonly logger: FastifyBaseLogger;
@@ -48,6 +50,7 @@ export async function startTcpCommandServer(options: TcpCommandServerOptions): P
   let drained: (() => void) | undefined;
   const context = {
     echoHeartbeat: options.echoHeartbeat,
+    writeGapMs: options.writeGapMs,
     deviceSelf: options.deviceSelf,
     connections: options.connections,
     logger,

@@ -1,8 +1,9 @@
 import type { Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import type { FastifyBaseLogger } from 'fastify';
-import type { DeviceConnection } from '../domain/connections.js';
 import { DomainError, isDomainError } from '../domain/errors.js';
-import type { FotaCommand } from '../domain/model.js';
+import type { DeviceConnection } from '../domain/gateway.js';
+import type { DeviceCommand } from '../domain/model.js';
 import type { DeviceConnections } from '../domain/services/connections.js';
 import type { DeviceSelfService } from '../domain/services/device-self.js';
 import { formatTcpFota } from './fota-line.js';
@@ -19,6 +20,11 @@ const CLOSE_GRACE_MS = 2000;
 
 export interface SessionContext {
   readonly echoHeartbeat: boolean;
+  /**
+   * The least time between two writes to one socket. mcsjs and mcs.c handle one message per `recv`
+   * and drop the rest: two messages written close together are read as one and the second is lost.
+   */
+  readonly writeGapMs: number;
   readonly deviceSelf: Pick<DeviceSelfService, 'authenticate'>;
   readonly connections: Pick<DeviceConnections, 'attach' | 'detach' | 'touch'>;
   readonly logger: FastifyBaseLogger;
@@ -29,6 +35,13 @@ export interface SessionContext {
 }
 
 type Phase = 'waiting' | 'authenticating' | 'attached';
+
+/** A message waiting for the write gap; an echo waiting is replaced by a newer one. */
+interface Outgoing {
+  text: string;
+  readonly kind: 'echo' | 'command';
+  readonly written?: (error: Error | undefined) => void;
+}
 
 /**
  * One TCP connection: waits for the first heartbeat, authenticates the device with it, attaches the
@@ -42,6 +55,9 @@ export class TcpSession {
   private connection: DeviceConnection | undefined;
   private ending = false;
   private closed = false;
+  private lastWriteAt = Number.NEGATIVE_INFINITY;
+  private readonly outbox: Outgoing[] = [];
+  private gapTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly socket: Socket,
@@ -56,6 +72,7 @@ export class TcpSession {
   close(reason: string): void {
     if (this.ending || this.closed) return;
     this.ending = true;
+    this.dropOutbox();
     this.context.logger.debug(
       { deviceId: this.identity?.deviceId, remote: this.remote(), reason },
       'tcp connection closed',
@@ -126,7 +143,7 @@ export class TcpSession {
     const connection: DeviceConnection = {
       deviceId,
       protocol: 'tcp',
-      sendFota: (command) => this.sendFota(command),
+      send: (command) => this.send(command),
       close: (reason) => this.close(reason),
     };
     try {
@@ -148,7 +165,7 @@ export class TcpSession {
     this.socket.resume();
   }
 
-  private sendFota(command: FotaCommand): Promise<void> {
+  private send(command: DeviceCommand): Promise<void> {
     const identity = this.identity;
     if (this.ending || this.closed || !this.socket.writable || identity === undefined) {
       return Promise.reject(new DomainError('unavailable', 'the TCP connection of the device is closed'));
@@ -160,9 +177,13 @@ export class TcpSession {
       return Promise.reject(error);
     }
     return new Promise((resolve, reject) => {
-      this.socket.write(line, (error) => {
-        if (error) reject(new DomainError('unavailable', `the FOTA command was not written: ${error.message}`));
-        else resolve();
+      this.enqueue({
+        text: line,
+        kind: 'command',
+        written: (error) =>
+          error
+            ? reject(new DomainError('unavailable', `the FOTA command was not written: ${error.message}`))
+            : resolve(),
       });
     });
   }
@@ -170,12 +191,47 @@ export class TcpSession {
   private echo(heartbeat: Heartbeat): void {
     if (!this.context.echoHeartbeat || this.ending || !this.socket.writable) return;
     if (this.socket.writableLength > MAX_UNSENT_BYTES) return;
-    this.socket.write(`${heartbeat.deviceId},${heartbeat.key},${heartbeat.timestamp}`);
+    this.enqueue({ text: `${heartbeat.deviceId},${heartbeat.key},${heartbeat.timestamp}`, kind: 'echo' });
+  }
+
+  private enqueue(message: Outgoing): void {
+    const waitingEcho = message.kind === 'echo' ? this.outbox.find((queued) => queued.kind === 'echo') : undefined;
+    if (waitingEcho) waitingEcho.text = message.text;
+    else this.outbox.push(message);
+    this.flush();
+  }
+
+  /** Writes the next message once the gap since the last write passed, one per gap. */
+  private flush(): void {
+    if (this.gapTimer !== undefined) return;
+    while (this.outbox.length > 0) {
+      if (this.ending) return this.dropOutbox();
+      const wait = this.lastWriteAt + this.context.writeGapMs - performance.now();
+      if (wait > 0) {
+        this.gapTimer = setTimeout(() => {
+          this.gapTimer = undefined;
+          this.flush();
+        }, Math.ceil(wait));
+        this.gapTimer.unref();
+        return;
+      }
+      const message = this.outbox.shift()!;
+      this.lastWriteAt = performance.now();
+      this.socket.write(message.text, (error) => message.written?.(error ?? undefined));
+    }
+  }
+
+  private dropOutbox(): void {
+    clearTimeout(this.gapTimer);
+    this.gapTimer = undefined;
+    const closed = new Error('the connection closed');
+    for (const message of this.outbox.splice(0)) message.written?.(closed);
   }
 
   private onClose(): void {
     this.closed = true;
     this.ending = true;
+    this.dropOutbox();
     this.context.closed(this);
     if (this.connection) {
       this.context.connections.detach(this.connection);

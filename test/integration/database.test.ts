@@ -65,27 +65,21 @@ describe('push targets move by compare-and-set', () => {
       .execute();
     const pushes = new SqlPushRepository(db);
     const at = new Date(now);
-    await pushes.insert({
-      id: 'U00000000001',
-      firmwareId: 'F00000000001',
-      prototypeId: 'P00000000001',
-      version: '1',
-      createdBy: 'admin',
-      createdAt: at,
-      force: false,
-      queueOffline: false,
-      targets: [
-        {
-          pushId: 'U00000000001',
-          deviceId: 'D0000001',
-          status: 'queued',
-          reason: undefined,
-          updatedAt: at,
-          deadline: undefined,
-          history: [{ status: 'queued', reason: undefined, at }],
-        },
-      ],
-    });
+    await pushes.insert(
+      {
+        id: 'U00000000001',
+        firmwareId: 'F00000000001',
+        prototypeId: 'P00000000001',
+        version: '1',
+        createdBy: 'admin',
+        createdAt: at,
+        force: false,
+        queueOffline: false,
+        selection: 'ids',
+      },
+      [{ deviceId: 'D0000001', status: 'queued', reason: undefined, deadline: undefined, tokenHash: 'h'.repeat(64) }],
+      at,
+    );
     const move = (status: 'sent' | 'failed') => ({
       pushId: 'U00000000001',
       deviceId: 'D0000001',
@@ -97,8 +91,9 @@ describe('push targets move by compare-and-set', () => {
       await Promise.all([pushes.moveTargets([move('sent')]), pushes.moveTargets([move('failed')])])
     ).flat();
     expect(moves.filter(Boolean)).toHaveLength(1);
-    const push = await pushes.get('U00000000001');
-    expect(push!.targets[0]!.history.map((step) => step.status)).toEqual(['queued', moves[0] ? 'sent' : 'failed']);
+    const [target] = await pushes.targets('U00000000001', { limit: 10 });
+    expect(target!.history.map((step) => step.status)).toEqual(['queued', moves[0] ? 'sent' : 'failed']);
+    expect((await pushes.targetByToken('h'.repeat(64)))?.deviceId).toBe('D0000001');
     expect(await pushes.activeTargets(['D0000001'])).toHaveLength(moves[0] ? 1 : 0);
     // In one batch, the second move of the same target finds it moved already.
     const batch = await pushes.moveTargets([

@@ -4,6 +4,7 @@ import { connect as tcpConnect } from 'node:net';
 import mqtt, { ErrorWithSubackPacket, type IClientOptions, type MqttClient, type IPublishPacket } from 'mqtt';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { FotaCommand } from '../../src/domain/model.js';
 import { LocalEventBus, type DomainEvent } from '../../src/domain/events.js';
 import type { ChannelValue } from '../../src/domain/model.js';
 import type { ChannelValueRepository } from '../../src/domain/ports.js';
@@ -84,6 +85,7 @@ beforeAll(async () => {
     deviceSelf: server.app.services.deviceSelf,
     connections,
     dataPoints,
+    events: bus,
     logger,
   });
 });
@@ -142,8 +144,13 @@ function nextMessage(client: MqttClient): Promise<Received> {
 const isOnline = (d: TestDevice): boolean => connections.presence(d.deviceId).online;
 const refusals = (what: 'subscription' | 'publish') => logs.filter((line) => line['msg'] === `MQTT ${what} refused`);
 
-function command(version: string) {
+function command(version: string): FotaCommand {
   return {
+    kind: 'fota',
+    pushId: 'U00000000000',
+    firmwareId: 'FAa6B540CMmJ',
+    size: 1024,
+    sha256: '0'.repeat(64),
     timestamp: 1513133357160,
     version,
     md5: '6A94D0C1E2F3A4B5C6D7E8F9A0B1C2D3',
@@ -237,13 +244,17 @@ describe.each([
     expect(connection.protocol).toBe('mqtt');
 
     const message = nextMessage(client);
-    const delivered = new Promise<void>((resolve) => void connection.sendFota(command('2.0'), resolve));
+    await connection.send(command('2.0'));
     const { topic, payload, packet } = await message;
     expect(topic).toBe(`${prefix(d)}/FOTA`);
     expect(payload).toBe(expectedPayload('2.0'));
     expect(packet.qos).toBe(1);
     expect(packet.retain).toBe(false);
-    await delivered;
+    await vi.waitFor(() =>
+      expect(events).toContainEqual(
+        expect.objectContaining({ type: 'device.acknowledged', deviceId: d.deviceId, pushId: 'U00000000000' }),
+      ),
+    );
   });
 
   it('stores data points published with a trailing NUL, one channel or several lines', async () => {
@@ -352,18 +363,21 @@ it('sends FOTA at the QoS of the matching subscription, and refuses without one 
   const client = await connect(4);
   expect(await grantedQos(client, `${prefix(d)}/led`)).toBe(1);
   const connection = connections.current(d.deviceId)!;
-  await expect(connection.sendFota(command('2.0'))).rejects.toThrow(/no subscription/);
+  await expect(connection.send(command('2.0'))).rejects.toThrow(/no subscription/);
 
   await client.subscribeAsync(`${prefix(d)}/+`, { qos: 0 });
   const message = nextMessage(client);
-  await connection.sendFota(command('2.0'), () => {
-    throw new Error('a QoS 0 message has no PUBACK');
-  });
+  const acknowledged = () => events.filter((event) => event.type === 'device.acknowledged').length;
+  const before = acknowledged();
+  await connection.send(command('2.0'));
   expect((await message).packet.qos).toBe(0);
+  // A QoS 0 message has no PUBACK: nothing is told acknowledged.
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  expect(acknowledged()).toBe(before);
 
   await client.endAsync();
   await vi.waitFor(() => expect(isOnline(d)).toBe(false));
-  await expect(connection.sendFota(command('2.0'))).rejects.toThrow(/closed/);
+  await expect(connection.send(command('2.0'))).rejects.toThrow(/closed/);
 });
 
 it('stores a last will published under the device’s own prefix, and drops one under another’s', async () => {
@@ -436,7 +450,7 @@ describe.each([
         vi.waitFor(() => expect(isOnline(d)).toBe(true), { timeout: 10_000 }),
         exited.then((code) => Promise.reject(new Error(`mosquitto_sub exited with ${code}: ${stderr}`))),
       ]);
-      await connections.current(d.deviceId)!.sendFota(command('3.1'));
+      await connections.current(d.deviceId)!.send(command('3.1'));
       expect(await exited).toBe(0);
       expect(stdout).toBe(`${prefix(d)}/FOTA ${expectedPayload('3.1')}\n`);
     } finally {

@@ -51,10 +51,13 @@ async function push(firmware: any, deviceIds: string[], options: Record<string, 
   return server.api<any>('POST', `/firmwares/${firmware.fwId}/push`, { deviceIds, ...options });
 }
 
-async function targetOf(pushId: string, deviceId: string): Promise<any> {
-  const answer = await server.api<any>('GET', `/pushes/${pushId}`);
+async function targetOf(pushId: string, deviceId: string, on: TestServer = server): Promise<any> {
+  const answer = await on.api<any>('GET', `/pushes/${pushId}/targets?limit=500`);
   return answer.body.targets.find((target: any) => target.deviceId === deviceId);
 }
+
+/** The pushed URL in a FOTA line: the public URL, then /fw/p/ and a 21-character token. */
+const PUSHED_URL = (base: string) => `${base.replace(/[.]/g, '\\.')}/fw/p/[A-Za-z0-9]{21}`;
 
 const statusBecomes = (pushId: string, deviceId: string, status: string) =>
   eventually(
@@ -68,15 +71,25 @@ describe('a push over TCP', () => {
     const socket = await online(device);
     const answer = await push(fw['2'], [device.deviceId]);
     expect(answer.status).toBe(201);
-    expect(answer.body).toMatchObject({ fwId: fw['2'].fwId, version: '2', createdBy: 'admin', force: false });
+    expect(answer.body).toMatchObject({
+      fwId: fw['2'].fwId,
+      version: '2',
+      createdBy: 'admin',
+      force: false,
+      selection: 'ids',
+      status: 'pending',
+      total: 1,
+      counts: { queued: 1 },
+    });
     expect(answer.body.pushId).toMatch(/^U[A-Za-z0-9]{11}$/);
-    expect(answer.body.targets[0]).toMatchObject({ deviceId: device.deviceId, status: 'sent' });
+    expect(answer.body).not.toHaveProperty('targets');
 
-    const url = `${server.url}/fw/${fw['2'].fwId}?d=${device.deviceId}`;
     const pattern = new RegExp(
-      `${device.deviceId},${device.deviceKey},(\\d{13}),FOTA,2,${fw['2'].md5},${url.replace(/[?.]/g, '\\$&')}$`,
+      `${device.deviceId},${device.deviceKey},(\\d{13}),FOTA,2,${fw['2'].md5},(${PUSHED_URL(server.url)})$`,
     );
     const text = await socket.waitFor(pattern);
+    const url = pattern.exec(text)![2]!;
+    await statusBecomes(answer.body.pushId, device.deviceId, 'sent');
     // The heartbeat echo, then the FOTA line, without any newline.
     expect(text.startsWith(`${device.deviceId},${device.deviceKey},0`)).toBe(true);
     const line = text.slice(`${device.deviceId},${device.deviceKey},0`.length);
@@ -102,29 +115,35 @@ describe('a push over TCP', () => {
     const down = await newDevice('down', '1');
     const socket = await online(up);
     const answer = await push(fw['2'], [up.deviceId, down.deviceId]);
-    const statuses = Object.fromEntries(answer.body.targets.map((t: any) => [t.deviceId, t.status]));
-    expect(statuses).toEqual({ [up.deviceId]: 'sent', [down.deviceId]: 'offline' });
-    expect(answer.body.counts).toMatchObject({ sent: 1, offline: 1 });
+    expect(answer.body).toMatchObject({ total: 2, counts: { queued: 1, offline: 1 } });
     await socket.waitFor(',FOTA,2,');
+    await statusBecomes(answer.body.pushId, up.deviceId, 'sent');
+    expect((await targetOf(answer.body.pushId, down.deviceId)).status).toBe('offline');
+    const page = await server.api<any>('GET', `/pushes/${answer.body.pushId}/targets?status=offline`);
+    expect(page.body).toEqual({
+      targets: [expect.objectContaining({ deviceId: down.deviceId, reason: 'the device is not connected' })],
+      nextCursor: null,
+    });
   });
 
   it('answers incompatible unless forced', async () => {
     const device = await newDevice('never reported');
     const socket = await online(device);
     const refused = await push(fw['3'], [device.deviceId]);
-    expect(refused.body.targets[0]).toMatchObject({
+    expect(refused.body).toMatchObject({ status: 'finished', counts: { incompatible: 1 } });
+    expect(await targetOf(refused.body.pushId, device.deviceId)).toMatchObject({
       status: 'incompatible',
       reason: expect.stringContaining('never reported'),
     });
     const forced = await push(fw['3'], [device.deviceId], { force: true });
-    expect(forced.body.targets[0].status).toBe('sent');
+    expect(forced.body.counts.queued).toBe(1);
     await socket.waitFor(',FOTA,3,');
   });
 
   it('delivers a queued push exactly once when the device next connects', async () => {
     const device = await newDevice('sleeper', '1');
     const answer = await push(fw['2'], [device.deviceId], { queueOffline: true });
-    expect(answer.body.targets[0].status).toBe('queued');
+    expect(answer.body).toMatchObject({ status: 'pending', counts: { queued: 1 } });
 
     const first = await online(device);
     await first.waitFor(',FOTA,2,');
@@ -157,6 +176,7 @@ describe('a push over TCP', () => {
     const device = await newDevice('fotaing', '1');
     await online(device);
     const older = await push(fw['2'], [device.deviceId]);
+    await statusBecomes(older.body.pushId, device.deviceId, 'sent');
     const newer = await push(fw['2'], [device.deviceId]);
     expect((await targetOf(older.body.pushId, device.deviceId)).reason).toContain(newer.body.pushId);
     const response = await rawRequest(
@@ -208,9 +228,29 @@ describe('push refusals', () => {
     expect(answer.body.error.message).toContain(stranger.deviceId);
   });
 
+  it.each([
+    ['both ids and a selection', { deviceIds: ['D0000000'], selection: 'all' }],
+    ['neither ids nor a selection', { force: true }],
+    ['an unknown selection', { selection: 'some' }],
+  ])('refuses %s with 400', async (_case, body) => {
+    const answer = await server.api<any>('POST', `/firmwares/${fw['1'].fwId}/push`, body);
+    expect(answer.status).toBe(400);
+  });
+
+  it.each([
+    ['an unknown status', 'status=lost'],
+    ['a limit over 500', 'limit=501'],
+    ['a limit of 0', 'limit=0'],
+    ['an unknown parameter', 'page=2'],
+  ])('refuses a target page with %s', async (_case, query) => {
+    const created = await push(fw['1'], [(await newDevice('paged')).deviceId], { force: true });
+    expect((await server.api('GET', `/pushes/${created.body.pushId}/targets?${query}`)).status).toBe(400);
+  });
+
   it('answers 404 for an unknown firmware or push, and 401 without a token', async () => {
     expect((await server.api('POST', '/firmwares/F00000000000/push', { deviceIds: ['D0000000'] })).status).toBe(404);
     expect((await server.api('GET', '/pushes/U00000000000')).status).toBe(404);
+    expect((await server.api('GET', '/pushes/U00000000000/targets')).status).toBe(404);
     const response = await fetch(`${server.url}/api/v1/firmwares/${fw['1'].fwId}/push`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -331,29 +371,165 @@ describe('live events', () => {
   });
 });
 
-describe('push timeout', () => {
-  it('fails a sent push that reports nothing in time', async () => {
-    const quick = await startServer({ FOTA_PUSH_TIMEOUT_S: '0.5' });
+describe('push timeouts, one per status', () => {
+  it.each([
+    [
+      'sent',
+      { FOTA_PUSH_SENT_TIMEOUT_S: '0.5' },
+      false,
+      /^timed out in sent after 1 s: the device neither acknowledged/,
+    ],
+    [
+      'downloading',
+      { FOTA_PUSH_DOWNLOADING_TIMEOUT_S: '0.5' },
+      true,
+      /^timed out in downloading after 1 s: the device started the download but did not report/,
+    ],
+  ])('fails a target left in %s past its own timeout, saying which', async (_status, env, download, reason) => {
+    const quick = await startServer({ FOTA_TCP_WRITE_GAP_MS: '0', ...env });
     try {
       const pid = (await quick.api<any>('POST', '/prototypes', { name: 't' })).body.prototypeId;
       const firmware = (await uploadFirmware(quick, pid, { name: 'x', version: '1' }, 'x')).body;
       const device = (await quick.api<any>('POST', `/prototypes/${pid}/devices`, { name: 'd' })).body;
-      const socket = await TcpDevice.connect(quick.app.tcp()!.port());
+      const socket = await connectOverTcp(quick, device);
       sockets.push(socket);
-      socket.send(`${device.deviceId},${device.deviceKey},0`);
-      await eventually(
-        () => quick.api<any>('GET', `/devices/${device.deviceId}`),
-        (d) => d.body.presence.online,
-      );
       const answer = await quick.api<any>('POST', `/firmwares/${firmware.fwId}/push`, { deviceIds: [device.deviceId] });
-      expect(answer.body.targets[0].status).toBe('sent');
+      const text = await socket.waitFor(/,FOTA,1,\S+$/);
+      if (download) {
+        const url = /(http:\S+)$/.exec(text)![1]!;
+        await fetch(url).then((response) => response.arrayBuffer());
+        await eventually(
+          () => targetOf(answer.body.pushId, device.deviceId, quick),
+          (target) => target.status === 'downloading',
+        );
+      }
       const failed = await eventually(
-        async () => (await quick.api<any>('GET', `/pushes/${answer.body.pushId}`)).body.targets[0],
+        () => targetOf(answer.body.pushId, device.deviceId, quick),
         (target) => target.status === 'failed',
       );
-      expect(failed.reason).toContain('in time');
+      expect(failed.reason).toMatch(reason);
     } finally {
       await quick.stop();
     }
+  });
+});
+
+describe('pushed download URLs', () => {
+  it('move only the part their token names; ?d= and guessed tokens move nothing', async () => {
+    const [a, b] = [await newDevice('token a', '1'), await newDevice('token b', '1')];
+    const [sa, sb] = [await online(a), await online(b)];
+    const answer = await push(fw['2'], [a.deviceId, b.deviceId]);
+    const urlOf = async (socket: TcpDevice) =>
+      /,FOTA,2,\w+,(\S+)$/.exec(await socket.waitFor(new RegExp(`,FOTA,2,\\w+,${PUSHED_URL(server.url)}$`)))![1]!;
+    const [ua, ub] = [await urlOf(sa), await urlOf(sb)];
+    expect(ua).not.toBe(ub);
+    await statusBecomes(answer.body.pushId, b.deviceId, 'sent');
+
+    // The old URL shape names a device anyone can read: it no longer moves a push.
+    expect((await fetch(`${server.url}/fw/${fw['2'].fwId}?d=${b.deviceId}`)).status).toBe(200);
+    for (const guess of ['A'.repeat(21), ub.slice(-21, -1) + (ub.endsWith('x') ? 'y' : 'x'), b.deviceId, '..%2F..']) {
+      expect((await fetch(`${server.url}/fw/p/${guess}`)).status, guess).toBe(404);
+    }
+    const head = await fetch(ua, { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(head.headers.get('etag')).toBe(`"${fw['2'].sha256}"`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect((await targetOf(answer.body.pushId, a.deviceId)).status).toBe('sent');
+
+    const ranged = await fetch(ua, { headers: { range: 'bytes=0-2' } });
+    expect(ranged.status).toBe(206);
+    expect(await ranged.text()).toBe('two');
+    await statusBecomes(answer.body.pushId, a.deviceId, 'downloading');
+    expect((await targetOf(answer.body.pushId, b.deviceId)).status).toBe('sent');
+  });
+});
+
+/**
+ * A device that handles one message per `recv`, reading 300 ms after it sent its heartbeat, as
+ * mcsjs and mcs.c do: whatever arrived by then is one read.
+ */
+async function readsAfterHeartbeat(device: Device, whileWaiting: () => Promise<unknown> = async () => {}) {
+  const socket = await TcpDevice.connect(server.app.tcp()!.port());
+  sockets.push(socket);
+  socket.socket.pause();
+  const heartbeat = `${device.deviceId},${device.deviceKey},0`;
+  socket.send(heartbeat);
+  await whileWaiting();
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const first = (socket.socket.read() as Buffer | null)?.toString('latin1') ?? '';
+  socket.socket.resume();
+  return { socket, heartbeat, first };
+}
+
+describe('two messages to one TCP device are never read as one', () => {
+  it('a queued push arrives apart from the echo, 20 times of 20', async () => {
+    const devices = await Promise.all(Array.from({ length: 20 }, (_, i) => newDevice(`queued ${i}`, '1')));
+    const answer = await push(
+      fw['2'],
+      devices.map((d) => d.deviceId),
+      { queueOffline: true },
+    );
+    const reads = await Promise.all(devices.map((device) => readsAfterHeartbeat(device)));
+    for (const { socket, heartbeat, first } of reads) {
+      expect(first).toBe(heartbeat);
+      const text = await socket.waitFor(',FOTA,2,');
+      expect(text.slice(heartbeat.length)).toMatch(new RegExp(`^${heartbeat.slice(0, -2)},\\d{13},FOTA,2,`));
+    }
+    expect((await server.api<any>('GET', `/pushes/${answer.body.pushId}`)).body.counts.queued).toBe(0);
+  });
+
+  it('a push to devices already online arrives apart from an echo sent just before, 20 times of 20', async () => {
+    const devices = await Promise.all(Array.from({ length: 20 }, (_, i) => newDevice(`online ${i}`, '1')));
+    const sessions = await Promise.all(devices.map((device) => online(device)));
+    await Promise.all(sessions.map((socket) => socket.waitFor(',0')));
+    // Past the write gap since those echoes: the next echo goes out at once.
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    // Each device heartbeats again, and the push lands a few ms after the echoes.
+    const reads = await Promise.all(
+      devices.map((device, i) => {
+        const socket = sessions[i]!;
+        const heartbeat = `${device.deviceId},${device.deviceKey},0`;
+        const seen = socket.text().length;
+        socket.socket.pause();
+        socket.send(heartbeat);
+        return { socket, heartbeat, seen };
+      }),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await push(
+      fw['2'],
+      devices.map((d) => d.deviceId),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Every device reads at once, 300 ms after its heartbeat.
+    const firsts = reads.map(({ socket }) => (socket.socket.read() as Buffer | null)?.toString('latin1') ?? '');
+    for (const [i, { socket, heartbeat }] of reads.entries()) {
+      socket.socket.resume();
+      expect(firsts[i], socket.text()).toBe(heartbeat);
+      expect(await socket.waitFor(',FOTA,2,')).toMatch(
+        new RegExp(`${heartbeat}${heartbeat.slice(0, -2)},\\d{13},FOTA,2,`),
+      );
+    }
+  });
+});
+
+describe('key rotation', () => {
+  it('closes the live TCP session that proved the old key', async () => {
+    const device = await newDevice('rotated', '1');
+    const socket = await online(device);
+    const rotated = await server.api<any>('POST', `/devices/${device.deviceId}/key`);
+    expect(rotated.status).toBe(200);
+    await eventually(
+      async () => socket.isClosed(),
+      (closed) => closed,
+    );
+    const again = await TcpDevice.connect(server.app.tcp()!.port());
+    sockets.push(again);
+    again.send(`${device.deviceId},${device.deviceKey},0`);
+    await eventually(
+      async () => again.isClosed(),
+      (closed) => closed,
+    );
+    expect((await server.api<any>('GET', `/devices/${device.deviceId}`)).body.presence.online).toBe(false);
   });
 });

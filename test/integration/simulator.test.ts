@@ -83,7 +83,9 @@ describe('fota simulate against the real server', () => {
         async () => (await server.api<any>('GET', `/pushes/${push.body.pushId}`)).body,
         (body) => body.counts.upgraded === 4,
       );
-      expect(done.targets.map((target: any) => target.status)).toEqual([
+      expect(done).toMatchObject({ status: 'finished', total: 4 });
+      const page = await server.api<any>('GET', `/pushes/${push.body.pushId}/targets`);
+      expect(page.body.targets.map((target: any) => target.status)).toEqual([
         'upgraded',
         'upgraded',
         'upgraded',

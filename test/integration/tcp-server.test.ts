@@ -24,7 +24,9 @@ let other: TestDevice;
 const started: TcpUnderTest[] = [];
 const clients: Client[] = [];
 
-async function startTcp(options: { echoHeartbeat?: boolean; heartbeatTimeoutMs?: number } = {}): Promise<TcpUnderTest> {
+async function startTcp(
+  options: { echoHeartbeat?: boolean; heartbeatTimeoutMs?: number; writeGapMs?: number } = {},
+): Promise<TcpUnderTest> {
   const events: DomainEvent[] = [];
   const bus = new LocalEventBus((error) => {
     throw error;
@@ -38,6 +40,7 @@ async function startTcp(options: { echoHeartbeat?: boolean; heartbeatTimeoutMs?:
     port: 0,
     heartbeatTimeoutMs: options.heartbeatTimeoutMs ?? 120_000,
     echoHeartbeat: options.echoHeartbeat ?? true,
+    writeGapMs: options.writeGapMs ?? 0,
     deviceSelf: server.app.services.deviceSelf,
     connections,
     logger: pino({ level: 'silent' }),
@@ -106,6 +109,11 @@ class Client {
 
 const heartbeat = (d: TestDevice, timestamp = '0') => `${d.deviceId},${d.deviceKey},${timestamp}`;
 const command: FotaCommand = {
+  kind: 'fota',
+  pushId: 'U00000000000',
+  firmwareId: 'FAa6B540CMmJ',
+  size: 1024,
+  sha256: '0'.repeat(64),
   timestamp: 1513132150790,
   version: '2.0',
   md5: '6a94d5c1e3c2b1a0f9e8d7c6b5a4f3e2',
@@ -284,7 +292,7 @@ describe('TCP command server: refusals', () => {
     await first.isClosedByServer();
     expect(second.closed).toBe(false);
     expect(tcp.connections.presence(device.deviceId).online).toBe(true);
-    await tcp.connections.current(device.deviceId)!.sendFota(command);
+    await tcp.connections.current(device.deviceId)!.send(command);
     await second.receives(heartbeat(device) + formatTcpFota(device.deviceId, device.deviceKey, command));
   });
 });
@@ -343,7 +351,7 @@ describe('TCP command server: FOTA commands', () => {
 
   it('echoes nothing when the echo is off, and writes the FOTA line byte for byte in one chunk', async () => {
     const client = await online(device);
-    await quiet.connections.current(device.deviceId)!.sendFota(command);
+    await quiet.connections.current(device.deviceId)!.send(command);
     const line = `${device.deviceId},${device.deviceKey},1513132150790,FOTA,2.0,6a94d5c1e3c2b1a0f9e8d7c6b5a4f3e2,http://127.0.0.1/f/FAa6B540CMmJ/a.bin`;
     await until(() => client.chunks.length > 0, 'the FOTA line');
     expect(client.chunks[0]!.toString('latin1')).toBe(line);
@@ -355,7 +363,7 @@ describe('TCP command server: FOTA commands', () => {
 
   it('writes null for an unknown MD5', async () => {
     const client = await online(other);
-    await quiet.connections.current(other.deviceId)!.sendFota({ ...command, md5: '' });
+    await quiet.connections.current(other.deviceId)!.send({ ...command, md5: '' });
     await client.receives(`${other.deviceId},${other.deviceKey},1513132150790,FOTA,2.0,null,${command.url}`);
     client.close();
   });
@@ -363,10 +371,8 @@ describe('TCP command server: FOTA commands', () => {
   it('refuses a line of 200 bytes or more and sends nothing', async () => {
     const client = await online(device);
     const connection = quiet.connections.current(device.deviceId)!;
-    await expect(connection.sendFota({ ...command, url: `http://127.0.0.1/${'a'.repeat(150)}` })).rejects.toThrow(
-      /200/,
-    );
-    await connection.sendFota(command);
+    await expect(connection.send({ ...command, url: `http://127.0.0.1/${'a'.repeat(150)}` })).rejects.toThrow(/200/);
+    await connection.send(command);
     await client.receives(formatTcpFota(device.deviceId, device.deviceKey, command));
     client.close();
   });
@@ -376,7 +382,7 @@ describe('TCP command server: FOTA commands', () => {
     const connection = quiet.connections.current(device.deviceId)!;
     client.close();
     await until(() => !quiet.connections.presence(device.deviceId).online, 'offline');
-    await expect(connection.sendFota(command)).rejects.toThrow(/closed/);
+    await expect(connection.send(command)).rejects.toThrow(/closed/);
   });
 });
 

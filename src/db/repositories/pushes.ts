@@ -1,19 +1,32 @@
-import type { ActiveTarget, PushRepository, TargetMove } from '../../domain/ports.js';
+import type { Selectable, Transaction } from 'kysely';
+import type { ActiveTarget, NewTarget, PushRepository, TargetMove, TargetQuery } from '../../domain/ports.js';
 import {
   activePushStatuses,
-  type Push,
+  emptyCounts,
+  summarize,
+  type DevicePush,
+  type PushRecord,
+  type PushSelection,
   type PushStatus,
+  type PushSummary,
   type PushTarget,
   type PushTransition,
 } from '../../domain/push.js';
 import type { Db } from '../database.js';
-import type { PushTable, PushTargetTable } from '../schema.js';
+import type { PushTable, PushTargetTable, Tables } from '../schema.js';
 import { chunks } from './chunks.js';
 
+type PushRow = Selectable<PushTable>;
+type TargetRow = Selectable<PushTargetTable>;
+
+/**
+ * Pushes in SQL. Writes are set-based: a batch of targets is inserted, or moved from one status to
+ * another, with one statement per chunk of a few hundred rows, never one per target.
+ */
 export class SqlPushRepository implements PushRepository {
   constructor(private readonly db: Db) {}
 
-  async insert(push: Push): Promise<void> {
+  async insert(push: PushRecord, targets: readonly NewTarget[], at: Date): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
       await trx
         .insertInto('pushes')
@@ -26,9 +39,10 @@ export class SqlPushRepository implements PushRepository {
           created_at: push.createdAt.getTime(),
           force: push.force ? 1 : 0,
           queue_offline: push.queueOffline ? 1 : 0,
+          selection: push.selection,
         })
         .execute();
-      for (const part of chunks(push.targets)) {
+      for (const part of chunks(targets)) {
         await trx
           .insertInto('push_targets')
           .values(
@@ -37,32 +51,30 @@ export class SqlPushRepository implements PushRepository {
               device_id: target.deviceId,
               status: target.status,
               reason: target.reason ?? null,
-              updated_at: target.updatedAt.getTime(),
+              updated_at: at.getTime(),
               deadline_at: target.deadline?.getTime() ?? null,
+              token_hash: target.tokenHash ?? null,
             })),
           )
           .execute();
+        await insertTransitions(
+          trx,
+          part.map((target) => ({
+            pushId: push.id,
+            deviceId: target.deviceId,
+            step: { status: target.status, reason: target.reason, at },
+          })),
+        );
       }
-      const steps = push.targets.flatMap((target) =>
-        target.history.map((step) => ({
-          push_id: push.id,
-          device_id: target.deviceId,
-          status: step.status,
-          reason: step.reason ?? null,
-          at: step.at.getTime(),
-        })),
-      );
-      for (const part of chunks(steps)) await trx.insertInto('push_transitions').values(part).execute();
     });
   }
 
-  async get(id: string): Promise<Push | undefined> {
+  async summary(id: string): Promise<PushSummary | undefined> {
     const row = await this.db.selectFrom('pushes').selectAll().where('id', '=', id).executeTakeFirst();
-    if (!row) return undefined;
-    return (await this.assemble([row]))[0];
+    return row && (await this.summarize([row]))[0];
   }
 
-  async listByFirmware(firmwareId: string): Promise<Push[]> {
+  async listByFirmware(firmwareId: string): Promise<PushSummary[]> {
     const rows = await this.db
       .selectFrom('pushes')
       .selectAll()
@@ -70,19 +82,47 @@ export class SqlPushRepository implements PushRepository {
       .orderBy('created_at', 'desc')
       .orderBy('id')
       .execute();
-    return this.assemble(rows);
+    return this.summarize(rows);
   }
 
-  async listByDevice(deviceId: string): Promise<Push[]> {
+  async listByDevice(deviceId: string): Promise<DevicePush[]> {
     const rows = await this.db
       .selectFrom('pushes')
       .innerJoin('push_targets', 'push_targets.push_id', 'pushes.id')
       .selectAll('pushes')
+      .select([
+        'push_targets.device_id',
+        'push_targets.status',
+        'push_targets.reason',
+        'push_targets.updated_at',
+        'push_targets.deadline_at',
+        'push_targets.token_hash',
+      ])
       .where('push_targets.device_id', '=', deviceId)
       .orderBy('pushes.created_at', 'desc')
       .orderBy('pushes.id')
       .execute();
-    return this.assemble(rows, deviceId);
+    const histories = await this.histories(
+      rows.map((row) => row.id),
+      deviceId,
+    );
+    return rows.map((row) => ({
+      ...recordFromRow(row),
+      target: targetFromRow({ ...row, push_id: row.id }, histories.get(`${row.id}/${deviceId}`) ?? []),
+    }));
+  }
+
+  async targets(pushId: string, query: TargetQuery): Promise<PushTarget[]> {
+    let select = this.db.selectFrom('push_targets').selectAll().where('push_id', '=', pushId);
+    if (query.status !== undefined) select = select.where('status', '=', query.status);
+    if (query.after !== undefined) select = select.where('device_id', '>', query.after);
+    const rows = await select.orderBy('device_id').limit(query.limit).execute();
+    const histories = await this.histories(
+      [pushId],
+      undefined,
+      rows.map((row) => row.device_id),
+    );
+    return rows.map((row) => targetFromRow(row, histories.get(`${pushId}/${row.device_id}`) ?? []));
   }
 
   async activeTargets(deviceIds: readonly string[]): Promise<ActiveTarget[]> {
@@ -98,6 +138,14 @@ export class SqlPushRepository implements PushRepository {
     return targets;
   }
 
+  async queuedTargets(pushId: string, after: string | undefined, limit: number): Promise<ActiveTarget[]> {
+    let select = this.withFirmware()
+      .where('push_targets.push_id', '=', pushId)
+      .where('push_targets.status', '=', 'queued');
+    if (after !== undefined) select = select.where('push_targets.device_id', '>', after);
+    return (await select.orderBy('push_targets.device_id').limit(limit).execute()).map(activeFromRow);
+  }
+
   async getTarget(pushId: string, deviceId: string): Promise<ActiveTarget | undefined> {
     const row = await this.withFirmware()
       .where('push_targets.push_id', '=', pushId)
@@ -106,12 +154,87 @@ export class SqlPushRepository implements PushRepository {
     return row && activeFromRow(row);
   }
 
-  async overdueTargets(now: Date): Promise<ActiveTarget[]> {
+  async targetByToken(tokenHash: string): Promise<ActiveTarget | undefined> {
+    const row = await this.withFirmware().where('push_targets.token_hash', '=', tokenHash).executeTakeFirst();
+    return row && activeFromRow(row);
+  }
+
+  async overdueTargets(now: Date, limit: number): Promise<ActiveTarget[]> {
     const rows = await this.withFirmware()
       .where('push_targets.deadline_at', '<=', now.getTime())
       .where('push_targets.status', 'in', [...activePushStatuses])
+      .limit(limit)
       .execute();
     return rows.map(activeFromRow);
+  }
+
+  async devicesWithQueued(): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('push_targets')
+      .select('device_id')
+      .distinct()
+      .where('status', '=', 'queued')
+      .execute();
+    return rows.map((row) => row.device_id);
+  }
+
+  async moveTargets(moves: readonly TargetMove[]): Promise<boolean[]> {
+    if (moves.length === 0) return [];
+    const moved = moves.map(() => false);
+    // Moves that differ only by device go together: one UPDATE … WHERE device_id IN (…) per chunk.
+    const groups = new Map<string, number[]>();
+    moves.forEach((move, index) => {
+      const key =
+        move.tokenHash !== undefined
+          ? `#${index}`
+          : JSON.stringify([
+              move.pushId,
+              move.from,
+              move.to.status,
+              move.to.reason,
+              move.to.at.getTime(),
+              move.deadline?.getTime(),
+            ]);
+      const group = groups.get(key);
+      if (group) group.push(index);
+      else groups.set(key, [index]);
+    });
+    await this.db.transaction().execute(async (trx) => {
+      for (const indexes of groups.values()) {
+        const first = moves[indexes[0]!]!;
+        for (const part of chunks(indexes)) {
+          let update = trx
+            .updateTable('push_targets')
+            .set({
+              status: first.to.status,
+              reason: first.to.reason ?? null,
+              updated_at: first.to.at.getTime(),
+              deadline_at: first.deadline?.getTime() ?? null,
+              ...(first.tokenHash !== undefined ? { token_hash: first.tokenHash } : {}),
+            })
+            .where('push_id', '=', first.pushId)
+            .where('status', '=', first.from);
+          update =
+            part.length === 1
+              ? update.where('device_id', '=', moves[part[0]!]!.deviceId)
+              : update.where(
+                  'device_id',
+                  'in',
+                  part.map((index) => moves[index]!.deviceId),
+                );
+          const done = new Set((await update.returning('device_id').execute()).map((row) => row.device_id));
+          const steps = [];
+          for (const index of part) {
+            const move = moves[index]!;
+            if (!done.has(move.deviceId)) continue;
+            moved[index] = true;
+            steps.push({ pushId: move.pushId, deviceId: move.deviceId, step: move.to });
+          }
+          await insertTransitions(trx, steps);
+        }
+      }
+    });
+    return moved;
   }
 
   private withFirmware() {
@@ -122,73 +245,33 @@ export class SqlPushRepository implements PushRepository {
       .select(['pushes.firmware_id', 'pushes.version']);
   }
 
-  async moveTargets(moves: readonly TargetMove[]): Promise<boolean[]> {
-    if (moves.length === 0) return [];
-    return this.db.transaction().execute(async (trx) => {
-      const moved: boolean[] = [];
-      for (const move of moves) {
-        const result = await trx
-          .updateTable('push_targets')
-          .set({
-            status: move.to.status,
-            reason: move.to.reason ?? null,
-            updated_at: move.to.at.getTime(),
-            deadline_at: move.deadline?.getTime() ?? null,
-          })
-          .where('push_id', '=', move.pushId)
-          .where('device_id', '=', move.deviceId)
-          .where('status', '=', move.from)
-          .executeTakeFirst();
-        const done = Number(result.numUpdatedRows) === 1;
-        moved.push(done);
-        if (!done) continue;
-        await trx
-          .insertInto('push_transitions')
-          .values({
-            push_id: move.pushId,
-            device_id: move.deviceId,
-            status: move.to.status,
-            reason: move.to.reason ?? null,
-            at: move.to.at.getTime(),
-          })
-          .execute();
-      }
-      return moved;
-    });
-  }
-
-  /** Pushes with their targets (only `deviceId`'s when given) and each target's history. */
-  private async assemble(rows: PushTable[], deviceId?: string): Promise<Push[]> {
+  /** Pushes with their counts per status, in one grouped query. */
+  private async summarize(rows: PushRow[]): Promise<PushSummary[]> {
     if (rows.length === 0) return [];
-    const ids = rows.map((row) => row.id);
-    let query = this.db.selectFrom('push_targets').selectAll().where('push_id', 'in', ids);
-    if (deviceId !== undefined) query = query.where('device_id', '=', deviceId);
-    const targetRows = await query.orderBy('device_id').execute();
-    const histories = await this.histories(ids, deviceId);
-    const targets = new Map<string, PushTarget[]>();
-    for (const row of targetRows) {
-      const list = targets.get(row.push_id) ?? [];
-      list.push(targetFromRow(row, histories.get(`${row.push_id}/${row.device_id}`) ?? []));
-      targets.set(row.push_id, list);
+    const counts = new Map(rows.map((row) => [row.id, emptyCounts()]));
+    for (const part of chunks(rows.map((row) => row.id))) {
+      const grouped = await this.db
+        .selectFrom('push_targets')
+        .select(['push_id', 'status', (eb) => eb.fn.countAll<number>().as('n')])
+        .where('push_id', 'in', part)
+        .groupBy(['push_id', 'status'])
+        .execute();
+      for (const row of grouped) counts.get(row.push_id)![row.status as PushStatus] = Number(row.n);
     }
-    return rows.map((row) => ({
-      id: row.id,
-      firmwareId: row.firmware_id,
-      prototypeId: row.prototype_id,
-      version: row.version,
-      createdBy: row.created_by,
-      createdAt: new Date(row.created_at),
-      force: row.force === 1,
-      queueOffline: row.queue_offline === 1,
-      targets: targets.get(row.id) ?? [],
-    }));
+    return rows.map((row) => summarize(recordFromRow(row), counts.get(row.id)!));
   }
 
-  private async histories(pushIds: string[], deviceId?: string): Promise<Map<string, PushTransition[]>> {
+  /** The transitions of these pushes' targets (one device's, or some devices'), oldest first. */
+  private async histories(
+    pushIds: string[],
+    deviceId?: string,
+    deviceIds?: string[],
+  ): Promise<Map<string, PushTransition[]>> {
     const histories = new Map<string, PushTransition[]>();
-    if (pushIds.length === 0) return histories;
+    if (pushIds.length === 0 || deviceIds?.length === 0) return histories;
     let query = this.db.selectFrom('push_transitions').selectAll().where('push_id', 'in', pushIds);
     if (deviceId !== undefined) query = query.where('device_id', '=', deviceId);
+    if (deviceIds !== undefined) query = query.where('device_id', 'in', deviceIds);
     for (const row of await query.orderBy('id').execute()) {
       const key = `${row.push_id}/${row.device_id}`;
       const list = histories.get(key) ?? [];
@@ -199,11 +282,45 @@ export class SqlPushRepository implements PushRepository {
   }
 }
 
-function activeFromRow(row: PushTargetTable & { firmware_id: string; version: string }): ActiveTarget {
+async function insertTransitions(
+  trx: Transaction<Tables>,
+  steps: ReadonlyArray<{ readonly pushId: string; readonly deviceId: string; readonly step: PushTransition }>,
+): Promise<void> {
+  for (const part of chunks(steps)) {
+    await trx
+      .insertInto('push_transitions')
+      .values(
+        part.map(({ pushId, deviceId, step }) => ({
+          push_id: pushId,
+          device_id: deviceId,
+          status: step.status,
+          reason: step.reason ?? null,
+          at: step.at.getTime(),
+        })),
+      )
+      .execute();
+  }
+}
+
+function recordFromRow(row: PushRow): PushRecord {
+  return {
+    id: row.id,
+    firmwareId: row.firmware_id,
+    prototypeId: row.prototype_id,
+    version: row.version,
+    createdBy: row.created_by,
+    createdAt: new Date(row.created_at),
+    force: row.force === 1,
+    queueOffline: row.queue_offline === 1,
+    selection: row.selection as PushSelection,
+  };
+}
+
+function activeFromRow(row: TargetRow & { firmware_id: string; version: string }): ActiveTarget {
   return { ...targetFromRow(row, []), firmwareId: row.firmware_id, version: row.version };
 }
 
-function targetFromRow(row: PushTargetTable, history: PushTransition[]): PushTarget {
+function targetFromRow(row: Omit<TargetRow, 'token_hash'>, history: PushTransition[]): PushTarget {
   return {
     pushId: row.push_id,
     deviceId: row.device_id,

@@ -1,7 +1,7 @@
 import { requireDevice } from '../access.js';
-import type { DeviceConnection } from '../connections.js';
 import type { EventBus } from '../events.js';
-import type { Actor, Presence, Protocol } from '../model.js';
+import type { DeviceConnection, DeviceGateway, SendResult } from '../gateway.js';
+import { protocols, type Actor, type DeviceCommand, type Presence, type Protocol } from '../model.js';
 import type { Clock } from '../ports.js';
 
 interface DeviceState {
@@ -16,11 +16,12 @@ interface DeviceState {
 const OFFLINE: Presence = { online: false, protocol: undefined, since: undefined, lastSeen: undefined };
 
 /**
- * Who is online, over which protocol, since when. Transport adapters attach a connection once the
- * device proved its key, touch it on each heartbeat or message, and detach it when it closes. A new
- * connection of a device replaces its older one over the same protocol. Presence is per process.
+ * Who is online, over which protocol, since when, and the device gateway of this process. Transport
+ * adapters attach a connection once the device proved its key, touch it on each heartbeat or
+ * message, and detach it when it closes. A new connection of a device replaces its older one over
+ * the same protocol. Presence is per process.
  */
-export class DeviceConnections {
+export class DeviceConnections implements DeviceGateway {
   private readonly devices = new Map<string, DeviceState>();
 
   constructor(private readonly deps: { readonly events: EventBus; readonly clock: Clock }) {}
@@ -86,6 +87,32 @@ export class DeviceConnections {
     return this.devices.get(deviceId)?.connections.at(-1);
   }
 
+  async send(deviceId: string, command: DeviceCommand): Promise<SendResult> {
+    const connection = this.current(deviceId);
+    if (!connection) return { taken: false, reason: 'the device is not connected' };
+    try {
+      await connection.send(command);
+      return { taken: true, protocol: connection.protocol };
+    } catch (error) {
+      return { taken: false, reason: error instanceof Error ? error.message : String(error) };
+    }
+  }
+
+  async online(deviceIds: readonly string[]): Promise<ReadonlyMap<string, Protocol>> {
+    const online = new Map<string, Protocol>();
+    for (const deviceId of deviceIds) {
+      const live = this.current(deviceId);
+      if (live) online.set(deviceId, live.protocol);
+    }
+    return online;
+  }
+
+  disconnect(deviceId: string, reason: string): void {
+    const state = this.devices.get(deviceId);
+    if (!state) return;
+    for (const live of [...state.connections]) live.close(reason);
+  }
+
   presence(deviceId: string): Presence {
     const state = this.devices.get(deviceId);
     if (!state) return OFFLINE;
@@ -100,7 +127,7 @@ export class DeviceConnections {
 
   /** How many devices are online over each protocol. */
   counts(): Record<Protocol, number> {
-    const counts: Record<Protocol, number> = { tcp: 0, mqtt: 0 };
+    const counts = Object.fromEntries(protocols.map((protocol) => [protocol, 0])) as Record<Protocol, number>;
     for (const state of this.devices.values()) {
       const live = state.connections.at(-1);
       if (live) counts[live.protocol]++;

@@ -27,7 +27,7 @@ export class DeviceService {
       readonly devices: DeviceRepository;
       readonly prototypes: PrototypeService;
       readonly channels: ChannelValueRepository;
-      readonly connections: Pick<DeviceConnections, 'presence' | 'forget'>;
+      readonly connections: Pick<DeviceConnections, 'presence' | 'forget' | 'disconnect'>;
       readonly clock: Clock;
     },
   ) {}
@@ -101,6 +101,8 @@ export class DeviceService {
     requireAdmin(actor);
     const updated: Device = { ...(await this.require(id)), key: newDeviceKey() };
     await this.deps.devices.update(updated);
+    // The old key stops working at once, in live sessions too: TCP and MQTT sessions proved the old one.
+    this.deps.connections.disconnect(id, 'the device key was rotated');
     return updated;
   }
 

@@ -1,39 +1,61 @@
 import { requireAdmin } from '../access.js';
-import { isCompatible } from '../compatibility.js';
-import type { DeviceConnection } from '../connections.js';
 import { invalid, notFound } from '../errors.js';
 import type { DomainEvent, EventBus } from '../events.js';
-import { isDeviceId, randomAlphanumeric } from '../ids.js';
-import type { Actor, Device, Firmware, VersionPolicy } from '../model.js';
-import type {
-  ActiveTarget,
-  Clock,
-  DeviceRepository,
-  FirmwareRepository,
-  PrototypeRepository,
-  PushRepository,
-} from '../ports.js';
-import { activePushStatuses, canMove, type Push, type PushStatus, type PushTarget } from '../push.js';
-import type { DeviceConnections } from './connections.js';
+import type { DeviceGateway } from '../gateway.js';
+import type { Actor, Device, Firmware } from '../model.js';
+import type { Clock, DeviceRepository, FirmwareRepository, PrototypeRepository, PushRepository } from '../ports.js';
+import { PushDispatcher, DEFAULT_DISPATCH_BATCH } from '../push/dispatcher.js';
+import {
+  hashDownloadToken,
+  isDownloadToken,
+  newPushId,
+  planTargets,
+  requestedIds,
+  requireListed,
+  selectionOf,
+  type PushRequest,
+} from '../push/planner.js';
+import { PushProgress } from '../push/progress.js';
+import {
+  emptyCounts,
+  pushStatuses,
+  summarize,
+  type DevicePush,
+  type PushRecord,
+  type PushStatus,
+  type PushSummary,
+  type PushTarget,
+  type PushTimeouts,
+} from '../push.js';
 
-export interface PushRequest {
-  readonly deviceIds: readonly string[];
-  /** Send even to devices whose firmware is not a prerequisite (or, under `increasing`, not lower). */
-  readonly force?: boolean | undefined;
-  /** Keep the push for offline devices and send it once when they next connect. */
-  readonly queueOffline?: boolean | undefined;
+export { MAX_PUSH_DEVICES, type PushRequest } from '../push/planner.js';
+
+/** The largest page of targets one request reads. */
+export const MAX_TARGET_PAGE = 500;
+
+export interface TargetPage {
+  readonly targets: readonly PushTarget[];
+  /** Pass as `cursor` for the next page; undefined on the last one. */
+  readonly nextCursor: string | undefined;
 }
 
-export const MAX_PUSH_DEVICES = 10_000;
-export const newPushId = (): string => `U${randomAlphanumeric(11)}`;
+/** A pushed download URL resolved: the firmware to serve and whose part in which push it is. */
+export interface PushedDownload {
+  readonly firmwareId: string;
+  readonly pushId: string;
+  readonly deviceId: string;
+}
 
 /**
  * Pushes a firmware to devices and follows each device through
  * queued → sent → delivered → downloading → upgraded | failed (see push.ts). Only connected devices
- * get it, as on MCS; others are answered `offline`, or queued with `queueOffline`.
+ * get it, as on MCS; others are answered `offline`, or queued with `queueOffline`. Planning is
+ * pure (push/planner.ts), writing and sending is the dispatcher's, every later move the progress
+ * recorder's; this service checks who asks and wires them to the bus.
  */
 export class PushService {
-  private readonly acknowledgements: ActiveTarget[] = [];
+  private readonly progress: PushProgress;
+  private readonly dispatcher: PushDispatcher;
 
   constructor(
     private readonly deps: {
@@ -41,300 +63,158 @@ export class PushService {
       readonly devices: DeviceRepository;
       readonly firmwares: FirmwareRepository;
       readonly prototypes: PrototypeRepository;
-      readonly connections: DeviceConnections;
+      readonly gateway: DeviceGateway;
       readonly events: EventBus;
       readonly clock: Clock;
-      readonly timeoutMs: number;
-      /** The URL a pushed device downloads from; it names the device so its download is seen. */
-      readonly downloadUrl: (firmwareId: string, deviceId: string) => string;
-      /** Where failures of background work (recording acknowledgements) are reported. */
+      readonly timeouts: PushTimeouts;
+      /** The URL a pushed device downloads from, given its part's download token. */
+      readonly downloadUrl: (token: string) => string;
+      /** Where failures of background work (fan-out, acknowledgements) are reported. */
       readonly onError: (error: unknown) => void;
+      readonly batchSize?: number;
     },
-  ) {}
+  ) {
+    this.progress = new PushProgress(deps);
+    this.dispatcher = new PushDispatcher({
+      ...deps,
+      progress: this.progress,
+      batchSize: deps.batchSize ?? DEFAULT_DISPATCH_BATCH,
+    });
+  }
 
-  /** Reacts to what devices do: connect, report, start a download. */
-  listen(): () => void {
+  /** Learns what is queued and reacts to what devices do; returns the function that stops listening. */
+  async listen(): Promise<() => void> {
+    await this.dispatcher.load();
     return this.deps.events.subscribe((event) => this.onEvent(event));
   }
 
-  async create(actor: Actor, firmwareId: string, request: PushRequest): Promise<Push> {
+  /** Plans and records the push, answers its summary, and sends it in the background. */
+  async create(actor: Actor, firmwareId: string, request: PushRequest): Promise<PushSummary> {
     requireAdmin(actor);
+    const selection = selectionOf(request);
     const firmware = await this.deps.firmwares.get(firmwareId);
     if (!firmware) throw notFound(`no firmware ${firmwareId}`);
     const prototype = await this.deps.prototypes.get(firmware.prototypeId);
     if (!prototype) throw notFound(`no prototype ${firmware.prototypeId}`);
-    const devices = await this.requireDevices(firmware, request.deviceIds);
+    let devices = await this.devicesOf(firmware, selection === 'ids' ? requestedIds(request.deviceIds!) : undefined);
+    const online = await this.deps.gateway.online(devices.map((device) => device.id));
+    if (selection === 'online') devices = devices.filter((device) => online.has(device.id));
+    if (devices.length === 0)
+      throw invalid(`prototype ${firmware.prototypeId} has no ${selection === 'online' ? 'connected ' : ''}device`);
 
-    const now = this.deps.clock.now();
-    const pushId = newPushId();
-    const queueOffline = request.queueOffline ?? false;
-    const targets = devices.map((device) =>
-      this.initialTarget(pushId, device, firmware, prototype.versionPolicy, request.force ?? false, queueOffline, now),
-    );
-    const push: Push = {
-      id: pushId,
+    const push: PushRecord = {
+      id: newPushId(),
       firmwareId: firmware.id,
       prototypeId: firmware.prototypeId,
       version: firmware.version,
       createdBy: actor.kind,
-      createdAt: now,
+      createdAt: this.deps.clock.now(),
       force: request.force ?? false,
-      queueOffline,
-      targets,
+      queueOffline: request.queueOffline ?? false,
+      selection,
     };
-
-    const sending = targets.filter((target) => target.status === 'queued');
-    const older = await this.deps.pushes.activeTargets(sending.map((target) => target.deviceId));
-    await this.moveAll(older, 'failed', () => `superseded by push ${pushId}`);
-    await this.deps.pushes.insert(push);
-    for (const target of targets)
-      this.announce(firmware.id, pushId, target.deviceId, target.status, target.reason, now);
-
-    const connected = sending.flatMap((target) => {
-      const connection = this.deps.connections.current(target.deviceId);
-      return connection
-        ? [{ target: { ...target, firmwareId: firmware.id, version: firmware.version }, connection }]
-        : [];
+    const planned = planTargets({
+      firmware,
+      policy: prototype.versionPolicy,
+      devices,
+      online,
+      force: push.force,
+      queueOffline: push.queueOffline,
     });
-    await this.sendAll(connected, firmware);
-    return (await this.deps.pushes.get(pushId)) ?? push;
+    const sending = planned.filter((target) => target.status === 'queued').map((target) => target.deviceId);
+    const older = await this.deps.pushes.activeTargets(sending);
+    await this.progress.moveAll(older, 'failed', () => `superseded by push ${push.id}`);
+    await this.dispatcher.start(push, firmware, planned);
+
+    const counts = emptyCounts();
+    for (const target of planned) counts[target.status]++;
+    return summarize(push, counts);
   }
 
-  async get(actor: Actor, id: string): Promise<Push> {
+  async get(actor: Actor, id: string): Promise<PushSummary> {
     requireAdmin(actor);
-    const push = await this.deps.pushes.get(id);
+    const push = await this.deps.pushes.summary(id);
     if (!push) throw notFound(`no push ${id}`);
     return push;
   }
 
-  async listByFirmware(actor: Actor, firmwareId: string): Promise<Push[]> {
+  /** A page of a push's targets, in device id order, optionally of one status. */
+  async targets(
+    actor: Actor,
+    id: string,
+    query: {
+      readonly status?: string | undefined;
+      readonly cursor?: string | undefined;
+      readonly limit?: number | undefined;
+    },
+  ): Promise<TargetPage> {
+    requireAdmin(actor);
+    const status = query.status as PushStatus | undefined;
+    if (status !== undefined && !pushStatuses.includes(status)) {
+      throw invalid(`status must be one of ${pushStatuses.join(', ')}, not "${query.status}"`);
+    }
+    const limit = query.limit ?? 100;
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_TARGET_PAGE) {
+      throw invalid(`limit must be a whole number from 1 to ${MAX_TARGET_PAGE}`);
+    }
+    if (!(await this.deps.pushes.summary(id))) throw notFound(`no push ${id}`);
+    const page = await this.deps.pushes.targets(id, { status, after: query.cursor, limit: limit + 1 });
+    const more = page.length > limit;
+    const targets = more ? page.slice(0, limit) : page;
+    return { targets, nextCursor: more ? targets.at(-1)!.deviceId : undefined };
+  }
+
+  async listByFirmware(actor: Actor, firmwareId: string): Promise<PushSummary[]> {
     requireAdmin(actor);
     if (!(await this.deps.firmwares.get(firmwareId))) throw notFound(`no firmware ${firmwareId}`);
     return this.deps.pushes.listByFirmware(firmwareId);
   }
 
-  async listByDevice(actor: Actor, deviceId: string): Promise<Push[]> {
+  async listByDevice(actor: Actor, deviceId: string): Promise<DevicePush[]> {
     requireAdmin(actor);
     if (!(await this.deps.devices.get(deviceId))) throw notFound(`no device ${deviceId}`);
     return this.deps.pushes.listByDevice(deviceId);
   }
 
-  /** Fails the active targets whose deadline passed; returns how many. */
-  async expireOverdue(): Promise<number> {
-    let expired = 0;
-    for (const target of await this.deps.pushes.overdueTargets(this.deps.clock.now())) {
-      if (await this.move(target, 'failed', 'no upgrade reported in time')) expired++;
-    }
-    return expired;
+  /** Fails the active targets whose status's timeout passed; returns how many. */
+  expireOverdue(): Promise<number> {
+    return this.progress.expireOverdue();
   }
 
-  /** A download of `firmwareId` named `deviceId` started (the `?d=` of a pushed URL). */
-  downloadStarted(deviceId: string, firmwareId: string): void {
-    if (!isDeviceId(deviceId)) return;
-    this.deps.events.publish({ type: 'firmware.download', deviceId, firmwareId, at: this.deps.clock.now() });
+  /**
+   * The part of a push a pushed download URL names, or undefined for a token no push issued. Anyone
+   * may download a firmware; only the holder of the token moves that device's push.
+   */
+  async pushedDownload(token: string): Promise<PushedDownload | undefined> {
+    if (!isDownloadToken(token)) return undefined;
+    const target = await this.deps.pushes.targetByToken(hashDownloadToken(token));
+    return target && { firmwareId: target.firmwareId, pushId: target.pushId, deviceId: target.deviceId };
   }
 
-  private async requireDevices(firmware: Firmware, ids: readonly string[]): Promise<Device[]> {
-    const deviceIds = [...new Set(ids)];
-    if (deviceIds.length === 0) throw invalid('deviceIds must name at least one device');
-    if (deviceIds.length > MAX_PUSH_DEVICES) throw invalid(`at most ${MAX_PUSH_DEVICES} devices per push`);
-    const bad = deviceIds.find((id) => !isDeviceId(id));
-    if (bad !== undefined) throw invalid(`${bad} is not a device id`);
-    const found = new Map((await this.deps.devices.getMany(deviceIds)).map((device) => [device.id, device]));
-    return deviceIds.map((id) => {
-      const device = found.get(id);
-      if (!device || device.prototypeId !== firmware.prototypeId) {
-        throw invalid(`${id} is not a device of prototype ${firmware.prototypeId}`);
-      }
-      return device;
-    });
+  /** The first bytes of a pushed download went out. */
+  downloadStarted(download: PushedDownload): void {
+    this.deps.events.publish({ type: 'firmware.download', ...download, at: this.deps.clock.now() });
   }
 
-  private initialTarget(
-    pushId: string,
-    device: Device,
-    firmware: Firmware,
-    policy: VersionPolicy,
-    force: boolean,
-    queueOffline: boolean,
-    now: Date,
-  ): PushTarget {
-    const target = (status: PushStatus, reason?: string): PushTarget => ({
-      pushId,
-      deviceId: device.id,
-      status,
-      reason,
-      updatedAt: now,
-      deadline: status === 'queued' ? this.deadlineFrom(now) : undefined,
-      history: [{ status, reason, at: now }],
-    });
-    const current = { firmwareId: device.reported?.firmwareId, version: device.reported?.version };
-    if (!force && !isCompatible(firmware, current, policy)) {
-      return target('incompatible', incompatibility(firmware, device, policy));
-    }
-    if (this.deps.connections.current(device.id)) return target('queued');
-    return queueOffline
-      ? target('queued', 'waiting for the device to connect')
-      : target('offline', 'the device is not connected');
+  private async devicesOf(firmware: Firmware, ids: readonly string[] | undefined): Promise<Device[]> {
+    if (ids === undefined) return this.deps.devices.listByPrototype(firmware.prototypeId);
+    return requireListed(ids, await this.deps.devices.getMany(ids), firmware);
   }
 
   private async onEvent(event: DomainEvent): Promise<void> {
     switch (event.type) {
       case 'device.online':
-        return this.deliverQueued(event.deviceId);
+        return this.dispatcher.deliverQueued(event.deviceId);
       case 'device.reported':
-        return this.reported(event.deviceId, event.version);
+        return this.progress.record({ kind: 'reported', deviceId: event.deviceId, version: event.version });
       case 'device.fotaing':
-        return this.downloading(event.deviceId, undefined);
+        return this.progress.record({ kind: 'fotaing', deviceId: event.deviceId });
+      case 'device.acknowledged':
+        return this.progress.record({ kind: 'acknowledged', ...event });
       case 'firmware.download':
-        return this.downloading(event.deviceId, event.firmwareId);
+        return this.progress.record({ kind: 'download', ...event });
       default:
         return;
     }
   }
-
-  /** Sends a device's queued pushes, once, when it connects. */
-  private async deliverQueued(deviceId: string): Promise<void> {
-    const queued = (await this.deps.pushes.activeTargets([deviceId])).filter((target) => target.status === 'queued');
-    for (const target of queued) {
-      const connection = this.deps.connections.current(deviceId);
-      if (!connection) return;
-      const firmware = await this.deps.firmwares.get(target.firmwareId);
-      if (firmware) await this.sendAll([{ target, connection }], firmware);
-      else await this.move(target, 'failed', 'the firmware was deleted');
-    }
-  }
-
-  /**
-   * Records `sent` for all targets in one transaction, then writes each FOTA command. Recording
-   * first makes each command go out once (a target another event moved already is skipped) and
-   * lets a fast acknowledgement find its target sent.
-   */
-  private async sendAll(
-    sends: ReadonlyArray<{ readonly target: ActiveTarget; readonly connection: DeviceConnection }>,
-    firmware: Firmware,
-  ): Promise<void> {
-    const connections = new Map(sends.map(({ target, connection }) => [target.deviceId, connection]));
-    const sent = await this.moveAll(
-      sends.map(({ target }) => target),
-      'sent',
-      (target) => `over ${connections.get(target.deviceId)!.protocol}`,
-    );
-    await Promise.all(
-      sent.map(async (target) => {
-        const command = {
-          timestamp: this.deps.clock.now().getTime(),
-          version: firmware.version,
-          md5: firmware.md5,
-          url: this.deps.downloadUrl(firmware.id, target.deviceId),
-        };
-        try {
-          await connections.get(target.deviceId)!.sendFota(command, () => this.acknowledged(target));
-        } catch {
-          await this.move(target, 'failed', 'the connection closed before the command was written');
-        }
-      }),
-    );
-  }
-
-  /**
-   * A device acknowledged its command (MQTT PUBACK). Acknowledgements arriving together, as after a
-   * large push, are recorded together in one transaction.
-   */
-  private acknowledged(target: ActiveTarget): void {
-    this.acknowledgements.push(target);
-    if (this.acknowledgements.length > 1) return;
-    setImmediate(() => {
-      const batch = this.acknowledgements.splice(0);
-      this.moveAll(batch, 'delivered', () => 'the device acknowledged the message').catch((error: unknown) =>
-        this.deps.onError(error),
-      );
-    });
-  }
-
-  private async reported(deviceId: string, version: string): Promise<void> {
-    for (const target of await this.deps.pushes.activeTargets([deviceId])) {
-      if (target.status === 'queued') continue;
-      if (target.version === version) await this.move(target, 'upgraded', `reported version ${version}`);
-      else await this.move(target, 'failed', `reported version ${version} instead of ${target.version}`);
-    }
-  }
-
-  private async downloading(deviceId: string, firmwareId: string | undefined): Promise<void> {
-    for (const target of await this.deps.pushes.activeTargets([deviceId])) {
-      if (firmwareId !== undefined && target.firmwareId !== firmwareId) continue;
-      const reason = firmwareId ? 'download started' : 'the device said fotaing';
-      await this.move(target, 'downloading', reason);
-    }
-  }
-
-  /** Moves a target along an allowed edge; repeats and forbidden moves change nothing. */
-  private async move(target: ActiveTarget, to: PushStatus, reason: string): Promise<boolean> {
-    let current: ActiveTarget | undefined = target;
-    // A target read a moment ago may have moved since: retry from its newest status.
-    for (let attempt = 0; attempt < 3 && current; attempt++) {
-      if (!canMove(current.status, to)) return false;
-      if ((await this.moveAll([current], to, () => reason)).length === 1) return true;
-      current = await this.deps.pushes.getTarget(current.pushId, current.deviceId);
-    }
-    return false;
-  }
-
-  /** Moves targets along allowed edges in one transaction and returns the ones that moved. */
-  private async moveAll(
-    targets: readonly ActiveTarget[],
-    to: PushStatus,
-    reasonOf: (target: ActiveTarget) => string,
-  ): Promise<ActiveTarget[]> {
-    const now = this.deps.clock.now();
-    const candidates = targets
-      .filter((target) => canMove(target.status, to))
-      .map((target) => ({
-        ...target,
-        status: to,
-        reason: reasonOf(target),
-        updatedAt: now,
-        deadline: !activePushStatuses.includes(to)
-          ? undefined
-          : to === 'sent'
-            ? this.deadlineFrom(now)
-            : target.deadline,
-        previous: target.status,
-      }));
-    const moved = await this.deps.pushes.moveTargets(
-      candidates.map((target) => ({
-        pushId: target.pushId,
-        deviceId: target.deviceId,
-        from: target.previous,
-        to: { status: to, reason: target.reason, at: now },
-        deadline: target.deadline,
-      })),
-    );
-    const done = candidates.filter((_target, index) => moved[index]);
-    for (const target of done) this.announce(target.firmwareId, target.pushId, target.deviceId, to, target.reason, now);
-    return done.map(({ previous: _previous, ...target }) => target);
-  }
-
-  private announce(
-    firmwareId: string,
-    pushId: string,
-    deviceId: string,
-    status: PushStatus,
-    reason: string | undefined,
-    at: Date,
-  ): void {
-    this.deps.events.publish({ type: 'push.progress', pushId, deviceId, firmwareId, status, reason, at });
-  }
-
-  private deadlineFrom(now: Date): Date {
-    return new Date(now.getTime() + this.deps.timeoutMs);
-  }
-}
-
-function incompatibility(firmware: Firmware, device: Device, policy: VersionPolicy): string {
-  if (device.reported === undefined) return 'the device never reported a firmware and this one has prerequisites';
-  if (policy === 'increasing') {
-    return `the device runs ${device.reported.version}; this prototype only moves to higher versions`;
-  }
-  return `the device runs ${device.reported.version}, which is not a prerequisite of ${firmware.version}`;
 }

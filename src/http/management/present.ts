@@ -1,7 +1,7 @@
 import type { Firmware, Prototype } from '../../domain/model.js';
-import { pushStatuses, type Push } from '../../domain/push.js';
+import type { DevicePush, PushRecord, PushSummary, PushTarget } from '../../domain/push.js';
 import type { DeviceOverview } from '../../domain/services/devices.js';
-import type { DeviceBody, FirmwareBody, PrototypeBody, PushBody } from './schemas.js';
+import type { DeviceBody, DevicePushBody, FirmwareBody, PrototypeBody, PushBody, PushTargetBody } from './schemas.js';
 
 /** From domain records to the management API's JSON. */
 export const presentPrototype = (prototype: Prototype): PrototypeBody => ({
@@ -39,32 +39,42 @@ export const presentDevice = ({ device, presence, channels }: DeviceOverview): D
   createdAt: device.createdAt.toISOString(),
 });
 
-export function presentPush(push: Push): PushBody {
-  const counts: Record<string, number> = Object.fromEntries(pushStatuses.map((status) => [status, 0]));
-  for (const target of push.targets) counts[target.status] = (counts[target.status] ?? 0) + 1;
-  return {
-    pushId: push.id,
-    fwId: push.firmwareId,
-    prototypeId: push.prototypeId,
-    version: push.version,
-    createdBy: push.createdBy,
-    createdAt: push.createdAt.toISOString(),
-    force: push.force,
-    queueOffline: push.queueOffline,
-    counts,
-    targets: push.targets.map((target) => ({
-      deviceId: target.deviceId,
-      status: target.status,
-      reason: target.reason ?? null,
-      updatedAt: target.updatedAt.toISOString(),
-      history: target.history.map((step) => ({
-        status: step.status,
-        reason: step.reason ?? null,
-        at: step.at.toISOString(),
-      })),
-    })),
-  };
-}
+const presentRecord = (push: PushRecord) => ({
+  pushId: push.id,
+  fwId: push.firmwareId,
+  prototypeId: push.prototypeId,
+  version: push.version,
+  createdBy: push.createdBy,
+  createdAt: push.createdAt.toISOString(),
+  force: push.force,
+  queueOffline: push.queueOffline,
+  selection: push.selection,
+});
+
+export const presentPush = (push: PushSummary): PushBody => ({
+  ...presentRecord(push),
+  status: push.phase,
+  total: push.total,
+  counts: { ...push.counts },
+});
+
+export const presentTarget = (target: PushTarget): PushTargetBody => ({
+  deviceId: target.deviceId,
+  status: target.status,
+  reason: target.reason ?? null,
+  updatedAt: target.updatedAt.toISOString(),
+  deadline: target.deadline?.toISOString() ?? null,
+  history: target.history.map((step) => ({
+    status: step.status,
+    reason: step.reason ?? null,
+    at: step.at.toISOString(),
+  })),
+});
+
+export const presentDevicePush = (push: DevicePush): DevicePushBody => ({
+  ...presentRecord(push),
+  target: presentTarget(push.target),
+});
 
 export const presentFirmware = (firmware: Firmware, url: string): FirmwareBody => ({
   fwId: firmware.id,

@@ -137,39 +137,86 @@ const PushStatusSchema = Type.Union([
   Type.Literal('incompatible'),
 ]);
 
-export const PushTarget = Type.Object({
-  deviceId: Type.String(),
+const Transition = Type.Object({
   status: PushStatusSchema,
   reason: Type.Union([Type.String(), Type.Null()]),
-  updatedAt: Type.String({ format: 'date-time' }),
-  history: Type.Array(
-    Type.Object({
-      status: PushStatusSchema,
-      reason: Type.Union([Type.String(), Type.Null()]),
-      at: Type.String({ format: 'date-time' }),
-    }),
-  ),
+  at: Type.String({ format: 'date-time' }),
 });
+
+export const PushTarget = Type.Object(
+  {
+    deviceId: Type.String(),
+    status: PushStatusSchema,
+    reason: Type.Union([Type.String(), Type.Null()]),
+    updatedAt: Type.String({ format: 'date-time' }),
+    deadline: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], {
+      description: 'when an active target fails as timed out (each active status has its own timeout)',
+    }),
+    history: Type.Array(Transition),
+  },
+  { $id: 'PushTarget' },
+);
+
+const pushFields = {
+  pushId: Type.String(),
+  fwId: Type.String(),
+  prototypeId: Type.String(),
+  version: Type.String(),
+  createdBy: Type.String(),
+  createdAt: Type.String({ format: 'date-time' }),
+  force: Type.Boolean(),
+  queueOffline: Type.Boolean(),
+  selection: Type.Union([Type.Literal('ids'), Type.Literal('all'), Type.Literal('online')], {
+    description: 'the devices it names: listed ids, every device of the prototype, or those online',
+  }),
+};
 
 export const Push = Type.Object(
   {
-    pushId: Type.String(),
-    fwId: Type.String(),
-    prototypeId: Type.String(),
-    version: Type.String(),
-    createdBy: Type.String(),
-    createdAt: Type.String({ format: 'date-time' }),
-    force: Type.Boolean(),
-    queueOffline: Type.Boolean(),
-    counts: Type.Record(Type.String(), Type.Integer(), { description: 'targets per status' }),
-    targets: Type.Array(PushTarget),
+    ...pushFields,
+    status: Type.Union([Type.Literal('pending'), Type.Literal('in_progress'), Type.Literal('finished')], {
+      description:
+        '`pending` until a device is sent anything, `in_progress` while any target is active, then `finished`',
+    }),
+    total: Type.Integer({ description: 'how many devices the push names' }),
+    counts: Type.Record(Type.String(), Type.Integer(), { description: 'targets per status, every status present' }),
   },
   { $id: 'Push' },
 );
 
+export const DevicePush = Type.Object(
+  { ...pushFields, target: PushTarget },
+  { $id: 'DevicePush', description: "a push with one device's part in it" },
+);
+
+export const PushTargetPage = Type.Object(
+  {
+    targets: Type.Array(PushTarget),
+    nextCursor: Type.Union([Type.String(), Type.Null()], { description: 'pass as `cursor` for the next page' }),
+  },
+  { $id: 'PushTargetPage' },
+);
+
+export const PushTargetQuery = Type.Object(
+  {
+    status: Type.Optional(PushStatusSchema),
+    cursor: Type.Optional(Type.String({ description: 'the `nextCursor` of the previous page' })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100 })),
+  },
+  { additionalProperties: false },
+);
+
 export const PushCreate = Type.Object(
   {
-    deviceIds: Type.Array(Type.String(), { minItems: 1, maxItems: 10000 }),
+    deviceIds: Type.Optional(
+      Type.Array(Type.String(), { minItems: 1, maxItems: 10000, description: 'the devices, at most 10,000' }),
+    ),
+    selection: Type.Optional(
+      Type.Union([Type.Literal('all'), Type.Literal('online')], {
+        description:
+          "instead of deviceIds: every device of the firmware's prototype (`all`, with `queueOffline` the offline ones are queued) or those connected now (`online`); no cap",
+      }),
+    ),
     force: Type.Optional(Type.Boolean({ description: 'send even to devices whose firmware is not a prerequisite' })),
     queueOffline: Type.Optional(
       Type.Boolean({ description: 'send to offline devices once when they next connect, over TCP or MQTT' }),
@@ -181,6 +228,9 @@ export const PushCreate = Type.Object(
 export const PushParams = Type.Object({ pushId: Type.String() });
 
 export type PushBody = Static<typeof Push>;
+export type PushTargetBody = Static<typeof PushTarget>;
+export type PushTargetPageBody = Static<typeof PushTargetPage>;
+export type DevicePushBody = Static<typeof DevicePush>;
 export type PrototypeBody = Static<typeof Prototype>;
 export type DeviceBody = Static<typeof Device>;
 export type FirmwareBody = Static<typeof Firmware>;

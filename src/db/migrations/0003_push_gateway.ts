@@ -1,0 +1,15 @@
+import type { Kysely } from 'kysely';
+
+/**
+ * Pushed download URLs carry a per-target token (stored as its SHA-256) instead of the device id,
+ * and a push remembers whether it listed ids or selected every (online) device of its prototype.
+ */
+export async function up(db: Kysely<unknown>): Promise<void> {
+  await db.schema.alterTable('push_targets').addColumn('token_hash', 'text').execute();
+  await db.schema.createIndex('push_targets_token').unique().on('push_targets').column('token_hash').execute();
+  await db.schema.createIndex('push_targets_status').on('push_targets').columns(['status', 'device_id']).execute();
+  await db.schema
+    .alterTable('pushes')
+    .addColumn('selection', 'text', (c) => c.notNull().defaultTo('ids'))
+    .execute();
+}

@@ -1,0 +1,146 @@
+import type { DeviceGateway } from '../gateway.js';
+import type { Firmware, FotaCommand, Protocol } from '../model.js';
+import type { ActiveTarget, Clock, FirmwareRepository, PushRepository } from '../ports.js';
+import type { PushRecord } from '../push.js';
+import { hashDownloadToken, newDownloadToken, type PlannedTarget } from './planner.js';
+import type { PushProgress } from './progress.js';
+
+/** Targets written, announced and sent per batch; the event loop runs between batches. */
+export const DEFAULT_DISPATCH_BATCH = 500;
+
+const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/**
+ * Writes a planned push, then fans it out in batches that yield to the event loop: each batch is
+ * recorded `sent` in one transaction before its commands go to the gateway, so a command goes out
+ * once and a fast acknowledgement finds its target sent. Queued pushes go out when their device
+ * connects; a connect of a device with nothing queued runs no query.
+ */
+export class PushDispatcher {
+  /** Devices that may have a queued target: every one that has is here (some here have none left). */
+  private readonly waiting = new Set<string>();
+
+  constructor(
+    private readonly deps: {
+      readonly pushes: PushRepository;
+      readonly firmwares: FirmwareRepository;
+      readonly gateway: DeviceGateway;
+      readonly progress: PushProgress;
+      readonly clock: Clock;
+      /** The URL a pushed device downloads from, naming its part in the push by an unguessable token. */
+      readonly downloadUrl: (token: string) => string;
+      readonly batchSize: number;
+      readonly onError: (error: unknown) => void;
+    },
+  ) {}
+
+  /** Learns which devices have queued targets, once at start. */
+  async load(): Promise<void> {
+    for (const deviceId of await this.deps.pushes.devicesWithQueued()) this.waiting.add(deviceId);
+  }
+
+  /** Records the push and its targets, then fans it out in the background. */
+  async start(push: PushRecord, firmware: Firmware, planned: readonly PlannedTarget[]): Promise<void> {
+    const now = push.createdAt;
+    await this.deps.pushes.insert(
+      push,
+      planned.map((target) => ({
+        deviceId: target.deviceId,
+        status: target.status,
+        reason: target.reason,
+        deadline: this.deps.progress.deadline(target.status, now),
+        tokenHash: target.token === undefined ? undefined : hashDownloadToken(target.token),
+      })),
+      now,
+    );
+    for (const target of planned) if (target.status === 'queued') this.waiting.add(target.deviceId);
+    this.fanOut(push, firmware, planned).catch((error: unknown) => this.deps.onError(error));
+  }
+
+  /** Sends a device's queued pushes, once, when it connects. */
+  async deliverQueued(deviceId: string): Promise<void> {
+    if (!this.waiting.has(deviceId)) return;
+    const queued = (await this.deps.pushes.activeTargets([deviceId])).filter((target) => target.status === 'queued');
+    if (queued.length === 0) {
+      this.waiting.delete(deviceId);
+      return;
+    }
+    for (const target of queued) {
+      const protocol = (await this.deps.gateway.online([deviceId])).get(deviceId);
+      if (protocol === undefined) return;
+      const firmware = await this.deps.firmwares.get(target.firmwareId);
+      if (!firmware) {
+        await this.deps.progress.move(target, 'failed', 'the firmware was deleted');
+        continue;
+      }
+      // A token issued with the push may be lost with a restart: each delivery issues its own.
+      const token = newDownloadToken();
+      const sent = await this.deps.progress.moveAll(
+        [target],
+        'sent',
+        () => `over ${protocol}`,
+        () => hashDownloadToken(token),
+      );
+      if (sent.length === 1) this.send(sent[0]!, firmware, token);
+    }
+    this.waiting.delete(deviceId);
+  }
+
+  private async fanOut(push: PushRecord, firmware: Firmware, planned: readonly PlannedTarget[]): Promise<void> {
+    const { batchSize, progress } = this.deps;
+    for (let start = 0; start < planned.length; start += batchSize) {
+      await yieldToEventLoop();
+      const batch = planned.slice(start, start + batchSize);
+      const at = push.createdAt;
+      const part = { pushId: push.id, firmwareId: push.firmwareId };
+      for (const target of batch)
+        progress.announce({ ...part, deviceId: target.deviceId }, target.status, target.reason, at);
+      const sending = batch.filter((target) => target.protocol !== undefined && target.token !== undefined);
+      if (sending.length === 0) continue;
+      const protocols = new Map<string, Protocol>(sending.map((target) => [target.deviceId, target.protocol!]));
+      const tokens = new Map(sending.map((target) => [target.deviceId, target.token!]));
+      const sent = await progress.moveAll(
+        sending.map((target) => queuedTarget(push, target)),
+        'sent',
+        (target) => `over ${protocols.get(target.deviceId)}`,
+      );
+      for (const target of sent) this.send(target, firmware, tokens.get(target.deviceId)!);
+    }
+  }
+
+  /** Hands one command to the gateway; a command no connection took fails its target. */
+  private send(target: ActiveTarget, firmware: Firmware, token: string): void {
+    const command: FotaCommand = {
+      kind: 'fota',
+      pushId: target.pushId,
+      firmwareId: firmware.id,
+      timestamp: this.deps.clock.now().getTime(),
+      version: firmware.version,
+      size: firmware.size,
+      md5: firmware.md5,
+      sha256: firmware.sha256,
+      url: this.deps.downloadUrl(token),
+    };
+    this.deps.gateway
+      .send(target.deviceId, command)
+      .then(async (result) => {
+        if (!result.taken)
+          await this.deps.progress.move(target, 'failed', `the command was not written: ${result.reason}`);
+      })
+      .catch((error: unknown) => this.deps.onError(error));
+  }
+}
+
+function queuedTarget(push: PushRecord, target: PlannedTarget): ActiveTarget {
+  return {
+    pushId: push.id,
+    deviceId: target.deviceId,
+    status: 'queued',
+    reason: target.reason,
+    updatedAt: push.createdAt,
+    deadline: undefined,
+    history: [],
+    firmwareId: push.firmwareId,
+    version: push.version,
+  };
+}
