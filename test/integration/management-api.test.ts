@@ -294,10 +294,23 @@ describe('OpenAPI', () => {
         '/api/v1/firmwares/{fwId}',
         '/api/v1/firmwares/{fwId}/push',
         '/api/v1/pushes/{pushId}',
+        '/api/v1/pushes/{pushId}/targets',
         '/api/v1/devices/{deviceId}/pushes',
         '/api/v1/events',
       ]),
     );
+    // The push answers are described: a summary with a derived status, and pages of targets.
+    const summary =
+      document.paths['/api/v1/firmwares/{fwId}/push'].post.responses['201'].content['application/json'].schema;
+    expect(JSON.stringify(summary)).toContain('in_progress');
+    const page = document.paths['/api/v1/pushes/{pushId}/targets'].get;
+    expect(page.parameters.map((parameter: any) => parameter.name).sort()).toEqual([
+      'cursor',
+      'limit',
+      'pushId',
+      'status',
+    ]);
+    expect(JSON.stringify(page.responses['200'])).toContain('nextCursor');
     const upload = document.paths['/api/v1/prototypes/{pid}/firmwares'].post;
     expect(Object.keys(upload.requestBody.content)).toContain('multipart/form-data');
   });
