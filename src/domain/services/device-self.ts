@@ -15,8 +15,12 @@ export type DeviceActor = Extract<Actor, { kind: 'device' }>;
  */
 export type DeviceCaller = DeviceActor & { readonly device: Device };
 
-/** Past this many answers kept for one firmware list, the list's answers are dropped and recomputed. */
-const MAX_OFFERS_PER_LIST = 1024;
+/**
+ * Past this many answers kept for one firmware list (one per policy and current firmware, so about
+ * one per firmware of the prototype), the list's answers are dropped and computed again. It bounds
+ * what one prototype keeps, with the MCS routes' bytes of each answer, to 256 answers.
+ */
+const MAX_OFFERS_PER_LIST = 256;
 
 export interface TcpEndpoint {
   readonly host: string;
@@ -123,7 +127,7 @@ export class DeviceSelfService {
   /** The device itself: the record its request was authenticated with, or a fresh read. */
   private async requireSelf(actor: Actor, deviceId: string): Promise<Device> {
     const self = requireDevice(actor, deviceId);
-    if ('device' in self && (self as DeviceCaller).device.id === deviceId) return (self as DeviceCaller).device;
+    if (isCaller(self) && self.device.id === deviceId) return self.device;
     const device = await this.deps.devices.get(deviceId);
     if (!device) throw notFound(`no device ${deviceId}`);
     return device;
@@ -146,6 +150,8 @@ export class DeviceSelfService {
     return answer;
   }
 }
+
+const isCaller = (actor: DeviceActor): actor is DeviceCaller => 'device' in actor;
 
 function sameKey(expected: string, given: string): boolean {
   const a = Buffer.from(expected);
