@@ -35,31 +35,36 @@ export interface FotaServer {
 export async function startFotaServer(
   resources: Resources,
   dataDir: string,
-  options: { maxFirmwareBytes: number },
+  options: { maxFirmwareBytes: number; nodeArgs?: readonly string[] },
 ): Promise<FotaServer> {
   const port = await freePort();
   const tcpPort = await freePort();
   const mqttPort = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const token = `bench_${randomBytes(24).toString('hex')}`;
-  const child = resources.spawn('fota server', process.execPath, [join(repoRoot, 'bin/fota.js'), 'serve'], {
-    cwd: repoRoot,
-    env: {
-      ...process.env,
-      FOTA_DATA_DIR: dataDir,
-      FOTA_HTTP_PORT: String(port),
-      FOTA_TCP_PORT: String(tcpPort),
-      FOTA_MQTT_PORT: String(mqttPort),
-      FOTA_HOST: '127.0.0.1',
-      FOTA_PUBLIC_URL: url,
-      FOTA_ADMIN_TOKEN: token,
-      FOTA_LOG_LEVEL: 'warn',
-      // bench:push ramps to 19 500 device sockets to find what one process holds: lift the budget
-      // (default 18 000) close to the 20 000 files a process may open here.
-      FOTA_MAX_DEVICE_CONNECTIONS: '19600',
-      FOTA_MAX_FIRMWARE_BYTES: String(options.maxFirmwareBytes),
+  const child = resources.spawn(
+    'fota server',
+    process.execPath,
+    [...(options.nodeArgs ?? []), join(repoRoot, 'bin/fota.js'), 'serve'],
+    {
+      cwd: repoRoot,
+      env: {
+        ...process.env,
+        FOTA_DATA_DIR: dataDir,
+        FOTA_HTTP_PORT: String(port),
+        FOTA_TCP_PORT: String(tcpPort),
+        FOTA_MQTT_PORT: String(mqttPort),
+        FOTA_HOST: '127.0.0.1',
+        FOTA_PUBLIC_URL: url,
+        FOTA_ADMIN_TOKEN: token,
+        FOTA_LOG_LEVEL: 'warn',
+        // bench:push ramps to 19 500 device sockets to find what one process holds: lift the budget
+        // (default 18 000) close to the 20 000 files a process may open here.
+        FOTA_MAX_DEVICE_CONNECTIONS: '19600',
+        FOTA_MAX_FIRMWARE_BYTES: String(options.maxFirmwareBytes),
+      },
     },
-  });
+  );
   await waitUntilServing(`${url}/healthz`, child);
 
   const authorization = `Bearer ${token}`;

@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { Kysely, Migrator, SqliteDialect, sql } from 'kysely';
+import { Kysely, Migrator, SqliteDialect, sql, type SqliteDatabase } from 'kysely';
 import { migrations } from './migrations/index.js';
 import type { Tables } from './schema.js';
 
@@ -16,7 +16,34 @@ export function openSqlite(path: string): Db {
   database.pragma('synchronous = NORMAL');
   database.pragma('foreign_keys = ON');
   database.pragma('busy_timeout = 5000');
-  return new Kysely<Tables>({ dialect: new SqliteDialect({ database }) });
+  return new Kysely<Tables>({ dialect: new SqliteDialect({ database: keepingStatements(database) }) });
+}
+
+/** How many prepared statements `keepingStatements` keeps, the least recently used dropped first. */
+const KEPT_STATEMENTS = 256;
+
+/**
+ * Kysely prepares every query anew, which costs about as much as running a small one; this keeps
+ * the prepared statements by their SQL text and reuses them. A statement still busy (an open
+ * iterator) is not shared: the query gets a fresh one.
+ */
+export function keepingStatements(database: Database.Database): SqliteDatabase {
+  const kept = new Map<string, Database.Statement>();
+  return {
+    close: () => database.close(),
+    prepare(text: string) {
+      let statement = kept.get(text);
+      if (statement && !statement.busy) {
+        kept.delete(text);
+        kept.set(text, statement);
+        return statement;
+      }
+      statement = database.prepare(text);
+      kept.set(text, statement);
+      if (kept.size > KEPT_STATEMENTS) kept.delete(kept.keys().next().value!);
+      return statement;
+    },
+  };
 }
 
 /** Applies the migrations not applied yet and returns their names. */

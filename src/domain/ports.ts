@@ -32,6 +32,12 @@ export interface FirmwareRepository {
   insert(firmware: Firmware, check: (existing: readonly Firmware[]) => void): Promise<void>;
   get(id: string): Promise<Firmware | undefined>;
   listByPrototype(prototypeId: string): Promise<Firmware[]>;
+  /**
+   * The same firmwares as one shared, frozen list: the same array on every call until a firmware of
+   * the prototype is written, then a new one. Do not change its firmwares; answers derived from the
+   * list may be kept while it is the one handed out (keyed on the array, e.g. in a WeakMap).
+   */
+  sharedListByPrototype(prototypeId: string): Promise<readonly Firmware[]>;
   findByVersion(prototypeId: string, version: string): Promise<Firmware | undefined>;
   update(firmware: Firmware): Promise<void>;
   delete(id: string): Promise<void>;

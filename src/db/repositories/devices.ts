@@ -1,3 +1,4 @@
+import { CompiledQuery } from 'kysely';
 import type { Device } from '../../domain/model.js';
 import type { DeviceRepository } from '../../domain/ports.js';
 import type { Db } from '../database.js';
@@ -6,7 +7,12 @@ import { chunks } from './chunks.js';
 import type { DeviceTable } from '../schema.js';
 
 export class SqlDeviceRepository implements DeviceRepository {
-  constructor(private readonly db: Db) {}
+  /** `get` runs on every device request and connection: its SQL is built once, then only bound. */
+  private readonly getSql: string;
+
+  constructor(private readonly db: Db) {
+    this.getSql = db.selectFrom('devices').selectAll().where('id', '=', '').compile().sql;
+  }
 
   async insert(device: Device): Promise<void> {
     try {
@@ -17,7 +23,8 @@ export class SqlDeviceRepository implements DeviceRepository {
   }
 
   async get(id: string): Promise<Device | undefined> {
-    const row = await this.db.selectFrom('devices').selectAll().where('id', '=', id).executeTakeFirst();
+    const query: CompiledQuery<DeviceTable> = CompiledQuery.raw(this.getSql, [id]);
+    const [row] = (await this.db.executeQuery(query)).rows;
     return row && fromRow(row);
   }
 

@@ -11,7 +11,7 @@ import type { FirmwareTable } from '../schema.js';
  * process; several nodes will need the bus to drop entries everywhere.
  */
 export class SqlFirmwareRepository implements FirmwareRepository {
-  private readonly lists = new Map<string, Promise<Firmware[]>>();
+  private readonly lists = new Map<string, Promise<readonly Firmware[]>>();
 
   constructor(private readonly db: Db) {}
 
@@ -37,13 +37,19 @@ export class SqlFirmwareRepository implements FirmwareRepository {
   }
 
   async listByPrototype(prototypeId: string): Promise<Firmware[]> {
+    return [...(await this.sharedListByPrototype(prototypeId))];
+  }
+
+  sharedListByPrototype(prototypeId: string): Promise<readonly Firmware[]> {
     let list = this.lists.get(prototypeId);
     if (!list) {
-      list = listByPrototype(this.db, prototypeId);
+      list = listByPrototype(this.db, prototypeId).then((firmwares) => Object.freeze(firmwares));
       this.lists.set(prototypeId, list);
-      list.catch(() => this.lists.delete(prototypeId));
+      list.catch(() => {
+        if (this.lists.get(prototypeId) === list) this.lists.delete(prototypeId);
+      });
     }
-    return [...(await list)];
+    return list;
   }
 
   async findByVersion(prototypeId: string, version: string): Promise<Firmware | undefined> {

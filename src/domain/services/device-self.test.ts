@@ -80,6 +80,40 @@ describe('DeviceSelfService.authenticate', () => {
   });
 });
 
+describe('DeviceSelfService.authenticateRequest', () => {
+  it('hands the record it checked the key against to the rest of the request, which reads no device again', async () => {
+    const devices = s.repositories.devices;
+    let reads = 0;
+    const get = devices.get.bind(devices);
+    devices.get = (id) => {
+      reads += 1;
+      return get(id);
+    };
+    const caller = await s.deviceSelf.authenticateRequest(device.id, device.key);
+    expect(caller).toEqual({ kind: 'device', deviceId: device.id, prototypeId: prototype.id, device });
+    expect(versions(await s.deviceSelf.availableFirmwares(caller, device.id))).toEqual(['1', '3']);
+    await s.deviceSelf.reportFirmware(caller, device.id, '1');
+    await s.deviceSelf.tcpEndpoint(caller, device.id);
+    expect(reads).toBe(1);
+    // The plain actor of a long-lived session carries no record: each call reads the device.
+    await s.deviceSelf.tcpEndpoint(actor, device.id);
+    expect(reads).toBe(2);
+  });
+
+  it.each<[string, string | undefined, string]>([
+    ['a wrong key', 'A'.repeat(16), 'unauthenticated'],
+    ['no key', undefined, 'unauthenticated'],
+  ])('refuses %s like authenticate', async (_label, key, code) => {
+    expect((await failure(s.deviceSelf.authenticateRequest(device.id, key))).code).toBe(code);
+  });
+
+  it("does not let a device's record stand in for another device", async () => {
+    const other = await s.devices.create(admin, prototype.id, { name: 'other' });
+    const caller = await s.deviceSelf.authenticateRequest(device.id, device.key);
+    expect((await failure(s.deviceSelf.availableFirmwares(caller, other.id))).code).toBe('forbidden');
+  });
+});
+
 describe('DeviceSelfService firmware reports and offers', () => {
   it('a device that never reported is offered only the firmwares for all', async () => {
     expect(versions(await s.deviceSelf.availableFirmwares(actor, device.id))).toEqual(['1', '3']);

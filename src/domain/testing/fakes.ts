@@ -128,6 +128,11 @@ export class InMemoryFirmwareRepository implements FirmwareRepository {
       .sort(byCreation);
   }
 
+  /** A new list on every call: correct, since a new list means "maybe changed". */
+  async sharedListByPrototype(prototypeId: string): Promise<readonly Firmware[]> {
+    return Object.freeze(await this.listByPrototype(prototypeId));
+  }
+
   async findByVersion(prototypeId: string, version: string): Promise<Firmware | undefined> {
     return [...this.tables.firmwares.values()].find(
       (firmware) => firmware.prototypeId === prototypeId && firmware.version === version,

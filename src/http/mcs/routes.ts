@@ -27,7 +27,8 @@ export const mcsDeviceApi: FastifyPluginAsync<{ services: HttpServices }> = asyn
   app.addHook('onRequest', async (request) => {
     const { deviceId } = request.params as Partial<DeviceParams>;
     if (deviceId !== undefined) {
-      request.actor = await services.deviceSelf.authenticate(deviceId, deviceKeyOf(request));
+      // The record read to check the key travels with the actor: the service reads no device again.
+      request.actor = await services.deviceSelf.authenticateRequest(deviceId, deviceKeyOf(request));
     }
   });
 
@@ -39,16 +40,17 @@ export const mcsDeviceApi: FastifyPluginAsync<{ services: HttpServices }> = asyn
 
   app.setNotFoundHandler(async (_request, reply) => reply.code(404).send(mcsError(404)));
 
-  const listing = (firmwares: Firmware[], withUrl: boolean) =>
-    mcsSuccess({
-      results: firmwares.map((firmware) => ({
-        fwid: firmware.id,
-        name: firmware.name,
-        description: firmware.releaseNote === '' ? null : firmware.releaseNote,
-        version: firmware.version,
-        ...(withUrl ? { url: services.firmwareUrl(firmware.id) } : {}),
-      })),
-    });
+  // The service answers the same array while the answer holds, so its bytes are kept with it.
+  const bodies = new WeakMap<readonly Firmware[], { plain?: Buffer; withUrl?: Buffer }>();
+  const listing = (firmwares: readonly Firmware[], withUrl: boolean): Buffer => {
+    let kept = bodies.get(firmwares);
+    if (!kept) {
+      kept = {};
+      bodies.set(firmwares, kept);
+    }
+    const field = withUrl ? 'withUrl' : 'plain';
+    return (kept[field] ??= Buffer.from(JSON.stringify(listingAnswer(firmwares, withUrl, services.firmwareUrl))));
+  };
 
   app.put<{ Params: DeviceParams; Body: Buffer | undefined }>('/devices/:deviceId/firmwares', async (request) => {
     const firmware = await services.deviceSelf.reportFirmware(
@@ -61,20 +63,32 @@ export const mcsDeviceApi: FastifyPluginAsync<{ services: HttpServices }> = asyn
 
   app.get<{ Params: DeviceParams; Querystring: { url?: string } }>(
     '/devices/:deviceId/firmwares/available',
-    async (request) =>
-      listing(
-        await services.deviceSelf.availableFirmwares(request.actor, request.params.deviceId),
-        wantsUrl(request.query.url),
-      ),
+    async (request, reply) =>
+      reply
+        .type(JSON_TYPE)
+        .send(
+          listing(
+            await services.deviceSelf.availableFirmwares(request.actor, request.params.deviceId),
+            wantsUrl(request.query.url),
+          ),
+        ),
   );
 
   app.get<{ Params: DeviceParams & { version: string }; Querystring: { url?: string } }>(
     '/devices/:deviceId/firmwares/available/:version',
-    async (request) =>
-      listing(
-        await services.deviceSelf.availableFirmwares(request.actor, request.params.deviceId, request.params.version),
-        wantsUrl(request.query.url),
-      ),
+    async (request, reply) =>
+      reply
+        .type(JSON_TYPE)
+        .send(
+          listing(
+            await services.deviceSelf.availableFirmwares(
+              request.actor,
+              request.params.deviceId,
+              request.params.version,
+            ),
+            wantsUrl(request.query.url),
+          ),
+        ),
   );
 
   app.get<{ Params: DeviceParams & { fwId: string } }>('/devices/:deviceId/firmwares/:fwId/url', async (request) => {
@@ -116,6 +130,25 @@ export const mcsDeviceApi: FastifyPluginAsync<{ services: HttpServices }> = asyn
     return reply.type('text/csv').send(`${endpoint.host},${endpoint.port}`);
   });
 };
+
+/** What Fastify sends for an object, so that a kept body goes out with the same headers. */
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+function listingAnswer(
+  firmwares: readonly Firmware[],
+  withUrl: boolean,
+  firmwareUrl: (firmwareId: string) => string,
+): Record<string, unknown> {
+  return mcsSuccess({
+    results: firmwares.map((firmware) => ({
+      fwid: firmware.id,
+      name: firmware.name,
+      description: firmware.releaseNote === '' ? null : firmware.releaseNote,
+      version: firmware.version,
+      ...(withUrl ? { url: firmwareUrl(firmware.id) } : {}),
+    })),
+  });
+}
 
 const bodyText = (body: Buffer | undefined): string => (body ?? Buffer.alloc(0)).toString('utf8');
 
