@@ -86,18 +86,31 @@ export class PushDispatcher {
     this.waiting.delete(deviceId);
   }
 
-  private async fanOut(push: PushRecord, firmware: Firmware, planned: readonly PlannedTarget[]): Promise<void> {
+  private async fanOut(push: PushRecord, firmware: Firmware, plan: readonly PlannedTarget[]): Promise<void> {
     const { batchSize, progress } = this.deps;
-    for (let start = 0; start < planned.length; start += batchSize) {
+    for (let start = 0; start < plan.length; start += batchSize) {
       await yieldToEventLoop();
-      const batch = planned.slice(start, start + batchSize);
+      const batch = plan.slice(start, start + batchSize);
       const at = push.createdAt;
       const part = { pushId: push.id, firmwareId: push.firmwareId };
       for (const target of batch)
         progress.announce({ ...part, deviceId: target.deviceId }, target.status, target.reason, at);
-      const sending = batch.filter((target) => target.protocol !== undefined && target.token !== undefined);
-      if (sending.length === 0) continue;
-      const protocols = new Map<string, Protocol>(sending.map((target) => [target.deviceId, target.protocol!]));
+      const planned = batch.filter((target) => target.protocol !== undefined && target.token !== undefined);
+      if (planned.length === 0) continue;
+      // A device may have gone since the plan: with queueOffline it waits for its next connect.
+      const online = await this.deps.gateway.online(planned.map((target) => target.deviceId));
+      const gone = planned.filter((target) => !online.has(target.deviceId));
+      if (gone.length > 0 && !push.queueOffline) {
+        await progress.moveAll(
+          gone.map((target) => queuedTarget(push, target)),
+          'failed',
+          () => 'the device disconnected before the command went out',
+        );
+      }
+      const sending = planned.filter((target) => online.has(target.deviceId));
+      const protocols = new Map<string, Protocol>(
+        sending.map((target) => [target.deviceId, online.get(target.deviceId)!]),
+      );
       const tokens = new Map(sending.map((target) => [target.deviceId, target.token!]));
       const sent = await progress.moveAll(
         sending.map((target) => queuedTarget(push, target)),
