@@ -95,3 +95,6 @@ export function addressKey(address: string | undefined): string {
     .map((group) => group.replace(/^0+(?=.)/, ''))
     .join(':')}::/64`;
 }
+
+/** TCP and MQTT wait this long before they close a connection refused for its credentials. */
+export const REFUSAL_DELAY_MS = 1000;
