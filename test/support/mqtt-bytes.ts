@@ -38,3 +38,19 @@ export function publishPacket(topic: string, payload: Buffer | string): Buffer {
 
 /** Only the fixed header of a PUBLISH that declares `length` bytes to follow. */
 export const publishHeader = (length: number): Buffer => Buffer.concat([Buffer.from([0x30]), remainingLength(length)]);
+
+/** A PUBLISH of QoS 0, or of QoS 1 or 2 with a message id. */
+export function publishPacketQos(topic: string, payload: Buffer | string, qos: number, messageId = 1): Buffer {
+  const id = qos > 0 ? Buffer.from([messageId >> 8, messageId & 255]) : Buffer.alloc(0);
+  const body = Buffer.concat([text(topic), id, Buffer.from(payload)]);
+  return Buffer.concat([Buffer.from([0x30 | ((qos & 3) << 1)]), remainingLength(body.length), body]);
+}
+
+/** A SUBSCRIBE of one filter, with any requested QoS bits (3 included). */
+export function subscribePacket(filter: string, qos: number, messageId = 1): Buffer {
+  const body = Buffer.concat([Buffer.from([messageId >> 8, messageId & 255]), text(filter), Buffer.from([qos & 255])]);
+  return Buffer.concat([Buffer.from([0x82]), remainingLength(body.length), body]);
+}
+
+export const PINGREQ = Buffer.from([0xc0, 0x00]);
+export const DISCONNECT = Buffer.from([0xe0, 0x00]);
