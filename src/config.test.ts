@@ -32,7 +32,7 @@ describe('loadConfig', () => {
       tcpEchoHeartbeat: true,
       mqttPort: 1883,
       maxDeviceConnections: 18_000,
-      maxUnidentifiedConnections: 2000,
+      maxUnidentifiedConnections: 18_000,
       mqttMaxPacketBytes: 8192,
       mqttIdentifyTimeoutMs: 30_000,
       authFailureBurst: 20,

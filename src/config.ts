@@ -63,8 +63,8 @@ export const configVariables = [
   ],
   [
     'FOTA_MAX_UNIDENTIFIED_CONNECTIONS',
-    '2000',
-    'of those, sockets that have not identified a device yet (no valid TCP heartbeat, no MQTT subscribe or publish with a valid key); past it, or when the budget is full, the oldest of them is closed for a newcomer',
+    '(FOTA_MAX_DEVICE_CONNECTIONS)',
+    'of those, places sockets may hold before they identify a device (a valid TCP heartbeat, an MQTT subscribe or publish with a valid key); past it, or when the budget is full, the oldest of them is closed for a newcomer',
   ],
   [
     'FOTA_MQTT_MAX_PACKET_BYTES',
@@ -182,7 +182,12 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     }
     return value;
   };
-  const maxUnidentifiedConnections = wholeNumber('FOTA_MAX_UNIDENTIFIED_CONNECTIONS', '2000', 1, 10_000_000);
+  // By default unidentified sockets may use the whole budget: they are only the first to be shed, so
+  // that a reconnect storm (every device at once after an outage) sheds nobody while there is room.
+  const maxUnidentifiedConnections =
+    read('FOTA_MAX_UNIDENTIFIED_CONNECTIONS', '') === ''
+      ? maxDeviceConnections
+      : Math.min(maxDeviceConnections, wholeNumber('FOTA_MAX_UNIDENTIFIED_CONNECTIONS', '', 1, 10_000_000));
   // A CONNECT with a client id, a will and its topic needs a few hundred bytes; MQTT's own limit is 256 MiB.
   const mqttMaxPacketBytes = wholeNumber('FOTA_MQTT_MAX_PACKET_BYTES', '8192', 512, 268_435_455);
   const mqttIdentifyTimeoutMs = seconds('FOTA_MQTT_IDENTIFY_TIMEOUT_S', '30');
