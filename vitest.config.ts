@@ -1,6 +1,9 @@
 import { defineConfig } from 'vitest/config';
 
-/** Two tiers: unit tests beside the code, integration tests against real servers and sockets. */
+/**
+ * Three tiers: unit tests beside the code, integration tests against real servers and sockets, and a
+ * short stress tier that fuzzes the device ports of a real server process with fixed seeds.
+ */
 export default defineConfig({
   test: {
     projects: [
@@ -17,6 +20,16 @@ export default defineConfig({
           include: ['test/integration/**/*.test.ts'],
           environment: 'node',
           testTimeout: 60_000,
+          hookTimeout: 60_000,
+          pool: 'forks',
+        },
+      },
+      {
+        test: {
+          name: 'stress',
+          include: ['test/stress/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 120_000,
           hookTimeout: 60_000,
           pool: 'forks',
         },

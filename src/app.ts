@@ -25,6 +25,7 @@ import { PushService } from './domain/services/pushes.js';
 import { buildHttpServer } from './http/server.js';
 import type { HttpServices } from './http/services.js';
 import { startMqttBroker, type MqttBroker } from './mqtt/broker.js';
+import { AuthThrottle } from './net/auth-throttle.js';
 import { SocketBudget } from './net/socket-budget.js';
 import { LocalBlobStore } from './storage/local-blob-store.js';
 import { startTcpCommandServer, type TcpCommandServer } from './tcp/server.js';
@@ -116,7 +117,13 @@ export async function createApp(config: Config, logger: Logger = pino({ level: c
       tcpEndpoint: { host: config.tcpPublicHost, port: config.tcpPort },
     }),
     connections,
-    dataPoints: new DataPointService({ channels: channelRepository, connections, events, clock: systemClock }),
+    dataPoints: new DataPointService({
+      channels: channelRepository,
+      connections,
+      events,
+      clock: systemClock,
+      maxChannelsPerDevice: config.maxChannelsPerDevice,
+    }),
     pushes: new PushService({
       pushes: new SqlPushRepository(db),
       devices: deviceRepository,
@@ -136,16 +143,23 @@ export async function createApp(config: Config, logger: Logger = pino({ level: c
   const stopListening = await services.pushes.listen();
   const { generated } = await services.adminTokens.prepare(config.adminToken);
 
+  // One throttle of failed authentication for every surface, HTTP, TCP and MQTT alike.
+  const throttle = new AuthThrottle({
+    burst: config.authFailureBurst,
+    failuresPerMinute: config.authFailuresPerMinute,
+    maxAddresses: config.authThrottleAddresses,
+  });
   const http = await buildHttpServer({
     services,
     logger,
     maxFirmwareBytes: config.maxFirmwareBytes,
     publicUrl: config.publicUrl,
     version: packageVersion,
+    throttle,
   });
 
   let listening = '';
-  const budget = new SocketBudget(config.maxDeviceConnections);
+  const budget = new SocketBudget(config.maxDeviceConnections, config.maxUnidentifiedConnections);
   let tcp: TcpCommandServer | undefined;
   let mqtt: MqttBroker | undefined;
   // The device transports, started in this order; each is an adapter over the same services.
@@ -163,6 +177,7 @@ export async function createApp(config: Config, logger: Logger = pino({ level: c
           connections,
           logger,
           budget,
+          throttle,
         })),
     },
     {
@@ -177,6 +192,9 @@ export async function createApp(config: Config, logger: Logger = pino({ level: c
           events,
           logger,
           budget,
+          throttle,
+          maxPacketBytes: config.mqttMaxPacketBytes,
+          identifyTimeoutMs: config.mqttIdentifyTimeoutMs,
         })),
     },
   ];

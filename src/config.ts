@@ -18,6 +18,20 @@ export interface Config {
   readonly mqttPort: number;
   /** Device sockets (TCP and MQTT together) one process accepts. */
   readonly maxDeviceConnections: number;
+  /** Of those, how many may be held by sockets that have not identified a device yet. */
+  readonly maxUnidentifiedConnections: number;
+  /** The largest MQTT packet a client may send. */
+  readonly mqttMaxPacketBytes: number;
+  /** An MQTT client that proves no device within this time is closed. */
+  readonly mqttIdentifyTimeoutMs: number;
+  /** Failed authentications one source address may make at once, on every surface together. */
+  readonly authFailureBurst: number;
+  /** Failed authentications per minute an address regains once its burst is spent. */
+  readonly authFailuresPerMinute: number;
+  /** Source addresses the throttle remembers at most. */
+  readonly authThrottleAddresses: number;
+  /** Data channels one device may have. */
+  readonly maxChannelsPerDevice: number;
   /** How long a push target may stay in each active status before it fails. */
   readonly pushTimeouts: PushTimeouts;
   /** The least time between two messages written to one TCP device. */
@@ -49,6 +63,33 @@ export const configVariables = [
     'FOTA_MAX_DEVICE_CONNECTIONS',
     '18000',
     'device sockets (TCP and MQTT together) one process accepts; keep it below the open-file limit (ulimit -n) so the HTTP API stays reachable',
+  ],
+  [
+    'FOTA_MAX_UNIDENTIFIED_CONNECTIONS',
+    '(FOTA_MAX_DEVICE_CONNECTIONS)',
+    'of those, places sockets may hold before they identify a device (a valid TCP heartbeat, an MQTT subscribe or publish with a valid key); past it, or when the budget is full, the oldest of them is closed for a newcomer',
+  ],
+  [
+    'FOTA_MQTT_MAX_PACKET_BYTES',
+    '8192',
+    'largest MQTT packet a client may send; a header that declares more drops the socket at once',
+  ],
+  [
+    'FOTA_MQTT_IDENTIFY_TIMEOUT_S',
+    '30',
+    'seconds an MQTT client may stay without subscribing or publishing under a device with a valid key',
+  ],
+  [
+    'FOTA_AUTH_FAILURE_BURST',
+    '20',
+    'failed authentications (admin token, device key over HTTP, TCP or MQTT) one source address may make at once; past it the address is refused (HTTP 429) until it regains one',
+  ],
+  ['FOTA_AUTH_FAILURES_PER_MINUTE', '10', 'failed authentications per minute a source address regains'],
+  ['FOTA_AUTH_THROTTLE_ADDRESSES', '10000', 'source addresses the failed-authentication throttle remembers at most'],
+  [
+    'FOTA_MAX_CHANNELS_PER_DEVICE',
+    '100',
+    'data channels one device may have; data points for a new channel past it are refused',
   ],
   [
     'FOTA_TCP_WRITE_GAP_MS',
@@ -162,6 +203,28 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     problems.push(`FOTA_MAX_DEVICE_CONNECTIONS must be a whole number from 1, not "${connectionsText}"`);
   }
 
+  const wholeNumber = (name: string, fallback: string, min: number, max: number): number => {
+    const text = read(name, fallback);
+    const value = Number(text);
+    if (!/^\d+$/.test(text) || value < min || value > max) {
+      problems.push(`${name} must be a whole number from ${min} to ${max}, not "${text}"`);
+    }
+    return value;
+  };
+  // By default unidentified sockets may use the whole budget: they are only the first to be shed, so
+  // that a reconnect storm (every device at once after an outage) sheds nobody while there is room.
+  const maxUnidentifiedConnections =
+    read('FOTA_MAX_UNIDENTIFIED_CONNECTIONS', '') === ''
+      ? maxDeviceConnections
+      : Math.min(maxDeviceConnections, wholeNumber('FOTA_MAX_UNIDENTIFIED_CONNECTIONS', '', 1, 10_000_000));
+  // A CONNECT with a client id, a will and its topic needs a few hundred bytes; MQTT's own limit is 256 MiB.
+  const mqttMaxPacketBytes = wholeNumber('FOTA_MQTT_MAX_PACKET_BYTES', '8192', 512, 268_435_455);
+  const mqttIdentifyTimeoutMs = seconds('FOTA_MQTT_IDENTIFY_TIMEOUT_S', '30');
+  const authFailureBurst = wholeNumber('FOTA_AUTH_FAILURE_BURST', '20', 1, 1_000_000);
+  const authFailuresPerMinute = wholeNumber('FOTA_AUTH_FAILURES_PER_MINUTE', '10', 1, 1_000_000);
+  const authThrottleAddresses = wholeNumber('FOTA_AUTH_THROTTLE_ADDRESSES', '10000', 1, 10_000_000);
+  const maxChannelsPerDevice = wholeNumber('FOTA_MAX_CHANNELS_PER_DEVICE', '100', 1, 100_000);
+
   const adminToken = env['FOTA_ADMIN_TOKEN'] === '' ? undefined : env['FOTA_ADMIN_TOKEN'];
   if (adminToken !== undefined && (adminToken.length < 16 || /\s/.test(adminToken))) {
     problems.push('FOTA_ADMIN_TOKEN must be at least 16 characters without whitespace');
@@ -183,6 +246,13 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     tcpEchoHeartbeat,
     mqttPort,
     maxDeviceConnections,
+    maxUnidentifiedConnections,
+    mqttMaxPacketBytes,
+    mqttIdentifyTimeoutMs,
+    authFailureBurst,
+    authFailuresPerMinute,
+    authThrottleAddresses,
+    maxChannelsPerDevice,
     pushTimeouts,
     tcpWriteGapMs,
     adminToken,

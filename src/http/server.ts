@@ -3,6 +3,7 @@ import { createServer } from 'node:http';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { AuthThrottle } from '../net/auth-throttle.js';
 import { downloadRoutes } from './downloads.js';
 import { FirmwareUploadForm } from './management/firmwares.js';
 import { managementApi } from './management/index.js';
@@ -17,6 +18,8 @@ export interface HttpServerOptions {
   readonly maxFirmwareBytes: number;
   readonly publicUrl: string;
   readonly version: string;
+  /** Failed authentication per source address, shared with TCP and MQTT; none means no throttle. */
+  readonly throttle?: AuthThrottle | undefined;
 }
 
 /** The one HTTP server: management API, MCS device API, downloads, OpenAPI and its browsable docs. */
@@ -60,8 +63,9 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
     prefix: '/api/v1',
     services: options.services,
     maxFirmwareBytes: options.maxFirmwareBytes,
+    throttle: options.throttle,
   });
-  await app.register(mcsDeviceApi, { prefix: '/mcs/v2', services: options.services });
+  await app.register(mcsDeviceApi, { prefix: '/mcs/v2', services: options.services, throttle: options.throttle });
   await app.register(downloadRoutes, { services: options.services });
   return app;
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
+import { REFUSAL_DELAY_MS, type AuthThrottle } from '../net/auth-throttle.js';
 import type { SocketBudget } from '../net/socket-budget.js';
 import {
   Aedes,
@@ -19,6 +20,7 @@ import type { DeviceSelfService } from '../domain/services/device-self.js';
 import { acknowledgingPersistence } from './acknowledging-persistence.js';
 import { ClientSession, type Authenticate } from './client-session.js';
 import { MqttDeviceConnection } from './device-connection.js';
+import { guardPacketSize } from './packet-size-guard.js';
 import { parseDataPointPayload } from './payload-parser.js';
 import { FOTA_CHANNEL, deviceOfFilter, isUnder, parsePublishTopic, redactTopic } from './topics.js';
 
@@ -34,7 +36,17 @@ export interface MqttBrokerOptions {
   readonly logger: FastifyBaseLogger;
   /** Device sockets shared with the TCP command server; none means no limit but the process's. */
   readonly budget?: SocketBudget | undefined;
+  /** The largest packet a client may send; a header that declares more drops the socket at once. */
+  readonly maxPacketBytes?: number | undefined;
+  /** A client that has not proved a device's id and key for this long is closed. */
+  readonly identifyTimeoutMs?: number | undefined;
+  /** Failed authentication per source address, shared with the other surfaces. */
+  readonly throttle?: AuthThrottle | undefined;
 }
+
+/** MCS packets are tiny: five data points of at most 1 KiB each fit, a firmware never passes here. */
+export const DEFAULT_MQTT_MAX_PACKET_BYTES = 8192;
+export const DEFAULT_MQTT_IDENTIFY_TIMEOUT_MS = 30_000;
 
 export interface MqttBroker {
   /** The port it listens on. */
@@ -64,7 +76,7 @@ export async function startMqttBroker(options: MqttBrokerOptions): Promise<MqttB
     persistence: acknowledgingPersistence((client, messageId) => adapter.acknowledged(client, messageId)),
     // Every client id gets a unique suffix below; the original may be longer than MQTT 3.1's 23.
     maxClientsIdLength: 256,
-    preConnect: (client, packet, callback) => callback(null, adapter.connecting(client, packet)),
+    preConnect: (client, packet, callback) => adapter.connecting(client, packet, callback),
     authorizeSubscribe: (client, subscription, callback) => {
       void adapter.authorizeSubscription(client, subscription).then(
         (allowed) => callback(null, allowed ? subscription : null),
@@ -95,11 +107,19 @@ export async function startMqttBroker(options: MqttBrokerOptions): Promise<MqttB
   emitter.on('error', (error: unknown) => adapter.logger.error({ err: error }, 'MQTT broker error'));
 
   const sockets = new Set<Socket>();
+  const maxPacketBytes = options.maxPacketBytes ?? DEFAULT_MQTT_MAX_PACKET_BYTES;
   const server = createServer((socket) => {
     if (options.budget && !options.budget.admit(socket)) return;
     sockets.add(socket);
     socket.setNoDelay(true);
+    guardPacketSize(socket, maxPacketBytes, () =>
+      adapter.logger.info(
+        { remote: remoteOf(socket), maxPacketBytes },
+        'MQTT client dropped: a packet larger than FOTA_MQTT_MAX_PACKET_BYTES',
+      ),
+    );
     const client = aedes.handle(socket);
+    adapter.awaitIdentity(client, socket);
     socket.once('close', () => {
       sockets.delete(socket);
       adapter.gone(client);
@@ -143,6 +163,7 @@ function dropped(packet: PublishPacket): void {
 /** The client that published a routed packet, when the adapter marked it. */
 const publishedBy = (packet: AedesPublishPacket): string | undefined =>
   (packet as AedesPublishPacket & { clientId?: string }).clientId;
+const remoteOf = (socket: Socket): string => `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
 
 async function listen(server: Server, host: string, port: number): Promise<void> {
   await new Promise<void>((resolve, reject) => {
@@ -159,6 +180,8 @@ async function listen(server: Server, host: string, port: number): Promise<void>
 class MqttAdapter {
   private readonly sessions = new WeakMap<Client, ClientSession>();
   private readonly live = new WeakMap<Client, MqttDeviceConnection>();
+  /** The socket of each client, and the timer that closes it unless it proves a device in time. */
+  private readonly sockets = new WeakMap<Client, { socket: Socket; deadline: NodeJS.Timeout | undefined }>();
   private readonly authenticate: Authenticate;
 
   constructor(
@@ -174,11 +197,55 @@ class MqttAdapter {
    * with the same id would otherwise take each other's place), and a stored session could be
    * resumed by anyone who knows a client id.
    */
-  connecting(client: Client, packet: ConnectPacket): boolean {
+  connecting(client: Client, packet: ConnectPacket, done: (error: Error | null, accepted: boolean) => void): void {
+    // MQTT allows QoS 0, 1 and 2 only [MQTT-3.1.2-14]; the parser lets a will of QoS 3 through.
+    if (packet.will && (packet.will.qos as number) > 2) {
+      done(new Error('a will with QoS 3, which MQTT forbids'), false);
+      return;
+    }
+    const address = this.sockets.get(client)?.socket.remoteAddress;
+    if (this.options.throttle && this.options.throttle.retryAfterMs(address) > 0) {
+      // Refused before any credential is checked, after a delay that slows a guessing loop.
+      setTimeout(() => done(new Error('too many failed authentications from this address'), false), REFUSAL_DELAY_MS);
+      return;
+    }
     this.sessions.set(client, new ClientSession(packet.clientId));
     packet.clean = true;
     packet.clientId = `${packet.clientId}#${randomUUID()}`;
-    return true;
+    done(null, true);
+  }
+
+  /**
+   * Starts the wait for the client to prove a device (a subscription or publish under the
+   * device's prefix with the right key): until then it holds only a passing place in the socket
+   * budget, and past the deadline it is closed.
+   */
+  awaitIdentity(client: Client, socket: Socket): void {
+    const deadline = setTimeout(() => {
+      this.logger.info({ remote: remoteOf(socket) }, 'MQTT client closed: no device identified in time');
+      socket.destroy();
+    }, this.options.identifyTimeoutMs ?? DEFAULT_MQTT_IDENTIFY_TIMEOUT_MS);
+    deadline.unref();
+    this.sockets.set(client, { socket, deadline });
+  }
+
+  /** The client proved a device: its socket keeps its place for as long as it stays. */
+  private identified(client: Client): void {
+    const entry = this.sockets.get(client);
+    if (!entry || entry.deadline === undefined) return;
+    clearTimeout(entry.deadline);
+    entry.deadline = undefined;
+    this.options.budget?.identified(entry.socket);
+  }
+
+  /**
+   * Counts a failed proof against the client's address, then closes the client after a delay: a
+   * guess costs the guesser a second and a connection.
+   */
+  private credentialsRefused(client: Client): void {
+    const entry = this.sockets.get(client);
+    this.options.throttle?.failed(entry?.socket.remoteAddress);
+    setTimeout(() => client.close(), REFUSAL_DELAY_MS).unref();
   }
 
   async authorizeSubscription(client: Client, subscription: Subscription): Promise<boolean> {
@@ -187,7 +254,11 @@ class MqttAdapter {
     if (!session || !device) return this.refuse('subscription', client, subscription.topic, OWN_PREFIX);
     try {
       const authorization = await session.authorize(device, this.authenticate);
-      if (!authorization.ok) return this.refuse('subscription', client, subscription.topic, authorization.reason);
+      if (!authorization.ok) {
+        if (authorization.credentialsRefused) this.credentialsRefused(client);
+        return this.refuse('subscription', client, subscription.topic, authorization.reason);
+      }
+      this.identified(client);
       return true;
     } catch (error) {
       this.logger.error({ err: error, clientId: session.clientId }, 'MQTT subscription check failed');
@@ -202,7 +273,11 @@ class MqttAdapter {
     if (!client || !session || !topic) return this.refuse('publish', client, packet.topic, OWN_PREFIX);
     try {
       const authorization = await session.authorize(topic, this.authenticate);
-      if (!authorization.ok) return this.refuse('publish', client, packet.topic, authorization.reason);
+      if (!authorization.ok) {
+        if (authorization.credentialsRefused) this.credentialsRefused(client);
+        return this.refuse('publish', client, packet.topic, authorization.reason);
+      }
+      this.identified(client);
       const { device } = authorization;
       this.options.connections.touch(device.deviceId);
       if (topic.channelId === FOTA_CHANNEL) {
@@ -275,6 +350,7 @@ class MqttAdapter {
   }
 
   gone(client: Client): void {
+    clearTimeout(this.sockets.get(client)?.deadline);
     this.detach(client);
   }
 

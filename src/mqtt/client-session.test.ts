@@ -55,10 +55,12 @@ describe('ClientSession.authorize', () => {
     expect(await session.authorize({ ...good, deviceKey: 'nope' }, authenticate)).toEqual({
       ok: false,
       reason: 'wrong key for device Dbxxxx9k',
+      credentialsRefused: true,
     });
     expect(await session.authorize({ deviceId: 'Dnone000', deviceKey: 'x' }, authenticate)).toEqual({
       ok: false,
       reason: 'no device Dnone000',
+      credentialsRefused: true,
     });
     expect(session.device).toBeUndefined();
     expect(await session.authorize(other, authenticate)).toMatchObject({ ok: true });

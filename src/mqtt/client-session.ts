@@ -9,8 +9,10 @@ export interface BoundDevice extends DeviceCredentials {
   readonly actor: DeviceActor;
 }
 
+/** A refusal with `credentialsRefused` is a failed proof (unknown device or wrong key), to throttle. */
 export type Authorization =
-  { readonly ok: true; readonly device: BoundDevice } | { readonly ok: false; readonly reason: string };
+  | { readonly ok: true; readonly device: BoundDevice }
+  | { readonly ok: false; readonly reason: string; readonly credentialsRefused?: true };
 
 export type Authenticate = (deviceId: string, deviceKey: string) => Promise<DeviceActor>;
 
@@ -52,9 +54,12 @@ export class ClientSession {
       this.bound = { ...credentials, actor: await attempt };
       return { ok: true, device: this.bound };
     } catch (error) {
-      if (isDomainError(error, 'not_found')) return { ok: false, reason: `no device ${credentials.deviceId}` };
-      if (isDomainError(error, 'unauthenticated'))
-        return { ok: false, reason: `wrong key for device ${credentials.deviceId}` };
+      if (isDomainError(error, 'not_found')) {
+        return { ok: false, reason: `no device ${credentials.deviceId}`, credentialsRefused: true };
+      }
+      if (isDomainError(error, 'unauthenticated')) {
+        return { ok: false, reason: `wrong key for device ${credentials.deviceId}`, credentialsRefused: true };
+      }
       throw error;
     } finally {
       this.binding = undefined;

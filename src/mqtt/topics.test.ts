@@ -70,9 +70,32 @@ it('knows what lies under a device prefix', () => {
   expect(isUnder('mcs/Other123/TPJVxxxxxxxxBxBv/FOTA', device)).toBe(false);
 });
 
-it('masks the key in logged topics', () => {
-  expect(redactTopic('mcs/Dbxxxx9k/TPJVxxxxxxxxBxBv/+')).toBe('mcs/Dbxxxx9k/***/+');
-  expect(redactTopic('#')).toBe('#');
+describe('redactTopic', () => {
+  it.each([
+    ['mcs/Dbxxxx9k/TPJVxxxxxxxxBxBv/+', 'mcs/Dbxxxx9k/***/+'],
+    ['mcs/Dbxxxx9k/TPJVxxxxxxxxBxBv', 'mcs/Dbxxxx9k/***'],
+    ['/mcs/Dbxxxx9k/TPJVxxxxxxxxBxBv/+', '/mcs/Dbxxxx9k/***/+'],
+    ['$share/g/mcs/Dbxxxx9k/TPJVxxxxxxxxBxBv/+', '$share/g/mcs/Dbxxxx9k/***/+'],
+    ['$share/g//mcs/Dbxxxx9k/TPJVxxxxxxxxBxBv/#', '$share/g//mcs/Dbxxxx9k/***/#'],
+    ['MCS/Dbxxxx9k/TPJVxxxxxxxxBxBv/led', 'MCS/Dbxxxx9k/***/led'],
+    ['x/Dbxxxx9k/TPJVxxxxxxxxBxBv', 'x/Dbxxxx9k/***'],
+    ['Dbxxxx9k/TPJVxxxxxxxxBxBv', 'Dbxxxx9k/***'],
+    // A key after something that is not a device id still has the key's shape.
+    ['mcs/+/TPJVxxxxxxxxBxBv/+', 'mcs/+/***/+'],
+    ['a/b/c/TPJVxxxxxxxxBxBv', 'a/b/c/***'],
+    ['TPJVxxxxxxxxBxBv', '***'],
+    // A wrong key of another length after a device id is masked all the same.
+    ['mcs/Dbxxxx9k/short/+', 'mcs/Dbxxxx9k/***/+'],
+    ['mcs/odd-id/whatever/+', 'mcs/odd-id/***/+'],
+    // Wildcards and what is not a key stay readable.
+    ['mcs/Dbxxxx9k/+/+', 'mcs/Dbxxxx9k/+/+'],
+    ['mcs/Dbxxxx9k/#', 'mcs/Dbxxxx9k/#'],
+    ['#', '#'],
+    ['sensors/temperature', 'sensors/temperature'],
+    ['', ''],
+  ])('%s is logged as %s', (topic, logged) => {
+    expect(redactTopic(topic)).toBe(logged);
+  });
 });
 
 describe('formatFotaPayload', () => {

@@ -1,4 +1,5 @@
 import { fotaMessage } from '../domain/fota-message.js';
+import { isDeviceId, isDeviceKey } from '../domain/ids.js';
 import type { FotaCommand } from '../domain/model.js';
 
 /** The fields of a FOTA command that the MCS message carries. */
@@ -73,11 +74,22 @@ export function filterMatches(filter: string, topic: string): boolean {
   return filterLevels.length === topicLevels.length;
 }
 
-/** The topic with its key level masked, for logs: device keys are credentials. */
+/**
+ * The topic with every level that may be a device key masked, for logs: device keys are
+ * credentials, and a refused topic is whatever a client sent (`/mcs/…`, `$share/g/mcs/…`). Masked:
+ * a level shaped like a key (16 letters and digits) wherever it is, the level after one shaped like
+ * a device id, and the second level after an `mcs` level. Wildcards stay readable.
+ */
 export function redactTopic(topic: string): string {
   const levels = topic.split('/');
-  if (levels.length >= 3 && levels[0] === 'mcs') levels[2] = '***';
-  return levels.join('/');
+  return levels
+    .map((level, index) => {
+      if (level === '' || level === '+' || level === '#') return level;
+      const afterDeviceId = index >= 1 && isDeviceId(levels[index - 1]!);
+      const afterMcs = index >= 2 && levels[index - 2]!.toLowerCase() === 'mcs';
+      return isDeviceKey(level) || afterDeviceId || afterMcs ? '***' : level;
+    })
+    .join('/');
 }
 
 /** The FOTA payload on `mcs/ID/KEY/FOTA`: the MCS FOTA message, the same as the TCP line's tail. */

@@ -1,4 +1,5 @@
-import { createServer, type Server } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
+import type { AuthThrottle } from '../net/auth-throttle.js';
 import type { SocketBudget } from '../net/socket-budget.js';
 import { performance } from 'node:perf_hooks';
 import type { FastifyBaseLogger } from 'fastify';
@@ -24,6 +25,8 @@ export interface TcpCommandServerOptions {
   readonly logger: FastifyBaseLogger;
   /** Device sockets shared with the MQTT broker; none means no limit but the process's. */
   readonly budget?: SocketBudget | undefined;
+  /** Failed authentication per source address, shared with the other surfaces. */
+  readonly throttle?: AuthThrottle | undefined;
 }
 
 export interface TcpCommandServer {
@@ -54,6 +57,8 @@ export async function startTcpCommandServer(options: TcpCommandServerOptions): P
     deviceSelf: options.deviceSelf,
     connections: options.connections,
     logger,
+    throttle: options.throttle,
+    identified: (socket: Socket) => options.budget?.identified(socket),
     heartbeat: (session: TcpSession) => deadlines.refresh(session, performance.now()),
     closed: (session: TcpSession) => {
       sessions.delete(session);

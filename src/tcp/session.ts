@@ -6,6 +6,7 @@ import type { DeviceConnection } from '../domain/gateway.js';
 import type { DeviceCommand } from '../domain/model.js';
 import type { DeviceConnections } from '../domain/services/connections.js';
 import type { DeviceSelfService } from '../domain/services/device-self.js';
+import { REFUSAL_DELAY_MS, type AuthThrottle } from '../net/auth-throttle.js';
 import { formatTcpFota } from './fota-line.js';
 import { HeartbeatParser, type Heartbeat } from './heartbeat-parser.js';
 
@@ -28,6 +29,10 @@ export interface SessionContext {
   readonly deviceSelf: Pick<DeviceSelfService, 'authenticate'>;
   readonly connections: Pick<DeviceConnections, 'attach' | 'detach' | 'touch'>;
   readonly logger: FastifyBaseLogger;
+  /** Failed authentication per source address, shared with the other surfaces. */
+  readonly throttle?: AuthThrottle | undefined;
+  /** The session's first heartbeat authenticated: its socket is a device's now. */
+  identified(socket: Socket): void;
   /** Restarts the heartbeat timeout of a session. */
   heartbeat(session: TcpSession): void;
   /** The socket of a session closed. */
@@ -82,6 +87,11 @@ export class TcpSession {
     setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS).unref();
   }
 
+  /** A refused device waits before its socket closes: a guessing loop gets one try a second. */
+  private closeLater(reason: string): void {
+    setTimeout(() => this.close(reason), REFUSAL_DELAY_MS).unref();
+  }
+
   private receive(chunk: Buffer): void {
     if (this.ending) return;
     const { heartbeats } = this.parser.feed(chunk);
@@ -127,16 +137,25 @@ export class TcpSession {
 
   private async authenticate(heartbeat: Heartbeat): Promise<void> {
     const { deviceId, key } = heartbeat;
+    const { throttle } = this.context;
+    if (throttle && throttle.retryAfterMs(this.socket.remoteAddress) > 0) {
+      // Not even checked: an address over its limit must not learn which guess was right.
+      this.context.logger.info({ deviceId, remote: this.remote() }, 'tcp device refused: too many failed attempts');
+      this.closeLater('too many failed authentications');
+      return;
+    }
     let actor;
     try {
       actor = await this.context.deviceSelf.authenticate(deviceId, key);
     } catch (error) {
       if (isDomainError(error, 'not_found') || isDomainError(error, 'unauthenticated')) {
+        throttle?.failed(this.socket.remoteAddress);
         this.context.logger.info({ deviceId, remote: this.remote(), reason: error.code }, 'tcp device refused');
+        this.closeLater('authentication failed');
       } else {
         this.context.logger.error({ err: error, deviceId, remote: this.remote() }, 'tcp device authentication failed');
+        this.close('authentication failed');
       }
-      this.close('authentication failed');
       return;
     }
     if (this.ending || this.closed) return;
@@ -155,6 +174,7 @@ export class TcpSession {
     }
     this.connection = connection;
     this.phase = 'attached';
+    this.context.identified(this.socket);
     this.context.logger.debug({ deviceId, remote: this.remote() }, 'tcp device connected');
     this.echo(heartbeat);
     for (const held of this.heldHeartbeats) {

@@ -1,5 +1,7 @@
 import multipart from '@fastify/multipart';
 import type { FastifyPluginAsync } from 'fastify';
+import { isDomainError } from '../../domain/errors.js';
+import type { AuthThrottle } from '../../net/auth-throttle.js';
 import type { HttpServices } from '../services.js';
 import { jsonErrorHandler } from '../http-errors.js';
 import { bearerToken } from './auth.js';
@@ -12,18 +14,37 @@ import { pushRoutes } from './pushes.js';
 export interface ManagementOptions {
   readonly services: HttpServices;
   readonly maxFirmwareBytes: number;
+  readonly throttle?: AuthThrottle | undefined;
 }
 
 /** The management API under /api/v1: JSON, a bearer token on every route, errors as {"error":{code,message}}. */
-export const managementApi: FastifyPluginAsync<ManagementOptions> = async (app, { services, maxFirmwareBytes }) => {
+export const managementApi: FastifyPluginAsync<ManagementOptions> = async (
+  app,
+  { services, maxFirmwareBytes, throttle },
+) => {
   await app.register(multipart, {
     // One byte over the limit reaches the service, which then refuses the upload as too large;
     // at exactly the limit the parser would cut the file short and end it as if it were whole.
     limits: { fileSize: maxFirmwareBytes + 1, files: 1, fields: 10, fieldSize: 64 * 1024, parts: 12, headerPairs: 100 },
   });
 
-  app.addHook('onRequest', async (request) => {
-    request.actor = services.adminTokens.authenticate(bearerToken(request));
+  app.addHook('onRequest', async (request, reply) => {
+    // An address over its limit of failed tokens is refused before its token is even checked.
+    const retryAfter = throttle?.retryAfterSeconds(request.ip) ?? 0;
+    if (retryAfter > 0) {
+      return reply
+        .code(429)
+        .header('retry-after', String(retryAfter))
+        .send({
+          error: { code: 'too_many_requests', message: `too many failed authentications; retry in ${retryAfter} s` },
+        });
+    }
+    try {
+      request.actor = services.adminTokens.authenticate(bearerToken(request));
+    } catch (error) {
+      if (isDomainError(error, 'unauthenticated')) throttle?.failed(request.ip);
+      throw error;
+    }
   });
 
   app.setErrorHandler(jsonErrorHandler('management request'));

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { invalid } from '../../domain/errors.js';
+import { invalid, isDomainError } from '../../domain/errors.js';
+import type { AuthThrottle } from '../../net/auth-throttle.js';
 import type { Firmware } from '../../domain/model.js';
 import { toHttpError } from '../http-errors.js';
 import type { HttpServices } from '../services.js';
@@ -18,17 +19,27 @@ interface DeviceParams {
  * The MCS device API under /mcs/v2, as real MCS clients call it. Content-Type is not checked (one
  * Arduino library quoted it), bodies are parsed here, and every answer has a Content-Length.
  */
-export const mcsDeviceApi: FastifyPluginAsync<{ services: HttpServices }> = async (app, { services }) => {
+export const mcsDeviceApi: FastifyPluginAsync<{ services: HttpServices; throttle?: AuthThrottle | undefined }> = async (
+  app,
+  { services, throttle },
+) => {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: DEVICE_BODY_LIMIT }, (_request, body, done) =>
     done(null, body),
   );
 
-  app.addHook('onRequest', async (request) => {
+  app.addHook('onRequest', async (request, reply) => {
     const { deviceId } = request.params as Partial<DeviceParams>;
-    if (deviceId !== undefined) {
+    if (deviceId === undefined) return;
+    // An address over its limit of failed keys is refused before its key is even checked.
+    const retryAfter = throttle?.retryAfterSeconds(request.ip) ?? 0;
+    if (retryAfter > 0) return reply.code(429).header('retry-after', String(retryAfter)).send(mcsError(429));
+    try {
       // The record read to check the key travels with the actor: the service reads no device again.
       request.actor = await services.deviceSelf.authenticateRequest(deviceId, deviceKeyOf(request));
+    } catch (error) {
+      if (isDomainError(error, 'unauthenticated') || isDomainError(error, 'not_found')) throttle?.failed(request.ip);
+      throw error;
     }
   });
 
