@@ -24,11 +24,11 @@ import { PrototypeService } from './domain/services/prototypes.js';
 import { PushService } from './domain/services/pushes.js';
 import { buildHttpServer } from './http/server.js';
 import type { HttpServices } from './http/services.js';
-import { startMqttBroker, type MqttBroker } from './mqtt/broker.js';
+import { startMqttBroker, type MqttBroker } from './transports/mcs-mqtt/broker.js';
 import { AuthThrottle } from './net/auth-throttle.js';
 import { SocketBudget } from './net/socket-budget.js';
 import { LocalBlobStore } from './storage/local-blob-store.js';
-import { startTcpCommandServer, type TcpCommandServer } from './tcp/server.js';
+import { startTcpCommandServer, type TcpCommandServer } from './transports/mcs-tcp/server.js';
 import { packageVersion } from './version.js';
 
 export interface App {

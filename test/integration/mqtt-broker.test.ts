@@ -10,7 +10,7 @@ import type { ChannelValue } from '../../src/domain/model.js';
 import type { ChannelValueRepository } from '../../src/domain/ports.js';
 import { DeviceConnections } from '../../src/domain/services/connections.js';
 import { DataPointService } from '../../src/domain/services/data-points.js';
-import { startMqttBroker, type MqttBroker } from '../../src/mqtt/broker.js';
+import { startMqttBroker, type MqttBroker } from '../../src/transports/mcs-mqtt/broker.js';
 import { startServer, type TestServer } from '../support/server.js';
 
 /** The last value of each channel, in memory: the repository is not the subject here. */

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalEventBus, type DomainEvent } from '../../src/domain/events.js';
 import type { FotaCommand } from '../../src/domain/model.js';
 import { DeviceConnections } from '../../src/domain/services/connections.js';
-import { formatTcpFota, startTcpCommandServer, type TcpCommandServer } from '../../src/tcp/server.js';
+import { formatTcpFota, startTcpCommandServer, type TcpCommandServer } from '../../src/transports/mcs-tcp/server.js';
 import { startServer, type TestServer } from '../support/server.js';
 
 interface TestDevice {

@@ -1,12 +1,12 @@
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { FastifyBaseLogger } from 'fastify';
-import { DomainError, isDomainError } from '../domain/errors.js';
-import type { DeviceConnection } from '../domain/gateway.js';
-import type { DeviceCommand } from '../domain/model.js';
-import type { DeviceConnections } from '../domain/services/connections.js';
-import type { DeviceSelfService } from '../domain/services/device-self.js';
-import { REFUSAL_DELAY_MS, type AuthThrottle } from '../net/auth-throttle.js';
+import { DomainError, isDomainError } from '../../domain/errors.js';
+import type { DeviceConnection } from '../../domain/gateway.js';
+import type { DeviceCommand } from '../../domain/model.js';
+import type { DeviceConnections } from '../../domain/services/connections.js';
+import type { DeviceSelfService } from '../../domain/services/device-self.js';
+import { REFUSAL_DELAY_MS, type AuthThrottle } from '../../net/auth-throttle.js';
 import { formatTcpFota } from './fota-line.js';
 import { HeartbeatParser, type Heartbeat } from './heartbeat-parser.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DomainError } from '../domain/errors.js';
+import { DomainError } from '../../domain/errors.js';
 import { ClientSession, type Authenticate, type DeviceActor } from './client-session.js';
 
 const keys: Record<string, string> = { Dbxxxx9k: 'TPJVxxxxxxxxBxBv', Dother01: 'KEYKEYKEYKEYKEY1' };

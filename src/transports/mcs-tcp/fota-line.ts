@@ -1,6 +1,6 @@
-import { invalid } from '../domain/errors.js';
-import { fotaMessage, requireFotaField } from '../domain/fota-message.js';
-import type { FotaCommand } from '../domain/model.js';
+import { invalid } from '../../domain/errors.js';
+import { fotaMessage, requireFotaField } from '../mcs/fota-message.js';
+import type { FotaCommand } from '../../domain/model.js';
 
 /** The fields of a FOTA command that the MCS message carries. */
 type McsFota = Pick<FotaCommand, 'timestamp' | 'version' | 'md5' | 'url'>;

@@ -1,10 +1,10 @@
 import { createServer, type Server, type Socket } from 'node:net';
-import type { AuthThrottle } from '../net/auth-throttle.js';
-import type { SocketBudget } from '../net/socket-budget.js';
+import type { AuthThrottle } from '../../net/auth-throttle.js';
+import type { SocketBudget } from '../../net/socket-budget.js';
 import { performance } from 'node:perf_hooks';
 import type { FastifyBaseLogger } from 'fastify';
-import type { DeviceConnections } from '../domain/services/connections.js';
-import type { DeviceSelfService } from '../domain/services/device-self.js';
+import type { DeviceConnections } from '../../domain/services/connections.js';
+import type { DeviceSelfService } from '../../domain/services/device-self.js';
 import { HeartbeatDeadlines } from './heartbeat-deadlines.js';
 import { TcpSession } from './session.js';
 

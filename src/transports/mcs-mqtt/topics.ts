@@ -1,6 +1,6 @@
-import { fotaMessage } from '../domain/fota-message.js';
-import { isDeviceId, isDeviceKey } from '../domain/ids.js';
-import type { FotaCommand } from '../domain/model.js';
+import { fotaMessage } from '../mcs/fota-message.js';
+import { isDeviceId, isDeviceKey } from '../../domain/ids.js';
+import type { FotaCommand } from '../../domain/model.js';
 
 /** The fields of a FOTA command that the MCS message carries. */
 type McsFota = Pick<FotaCommand, 'timestamp' | 'version' | 'md5' | 'url'>;

@@ -1,5 +1,5 @@
-import { isDomainError } from '../domain/errors.js';
-import type { Actor } from '../domain/model.js';
+import { isDomainError } from '../../domain/errors.js';
+import type { Actor } from '../../domain/model.js';
 import { filterMatches, type DeviceCredentials } from './topics.js';
 
 export type DeviceActor = Extract<Actor, { kind: 'device' }>;

@@ -1,4 +1,4 @@
-import type { DataPoint } from '../domain/model.js';
+import type { DataPoint } from '../../domain/model.js';
 
 /**
  * Data points as MCS devices publish them over MQTT. Pure: bytes in, data points or a reason out.

@@ -1,8 +1,8 @@
 import type { Client } from 'aedes';
 import type { FastifyBaseLogger } from 'fastify';
-import type { EventBus } from '../domain/events.js';
-import type { DeviceConnection } from '../domain/gateway.js';
-import type { DeviceCommand } from '../domain/model.js';
+import type { EventBus } from '../../domain/events.js';
+import type { DeviceConnection } from '../../domain/gateway.js';
+import type { DeviceCommand } from '../../domain/model.js';
 import type { BoundDevice, ClientSession } from './client-session.js';
 import { formatFotaPayload, fotaTopic, redactTopic } from './topics.js';
 

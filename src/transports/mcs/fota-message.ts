@@ -1,5 +1,5 @@
-import { invalid } from './errors.js';
-import type { FotaCommand } from './model.js';
+import { invalid } from '../../domain/errors.js';
+import type { FotaCommand } from '../../domain/model.js';
 
 /** The fields of a FOTA command that the MCS message carries. */
 type McsFota = Pick<FotaCommand, 'timestamp' | 'version' | 'md5' | 'url'>;

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
-import { REFUSAL_DELAY_MS, type AuthThrottle } from '../net/auth-throttle.js';
-import type { SocketBudget } from '../net/socket-budget.js';
+import { REFUSAL_DELAY_MS, type AuthThrottle } from '../../net/auth-throttle.js';
+import type { SocketBudget } from '../../net/socket-budget.js';
 import {
   Aedes,
   type AedesPublishPacket,
@@ -12,11 +12,11 @@ import {
   type Subscription,
 } from 'aedes';
 import type { FastifyBaseLogger } from 'fastify';
-import { isDomainError } from '../domain/errors.js';
-import type { EventBus } from '../domain/events.js';
-import type { DeviceConnections } from '../domain/services/connections.js';
-import type { DataPointService } from '../domain/services/data-points.js';
-import type { DeviceSelfService } from '../domain/services/device-self.js';
+import { isDomainError } from '../../domain/errors.js';
+import type { EventBus } from '../../domain/events.js';
+import type { DeviceConnections } from '../../domain/services/connections.js';
+import type { DataPointService } from '../../domain/services/data-points.js';
+import type { DeviceSelfService } from '../../domain/services/device-self.js';
 import { acknowledgingPersistence } from './acknowledging-persistence.js';
 import { ClientSession, type Authenticate } from './client-session.js';
 import { MqttDeviceConnection } from './device-connection.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isDomainError } from '../domain/errors.js';
+import { isDomainError } from '../../domain/errors.js';
 import { formatTcpFota, MAX_TCP_LINE_BYTES } from './fota-line.js';
 
 const ID = 'Dbxxxx9k';
