@@ -140,6 +140,7 @@ export async function createApp(config: Config, logger: Logger = pino({ level: c
     maxFirmwareBytes: config.maxFirmwareBytes,
     publicUrl: config.publicUrl,
     version: packageVersion,
+    limits: config.httpLimits,
   });
 
   let listening = '';

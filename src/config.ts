@@ -19,8 +19,25 @@ export interface Config {
   readonly maxDeviceConnections: number;
   /** A push that is not upgraded within this time fails. */
   readonly pushTimeoutMs: number;
+  readonly httpLimits: HttpLimits;
   readonly adminToken: string | undefined;
   readonly logLevel: string;
+}
+
+/** What one HTTP client may hold: sockets, and how long each phase of a request may take. */
+export interface HttpLimits {
+  /** HTTP sockets one process accepts, beside the device sockets. */
+  readonly maxConnections: number;
+  /** Time to receive a request's headers. */
+  readonly headersTimeoutMs: number;
+  /** Time to receive a management API or download request's body, after its headers. */
+  readonly requestTimeoutMs: number;
+  /** Time to receive an MCS device API request's body, after its headers. */
+  readonly deviceRequestTimeoutMs: number;
+  /** Longest silence on a connection while a request or its answer is under way (an upload must keep sending). */
+  readonly idleTimeoutMs: number;
+  /** How long a kept-alive connection may wait for its next request. */
+  readonly keepAliveTimeoutMs: number;
 }
 
 export class ConfigError extends Error {
@@ -47,6 +64,24 @@ export const configVariables = [
     '18000',
     'device sockets (TCP and MQTT together) one process accepts; keep it below the open-file limit (ulimit -n) so the HTTP API stays reachable',
   ],
+  [
+    'FOTA_MAX_HTTP_CONNECTIONS',
+    '800',
+    'HTTP sockets one process accepts; a download also holds its firmware file open, so device connections + twice this stay below the open-file limit',
+  ],
+  ['FOTA_HTTP_HEADERS_TIMEOUT_S', '10', 'seconds a client may take to send the headers of a request'],
+  [
+    'FOTA_HTTP_REQUEST_TIMEOUT_S',
+    '30',
+    'seconds a management API or download request may take to send its body (uploads excepted: they only must keep sending)',
+  ],
+  ['FOTA_HTTP_DEVICE_REQUEST_TIMEOUT_S', '10', 'seconds an MCS device API request may take to send its body'],
+  [
+    'FOTA_HTTP_IDLE_TIMEOUT_S',
+    '120',
+    'seconds an HTTP connection may stay silent while a request or its answer is under way; an upload that stops sending for this long is dropped',
+  ],
+  ['FOTA_HTTP_KEEP_ALIVE_TIMEOUT_S', '5', 'seconds a kept-alive HTTP connection may wait for its next request'],
   ['FOTA_PUSH_TIMEOUT_S', '86400', 'seconds after which a push that did not reach upgraded fails'],
   [
     'FOTA_ADMIN_TOKEN',
@@ -133,6 +168,20 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     problems.push(`FOTA_MAX_DEVICE_CONNECTIONS must be a whole number from 1, not "${connectionsText}"`);
   }
 
+  const httpConnectionsText = read('FOTA_MAX_HTTP_CONNECTIONS', '800');
+  const maxHttpConnections = Number(httpConnectionsText);
+  if (!/^\d+$/.test(httpConnectionsText) || maxHttpConnections < 1 || maxHttpConnections > 10_000_000) {
+    problems.push(`FOTA_MAX_HTTP_CONNECTIONS must be a whole number from 1, not "${httpConnectionsText}"`);
+  }
+  const httpLimits: HttpLimits = {
+    maxConnections: maxHttpConnections,
+    headersTimeoutMs: seconds('FOTA_HTTP_HEADERS_TIMEOUT_S', '10'),
+    requestTimeoutMs: seconds('FOTA_HTTP_REQUEST_TIMEOUT_S', '30'),
+    deviceRequestTimeoutMs: seconds('FOTA_HTTP_DEVICE_REQUEST_TIMEOUT_S', '10'),
+    idleTimeoutMs: seconds('FOTA_HTTP_IDLE_TIMEOUT_S', '120'),
+    keepAliveTimeoutMs: seconds('FOTA_HTTP_KEEP_ALIVE_TIMEOUT_S', '5'),
+  };
+
   const adminToken = env['FOTA_ADMIN_TOKEN'] === '' ? undefined : env['FOTA_ADMIN_TOKEN'];
   if (adminToken !== undefined && (adminToken.length < 16 || /\s/.test(adminToken))) {
     problems.push('FOTA_ADMIN_TOKEN must be at least 16 characters without whitespace');
@@ -155,6 +204,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     mqttPort,
     maxDeviceConnections,
     pushTimeoutMs,
+    httpLimits,
     adminToken,
     logLevel,
   };

@@ -1,5 +1,4 @@
 import './fastify-types.js';
-import { createServer } from 'node:http';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
@@ -7,8 +6,8 @@ import { downloadRoutes } from './downloads.js';
 import { FirmwareUploadForm } from './management/firmwares.js';
 import { managementApi } from './management/index.js';
 import { mcsDeviceApi } from './mcs/routes.js';
+import { createLimitedServer, useBodyDeadlines, type HttpLimits } from './limits.js';
 import type { HttpServices } from './services.js';
-import { TitleCaseResponse } from './title-case-response.js';
 import { useStrictBodies } from './validation.js';
 
 export interface HttpServerOptions {
@@ -17,6 +16,7 @@ export interface HttpServerOptions {
   readonly maxFirmwareBytes: number;
   readonly publicUrl: string;
   readonly version: string;
+  readonly limits: HttpLimits;
 }
 
 /** The one HTTP server: management API, MCS device API, downloads, OpenAPI and its browsable docs. */
@@ -26,9 +26,10 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 1024 * 1024,
     routerOptions: { ignoreDuplicateSlashes: true, ignoreTrailingSlash: true },
-    serverFactory: (handler) => createServer({ ServerResponse: TitleCaseResponse }, handler),
+    serverFactory: (handler) => createLimitedServer(handler, options.limits),
   });
   app.decorateRequest('actor', null as never);
+  useBodyDeadlines(app, options.limits);
   useStrictBodies(app);
 
   await app.register(swagger, {

@@ -36,6 +36,7 @@ export const firmwareRoutes: FastifyPluginAsyncTypebox<{ services: HttpServices 
   app.post(
     '/prototypes/:pid/firmwares',
     {
+      config: { streamsBody: true },
       schema: {
         tags,
         summary: 'Upload a firmware',

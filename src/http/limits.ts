@@ -1,0 +1,75 @@
+import { createServer, type RequestListener, type Server } from 'node:http';
+import type { FastifyInstance } from 'fastify';
+import type { HttpLimits } from '../config.js';
+import { TitleCaseResponse } from './title-case-response.js';
+
+export type { HttpLimits };
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /**
+     * The route reads its body as a stream that may take long (a firmware upload): no deadline for
+     * the whole body, only the idle timeout, so it must keep sending.
+     */
+    streamsBody?: boolean;
+  }
+}
+
+/**
+ * The node:http server under Fastify, with the limits a server on the internet needs: a share of
+ * the process's file descriptors (`maxConnections`; a socket past it is closed at once), a deadline
+ * for the headers, an idle timeout while a request or its answer is under way, and a keep-alive
+ * timeout between requests. The deadline for a body depends on the route (`useBodyDeadlines`), so
+ * node's own whole-request timeout is off.
+ */
+export function createLimitedServer(handler: RequestListener, limits: HttpLimits): Server {
+  const server = createServer(
+    {
+      ServerResponse: TitleCaseResponse,
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: 0,
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
+      // How often node looks for connections past the header deadline.
+      connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs),
+    },
+    handler,
+  );
+  server.maxConnections = limits.maxConnections;
+  server.keepAliveTimeout = limits.keepAliveTimeoutMs;
+  server.setTimeout(limits.idleTimeoutMs);
+  return server;
+}
+
+/**
+ * Per-route deadlines for receiving a body once the headers are in: the MCS device API's tiny
+ * requests get `deviceRequestTimeoutMs`, everything else `requestTimeoutMs`, and routes that stream
+ * their body (`streamsBody`) none. Past the deadline the client gets 408 and the connection closes.
+ * Any answer sent before the body was read whole (a 401 before an upload, a 408, a refused form)
+ * closes the connection too, instead of reading the rest of a body nobody wants.
+ */
+export function useBodyDeadlines(app: FastifyInstance, limits: HttpLimits): void {
+  app.addHook('onRequest', async (request, reply) => {
+    if (request.raw.complete || request.routeOptions.config.streamsBody === true) return;
+    const deadlineMs = request.url.startsWith('/mcs/') ? limits.deviceRequestTimeoutMs : limits.requestTimeoutMs;
+    const timer = setTimeout(() => {
+      if (request.raw.complete || reply.sent || reply.raw.headersSent) return;
+      request.log.info({ deadlineMs }, 'request body not received in time');
+      // Through the error handler of the route's API, so a device gets an MCS envelope.
+      void reply.header('connection', 'close').send(requestTimeout(deadlineMs));
+    }, deadlineMs);
+    timer.unref();
+    reply.raw.once('close', () => clearTimeout(timer));
+  });
+
+  app.addHook('onSend', async (request, reply) => {
+    if (!request.raw.complete) void reply.header('connection', 'close');
+  });
+}
+
+function requestTimeout(deadlineMs: number): Error {
+  const error = new Error(`the request body did not arrive within ${deadlineMs / 1000} s`) as Error & {
+    statusCode: number;
+  };
+  error.statusCode = 408;
+  return error;
+}
