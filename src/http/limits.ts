@@ -1,4 +1,5 @@
 import { createServer, type RequestListener, type Server } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { HttpLimits } from '../config.js';
 import { TitleCaseResponse } from './title-case-response.js';
@@ -62,8 +63,29 @@ export function useBodyDeadlines(app: FastifyInstance, limits: HttpLimits): void
   });
 
   app.addHook('onSend', async (request, reply) => {
-    if (!request.raw.complete) void reply.header('connection', 'close');
+    if (request.raw.complete) return;
+    void reply.header('connection', 'close');
+    lingerBeforeClosing(request.raw.socket);
   });
+}
+
+/** How long a connection closed after an early answer keeps reading what the client still sends. */
+const LINGER_MS = 2000;
+
+/**
+ * Closing a socket while the client is still sending makes the kernel answer with a reset, and a
+ * client that gets the reset before it has read the answer loses the answer (a 401 becomes "the
+ * connection closed"). So, as nginx's lingering close does, the server ends its side after the
+ * answer, goes on reading and dropping what arrives, and destroys the socket when the client closes
+ * or after `LINGER_MS`. node:http calls `destroySoon` once a `Connection: close` answer is sent.
+ */
+function lingerBeforeClosing(socket: Socket): void {
+  socket.destroySoon = function lingeringClose(this: Socket) {
+    this.end();
+    const timer = setTimeout(() => this.destroy(), LINGER_MS);
+    timer.unref();
+    this.once('close', () => clearTimeout(timer));
+  };
 }
 
 function requestTimeout(deadlineMs: number): Error {

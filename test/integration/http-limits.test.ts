@@ -58,6 +58,24 @@ describe('a body that will not be read', () => {
     expect(client.text()).toMatch(/\r\nConnection: close\r\n/);
   });
 
+  it('still delivers the 401 to a client that is sending a large body as fast as it can', async () => {
+    // Closing at once would reset the connection under the client before it reads its answer.
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const client = await slowClient();
+      client.send(
+        'POST /api/v1/prototypes/P00000000000/firmwares HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer not-the-admin-token\r\nContent-Type: multipart/form-data; boundary=b\r\nContent-Length: 100000000\r\n\r\n',
+      );
+      const chunk = randomBytes(1024 * 1024).toString('latin1');
+      const flood = setInterval(() => client.send(chunk), 5);
+      try {
+        await closed(client);
+      } finally {
+        clearInterval(flood);
+      }
+      expect(client.status()).toBe(401);
+    }
+  });
+
   it('closes the connection after a device 401 too', async () => {
     const client = await slowClient();
     client.send(
