@@ -21,9 +21,9 @@ declare module 'fastify' {
  * the process's file descriptors (`maxConnections`; a socket past it is closed at once), a deadline
  * for the headers, an idle timeout while a request or its answer is under way, and a keep-alive
  * timeout between requests. The deadline for a body depends on the route (`useBodyDeadlines`), so
- * node's own whole-request timeout is off.
+ * node's own whole-request timeout is off. `onLimitReached` runs for each socket closed past the limit.
  */
-export function createLimitedServer(handler: RequestListener, limits: HttpLimits): Server {
+export function createLimitedServer(handler: RequestListener, limits: HttpLimits, onLimitReached: () => void): Server {
   const server = createServer(
     {
       ServerResponse: TitleCaseResponse,
@@ -36,6 +36,8 @@ export function createLimitedServer(handler: RequestListener, limits: HttpLimits
     handler,
   );
   server.maxConnections = limits.maxConnections;
+  // node closes a socket past `maxConnections` at once and says so with 'drop'.
+  server.on('drop', onLimitReached);
   server.keepAliveTimeout = limits.keepAliveTimeoutMs;
   server.setTimeout(limits.idleTimeoutMs);
   return server;

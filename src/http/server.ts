@@ -26,7 +26,7 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 1024 * 1024,
     routerOptions: { ignoreDuplicateSlashes: true, ignoreTrailingSlash: true },
-    serverFactory: (handler) => createLimitedServer(handler, options.limits),
+    serverFactory: (handler) => createLimitedServer(handler, options.limits, warnOncePerMinute(options)),
   });
   app.decorateRequest('actor', null as never);
   useBodyDeadlines(app, options.limits);
@@ -65,4 +65,18 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
   await app.register(mcsDeviceApi, { prefix: '/mcs/v2', services: options.services });
   await app.register(downloadRoutes, { services: options.services });
   return app;
+}
+
+/** A warning when HTTP sockets are refused for the connection limit, at most once a minute. */
+function warnOncePerMinute(options: HttpServerOptions): () => void {
+  let lastWarning = -Infinity;
+  return () => {
+    const now = Date.now();
+    if (now - lastWarning < 60_000) return;
+    lastWarning = now;
+    options.logger.warn(
+      { limit: options.limits.maxConnections },
+      'HTTP connection limit reached: new connections are closed at once (FOTA_MAX_HTTP_CONNECTIONS)',
+    );
+  };
 }

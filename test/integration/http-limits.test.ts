@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { blobFiles, eventually } from '../support/data-dir.js';
+import { capturingLogger, levels } from '../support/log-lines.js';
 import { chunksOf, streamUpload } from '../support/multipart.js';
 import { startServer, type TestServer } from '../support/server.js';
 import { SlowClient } from '../support/slow-http.js';
@@ -181,7 +182,11 @@ describe('deadlines for headers and between requests', () => {
 describe('FOTA_MAX_HTTP_CONNECTIONS', () => {
   it('closes HTTP sockets past the limit at once, and takes new ones when a place frees', async () => {
     // Headers may take long here, so the held sockets stay open until the test closes them.
-    const capped = await startServer({ ...limits, FOTA_HTTP_HEADERS_TIMEOUT_S: '60', FOTA_MAX_HTTP_CONNECTIONS: '3' });
+    const log = capturingLogger();
+    const capped = await startServer(
+      { ...limits, FOTA_HTTP_HEADERS_TIMEOUT_S: '60', FOTA_MAX_HTTP_CONNECTIONS: '3' },
+      log.logger,
+    );
     const held: SlowClient[] = [];
     try {
       for (let i = 0; i < 3; i++) held.push(await SlowClient.connect(capped.port));
@@ -192,6 +197,17 @@ describe('FOTA_MAX_HTTP_CONNECTIONS', () => {
         (isClosed) => isClosed,
       );
       expect(extra.text()).toBe('');
+      // The operator hears of it, once, however many sockets are refused.
+      const second = await SlowClient.connect(capped.port);
+      held.push(second);
+      await eventually(
+        async () => second.isClosed(),
+        (isClosed) => isClosed,
+      );
+      const warnings = log.lines().filter((line) => line.level === levels.warn);
+      expect(warnings.map((line) => line.msg)).toEqual([
+        'HTTP connection limit reached: new connections are closed at once (FOTA_MAX_HTTP_CONNECTIONS)',
+      ]);
       held[0]!.close();
       const answer = await eventually(
         () =>
