@@ -53,7 +53,9 @@ export function createLimitedServer(handler: RequestListener, limits: HttpLimits
 export function useBodyDeadlines(app: FastifyInstance, limits: HttpLimits): void {
   app.addHook('onRequest', async (request, reply) => {
     if (request.raw.complete || request.routeOptions.config.streamsBody === true) return;
-    const deadlineMs = request.url.startsWith('/mcs/') ? limits.deviceRequestTimeoutMs : limits.requestTimeoutMs;
+    // By the route, not the URL: devices may send `//mcs/v2/…`.
+    const device = request.routeOptions.url?.startsWith('/mcs/') === true;
+    const deadlineMs = device ? limits.deviceRequestTimeoutMs : limits.requestTimeoutMs;
     const timer = setTimeout(() => {
       if (request.raw.complete || reply.sent || reply.raw.headersSent) return;
       request.log.info({ deadlineMs }, 'request body not received in time');

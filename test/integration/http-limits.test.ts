@@ -91,9 +91,10 @@ describe('a body that will not be read', () => {
 describe('deadlines for a body', () => {
   it('answers 408 and closes 20 device calls with a valid key whose 200-byte body trickles in', async () => {
     const trickling = await Promise.all(Array.from({ length: 20 }, () => slowClient()));
-    for (const client of trickling) {
+    for (const [i, client] of trickling.entries()) {
+      // Half of them with the doubled slash of MediaTek's examples.
       client.send(
-        `PUT /mcs/v2/devices/${device.deviceId}/firmwares HTTP/1.1\r\nHost: x\r\ndeviceKey: ${device.deviceKey}\r\nContent-Length: 200\r\n\r\n{`,
+        `PUT ${i % 2 === 0 ? '/' : '//'}mcs/v2/devices/${device.deviceId}/firmwares HTTP/1.1\r\nHost: x\r\ndeviceKey: ${device.deviceKey}\r\nContent-Length: 200\r\n\r\n{`,
       );
       client.dripForever(' ', 300);
     }
@@ -101,6 +102,24 @@ describe('deadlines for a body', () => {
       await closed(client);
       expect(client.status()).toBe(408);
       expect(client.text()).toContain('"code":408');
+    }
+  });
+
+  it('gives a device call the device deadline, shorter than the management one', async () => {
+    const patient = await startServer({ ...limits, FOTA_HTTP_REQUEST_TIMEOUT_S: '3600' });
+    const client = await SlowClient.connect(patient.port);
+    clients.push(client);
+    try {
+      const pid = (await patient.api<any>('POST', '/prototypes', { name: 'p' })).body.prototypeId;
+      const own = (await patient.api<any>('POST', `/prototypes/${pid}/devices`, { name: 'd' })).body;
+      client.send(
+        `PUT //mcs/v2/devices/${own.deviceId}/firmwares HTTP/1.1\r\nHost: x\r\ndeviceKey: ${own.deviceKey}\r\nContent-Length: 200\r\n\r\n{`,
+      );
+      client.dripForever(' ', 300);
+      await closed(client);
+      expect(client.status()).toBe(408);
+    } finally {
+      await patient.stop();
     }
   });
 
