@@ -156,6 +156,7 @@ export async function createApp(config: Config, logger: Logger = pino({ level: c
     publicUrl: config.publicUrl,
     version: packageVersion,
     throttle,
+    limits: config.httpLimits,
   });
 
   let listening = '';

@@ -36,8 +36,25 @@ export interface Config {
   readonly pushTimeouts: PushTimeouts;
   /** The least time between two messages written to one TCP device. */
   readonly tcpWriteGapMs: number;
+  readonly httpLimits: HttpLimits;
   readonly adminToken: string | undefined;
   readonly logLevel: string;
+}
+
+/** What one HTTP client may hold: sockets, and how long each phase of a request may take. */
+export interface HttpLimits {
+  /** HTTP sockets one process accepts, beside the device sockets. */
+  readonly maxConnections: number;
+  /** Time to receive a request's headers. */
+  readonly headersTimeoutMs: number;
+  /** Time to receive a management API or download request's body, after its headers. */
+  readonly requestTimeoutMs: number;
+  /** Time to receive an MCS device API request's body, after its headers. */
+  readonly deviceRequestTimeoutMs: number;
+  /** Longest silence on a connection while a request or its answer is under way (an upload must keep sending). */
+  readonly idleTimeoutMs: number;
+  /** How long a kept-alive connection may wait for its next request. */
+  readonly keepAliveTimeoutMs: number;
 }
 
 export class ConfigError extends Error {
@@ -108,6 +125,24 @@ export const configVariables = [
     '3600',
     'seconds a started download waits for the device to report the new version',
   ],
+  [
+    'FOTA_MAX_HTTP_CONNECTIONS',
+    '800',
+    'HTTP sockets one process accepts; a download also holds its firmware file open, so device connections + twice this stay below the open-file limit',
+  ],
+  ['FOTA_HTTP_HEADERS_TIMEOUT_S', '10', 'seconds a client may take to send the headers of a request'],
+  [
+    'FOTA_HTTP_REQUEST_TIMEOUT_S',
+    '30',
+    'seconds a management API or download request may take to send its body (uploads excepted: they only must keep sending)',
+  ],
+  ['FOTA_HTTP_DEVICE_REQUEST_TIMEOUT_S', '10', 'seconds an MCS device API request may take to send its body'],
+  [
+    'FOTA_HTTP_IDLE_TIMEOUT_S',
+    '120',
+    'seconds an HTTP connection may stay silent while a request or its answer is under way; an upload that stops sending for this long is dropped',
+  ],
+  ['FOTA_HTTP_KEEP_ALIVE_TIMEOUT_S', '5', 'seconds a kept-alive HTTP connection may wait for its next request'],
   [
     'FOTA_ADMIN_TOKEN',
     '(generated)',
@@ -224,6 +259,19 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   const authFailuresPerMinute = wholeNumber('FOTA_AUTH_FAILURES_PER_MINUTE', '10', 1, 1_000_000);
   const authThrottleAddresses = wholeNumber('FOTA_AUTH_THROTTLE_ADDRESSES', '10000', 1, 10_000_000);
   const maxChannelsPerDevice = wholeNumber('FOTA_MAX_CHANNELS_PER_DEVICE', '100', 1, 100_000);
+  const httpConnectionsText = read('FOTA_MAX_HTTP_CONNECTIONS', '800');
+  const maxHttpConnections = Number(httpConnectionsText);
+  if (!/^\d+$/.test(httpConnectionsText) || maxHttpConnections < 1 || maxHttpConnections > 10_000_000) {
+    problems.push(`FOTA_MAX_HTTP_CONNECTIONS must be a whole number from 1, not "${httpConnectionsText}"`);
+  }
+  const httpLimits: HttpLimits = {
+    maxConnections: maxHttpConnections,
+    headersTimeoutMs: seconds('FOTA_HTTP_HEADERS_TIMEOUT_S', '10'),
+    requestTimeoutMs: seconds('FOTA_HTTP_REQUEST_TIMEOUT_S', '30'),
+    deviceRequestTimeoutMs: seconds('FOTA_HTTP_DEVICE_REQUEST_TIMEOUT_S', '10'),
+    idleTimeoutMs: seconds('FOTA_HTTP_IDLE_TIMEOUT_S', '120'),
+    keepAliveTimeoutMs: seconds('FOTA_HTTP_KEEP_ALIVE_TIMEOUT_S', '5'),
+  };
 
   const adminToken = env['FOTA_ADMIN_TOKEN'] === '' ? undefined : env['FOTA_ADMIN_TOKEN'];
   if (adminToken !== undefined && (adminToken.length < 16 || /\s/.test(adminToken))) {
@@ -255,6 +303,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     maxChannelsPerDevice,
     pushTimeouts,
     tcpWriteGapMs,
+    httpLimits,
     adminToken,
     logLevel,
   };

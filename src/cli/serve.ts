@@ -1,8 +1,9 @@
 import { createApp } from '../app.js';
 import { configVariables, loadConfig } from '../config.js';
 
+const nameWidth = Math.max(...configVariables.map(([name]) => name.length));
 export const serveHelp = `Environment variables (defaults in brackets):
-${configVariables.map(([name, fallback, meaning]) => `  ${name.padEnd(28)} ${meaning} [${fallback}]`).join('\n')}`;
+${configVariables.map(([name, fallback, meaning]) => `  ${name.padEnd(nameWidth)} ${meaning} [${fallback}]`).join('\n')}`;
 
 /** `fota serve`: the whole product on one process, until SIGINT or SIGTERM. */
 export async function serve(): Promise<void> {

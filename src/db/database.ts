@@ -1,19 +1,19 @@
 import Database from 'better-sqlite3';
-import { Kysely, Migrator, SqliteDialect, sql, type SqliteDatabase } from 'kysely';
+import { Kysely, Migrator, SqliteDialect, type SqliteDatabase } from 'kysely';
 import { migrations } from './migrations/index.js';
 import type { Tables } from './schema.js';
 
 export type Db = Kysely<Tables>;
 
 /**
- * Opens the SQLite database: WAL journal with NORMAL synchronous, so a commit survives the process
- * being killed without an fsync per commit (push statuses change thousands of times a minute);
- * `makeDurable` flushes to disk where a commit must also survive a power cut. Foreign keys on.
+ * Opens the SQLite database: WAL journal with FULL synchronous, so every commit is flushed to disk
+ * before it returns and survives a power cut, not only the process being killed (a rotated device
+ * key, an admin token, a push status, a firmware row). Foreign keys on.
  */
 export function openSqlite(path: string): Db {
   const database = new Database(path);
   database.pragma('journal_mode = WAL');
-  database.pragma('synchronous = NORMAL');
+  database.pragma('synchronous = FULL');
   database.pragma('foreign_keys = ON');
   database.pragma('busy_timeout = 5000');
   return new Kysely<Tables>({ dialect: new SqliteDialect({ database: keepingStatements(database) }) });
@@ -52,9 +52,4 @@ export async function migrate(db: Db): Promise<string[]> {
   const { error, results } = await migrator.migrateToLatest();
   if (error) throw error instanceof Error ? error : new Error(String(error));
   return (results ?? []).filter((result) => result.status === 'Success').map((result) => result.migrationName);
-}
-
-/** Flushes every commit so far to disk (a WAL checkpoint syncs the log, then the database). */
-export async function makeDurable(db: Db): Promise<void> {
-  await sql`PRAGMA wal_checkpoint(PASSIVE)`.execute(db);
 }

@@ -27,9 +27,10 @@ export interface DeviceRepository {
 export interface FirmwareRepository {
   /**
    * Inserts the firmware atomically with a check over the prototype's firmwares as they are at that
-   * moment: `check` throws to refuse (duplicate version, version not higher), and nothing is written.
+   * moment: `check` throws to refuse (duplicate version, version not higher), or returns a firmware
+   * already stored that this one repeats; either way nothing is written. Returns the firmware stored.
    */
-  insert(firmware: Firmware, check: (existing: readonly Firmware[]) => void): Promise<void>;
+  insert(firmware: Firmware, check: (existing: readonly Firmware[]) => Firmware | undefined): Promise<Firmware>;
   get(id: string): Promise<Firmware | undefined>;
   listByPrototype(prototypeId: string): Promise<Firmware[]>;
   /**

@@ -14,6 +14,7 @@ const transportCodes: Record<number, string> = {
   404: 'not_found',
   405: 'method_not_allowed',
   406: 'invalid_input',
+  408: 'timeout',
   411: 'invalid_input',
   413: 'too_large',
   414: 'invalid_input',

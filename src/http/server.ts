@@ -1,5 +1,4 @@
 import './fastify-types.js';
-import { createServer } from 'node:http';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
@@ -8,8 +7,8 @@ import { downloadRoutes } from './downloads.js';
 import { FirmwareUploadForm } from './management/firmwares.js';
 import { managementApi } from './management/index.js';
 import { mcsDeviceApi } from './mcs/routes.js';
+import { createLimitedServer, useBodyDeadlines, type HttpLimits } from './limits.js';
 import type { HttpServices } from './services.js';
-import { TitleCaseResponse } from './title-case-response.js';
 import { useStrictBodies } from './validation.js';
 
 export interface HttpServerOptions {
@@ -20,6 +19,7 @@ export interface HttpServerOptions {
   readonly version: string;
   /** Failed authentication per source address, shared with TCP and MQTT; none means no throttle. */
   readonly throttle?: AuthThrottle | undefined;
+  readonly limits: HttpLimits;
 }
 
 /** The one HTTP server: management API, MCS device API, downloads, OpenAPI and its browsable docs. */
@@ -29,9 +29,10 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 1024 * 1024,
     routerOptions: { ignoreDuplicateSlashes: true, ignoreTrailingSlash: true },
-    serverFactory: (handler) => createServer({ ServerResponse: TitleCaseResponse }, handler),
+    serverFactory: (handler) => createLimitedServer(handler, options.limits, warnOncePerMinute(options)),
   });
   app.decorateRequest('actor', null as never);
+  useBodyDeadlines(app, options.limits);
   useStrictBodies(app);
 
   await app.register(swagger, {
@@ -68,4 +69,18 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
   await app.register(mcsDeviceApi, { prefix: '/mcs/v2', services: options.services, throttle: options.throttle });
   await app.register(downloadRoutes, { services: options.services });
   return app;
+}
+
+/** A warning when HTTP sockets are refused for the connection limit, at most once a minute. */
+function warnOncePerMinute(options: HttpServerOptions): () => void {
+  let lastWarning = -Infinity;
+  return () => {
+    const now = Date.now();
+    if (now - lastWarning < 60_000) return;
+    lastWarning = now;
+    options.logger.warn(
+      { limit: options.limits.maxConnections },
+      'HTTP connection limit reached: new connections are closed at once (FOTA_MAX_HTTP_CONNECTIONS)',
+    );
+  };
 }

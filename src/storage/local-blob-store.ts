@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { DomainError, notFound } from '../domain/errors.js';
@@ -12,7 +12,8 @@ const SHA256_HEX = /^[0-9a-f]{64}$/;
 /**
  * Blobs as files under `root/sha256/ab/abcdef…`, named by their SHA-256 and never by anything a user
  * typed. Staging writes to `root/tmp`, flushes to disk, and a commit renames into place and flushes
- * the directory, so a blob is either whole under its name or absent.
+ * the directory (and the parent of a folder it had to create), so a blob is either whole under its
+ * name or absent, after a power cut too.
  */
 export class LocalBlobStore implements BlobStore {
   private readonly staged = new WeakMap<StagedBlob, string>();
@@ -27,8 +28,8 @@ export class LocalBlobStore implements BlobStore {
   /** Creates the folders and removes temporary files a crash left behind. */
   async open(): Promise<void> {
     await rm(this.tmpDir, { recursive: true, force: true });
-    await mkdir(this.tmpDir, { recursive: true });
-    await mkdir(this.blobDir, { recursive: true });
+    await createDirectory(this.tmpDir);
+    await createDirectory(this.blobDir);
   }
 
   async stage(source: Readable, options: { readonly maxBytes: number }): Promise<StagedBlob> {
@@ -55,7 +56,7 @@ export class LocalBlobStore implements BlobStore {
     const target = this.pathOf(staged.sha256);
     if ((await this.stat(staged.sha256)) !== undefined) return false;
     const folder = join(this.blobDir, staged.sha256.slice(0, 2));
-    await mkdir(folder, { recursive: true });
+    await createDirectory(folder);
     await rename(tmpPath, target);
     this.staged.delete(staged);
     await syncDirectory(folder);
@@ -103,6 +104,20 @@ export class LocalBlobStore implements BlobStore {
   private pathOf(sha256: string): string {
     if (!SHA256_HEX.test(sha256)) throw new DomainError('invalid_input', 'a blob key is a SHA-256 in lowercase hex');
     return join(this.blobDir, sha256.slice(0, 2), sha256);
+  }
+}
+
+/**
+ * Creates a folder and the missing ones above it, and flushes the parent of each folder created:
+ * a new folder's name lives in its parent, and without that flush a power cut can lose the folder
+ * with every file renamed into it.
+ */
+async function createDirectory(path: string): Promise<void> {
+  const first = await mkdir(path, { recursive: true });
+  if (first === undefined) return;
+  for (let created = path; ; created = dirname(created)) {
+    await syncDirectory(dirname(created));
+    if (created === first) break;
   }
 }
 

@@ -6,7 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/app.js';
 import type { Db } from '../../src/db/database.js';
 import { migrate } from '../../src/db/database.js';
+import { SqlFirmwareRepository } from '../../src/db/repositories/firmwares.js';
 import { SqlPushRepository } from '../../src/db/repositories/pushes.js';
+import type { Firmware } from '../../src/domain/model.js';
 
 let dir: string;
 let db: Db;
@@ -39,6 +41,47 @@ describe('migrations', () => {
     const again = await openDatabase(dir);
     expect(again.applied).toEqual([]);
     await again.db.destroy();
+  });
+});
+
+describe('durability', () => {
+  it('flushes every commit to disk before it returns (WAL with synchronous=FULL)', async () => {
+    const journal = await sql<{ journal_mode: string }>`PRAGMA journal_mode`.execute(db);
+    expect(journal.rows[0]!.journal_mode).toBe('wal');
+    // 2 is FULL: with WAL, NORMAL (1) lets a power cut lose the last commits, such as a key rotation.
+    const synchronous = await sql<{ synchronous: number }>`PRAGMA synchronous`.execute(db);
+    expect(synchronous.rows[0]!.synchronous).toBe(2);
+  });
+
+  it('answers a firmware insert as stored once its transaction commits, even when a checkpoint would fail', async () => {
+    await db
+      .insertInto('prototypes')
+      .values({ id: 'P00000000002', name: 'p', description: '', version_policy: 'any', created_at: Date.now() })
+      .execute();
+    // The real database, with every WAL checkpoint failing as on a full disk.
+    const failingCheckpoints = db.withPlugin({
+      transformQuery: ({ node }) => {
+        if (JSON.stringify(node).includes('wal_checkpoint')) throw new Error('SQLITE_FULL: database or disk is full');
+        return node;
+      },
+      transformResult: async ({ result }) => result,
+    });
+    const firmwares = new SqlFirmwareRepository(failingCheckpoints);
+    const firmware: Firmware = {
+      id: 'F00000000002',
+      prototypeId: 'P00000000002',
+      name: 'n',
+      version: '1',
+      releaseNote: '',
+      fileName: 'fw.bin',
+      size: 1,
+      md5: '0'.repeat(32),
+      sha256: '0'.repeat(64),
+      prerequisites: 'all',
+      createdAt: new Date(1_700_000_000_000),
+    };
+    await expect(firmwares.insert(firmware, () => undefined)).resolves.toEqual(firmware);
+    expect(await new SqlFirmwareRepository(db).get(firmware.id)).toEqual(firmware);
   });
 });
 

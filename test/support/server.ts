@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Logger } from 'pino';
 import { createApp, type App } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 
@@ -50,10 +51,10 @@ export async function testEnvironment(extra: Record<string, string> = {}): Promi
 }
 
 /** Starts the real server in this process on loopback with a fresh data folder. */
-export async function startServer(extra: Record<string, string> = {}): Promise<TestServer> {
+export async function startServer(extra: Record<string, string> = {}, logger?: Logger): Promise<TestServer> {
   const env = await testEnvironment(extra);
   const config = loadConfig(env);
-  const app = await createApp(config);
+  const app = await createApp(config, logger);
   await app.start();
   const url = `http://127.0.0.1:${config.httpPort}`;
   const token = env['FOTA_ADMIN_TOKEN']!;

@@ -1,6 +1,6 @@
 import type { Firmware } from '../../domain/model.js';
 import type { FirmwareRepository } from '../../domain/ports.js';
-import { makeDurable, type Db } from '../database.js';
+import type { Db } from '../database.js';
 import { translateSqliteError } from '../errors.js';
 import type { FirmwareTable } from '../schema.js';
 
@@ -15,20 +15,22 @@ export class SqlFirmwareRepository implements FirmwareRepository {
 
   constructor(private readonly db: Db) {}
 
-  async insert(firmware: Firmware, check: (existing: readonly Firmware[]) => void): Promise<void> {
+  async insert(firmware: Firmware, check: (existing: readonly Firmware[]) => Firmware | undefined): Promise<Firmware> {
     try {
-      await this.db.transaction().execute(async (trx) => {
-        check(await listByPrototype(trx, firmware.prototypeId));
+      // With synchronous=FULL the commit is on disk when the transaction returns: nothing runs after
+      // it that could fail and turn a stored firmware into an error answer.
+      return await this.db.transaction().execute(async (trx) => {
+        const repeated = check(await listByPrototype(trx, firmware.prototypeId));
+        if (repeated) return repeated;
         await trx.insertInto('firmwares').values(toRow(firmware)).execute();
         await writePrerequisites(trx, firmware);
+        return firmware;
       });
     } catch (error) {
       throw translateSqliteError(error, `version ${firmware.version} already exists in this prototype`);
     } finally {
       this.lists.delete(firmware.prototypeId);
     }
-    // An upload answered 201 must survive a power cut, not only a crash.
-    await makeDurable(this.db);
   }
 
   async get(id: string): Promise<Firmware | undefined> {

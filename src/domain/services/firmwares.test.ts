@@ -121,8 +121,45 @@ describe('FirmwareService.upload', () => {
 
   it('a refused duplicate keeps the existing blob, which the first firmware still uses', async () => {
     const first = await upload('1.0', { bytes: 'shared' });
-    expect((await failure(upload('1.0', { bytes: 'shared' }))).code).toBe('duplicate');
+    expect((await failure(upload('1.0', { bytes: 'shared', name: 'another name' }))).code).toBe('duplicate');
     expect(await blobKeys()).toEqual([first.sha256]);
+    expect(await readdir(join(root, 'tmp'))).toEqual([]);
+  });
+
+  it('answers a retry of the same upload with the firmware stored first, and writes nothing', async () => {
+    const fields = { name: 'fw', version: '1.0', releaseNote: 'note', fileName: 'fw.bin' };
+    const bytes = () => Readable.from([Buffer.from('retried')]);
+    const first = await s.firmwares.store(admin, prototype.id, fields, bytes());
+    expect(first.created).toBe(true);
+    const retry = await s.firmwares.store(admin, prototype.id, fields, bytes());
+    expect(retry).toEqual({ firmware: first.firmware, created: false });
+    expect(await s.repositories.firmwares.listByPrototype(prototype.id)).toEqual([first.firmware]);
+    expect(await blobKeys()).toEqual([first.firmware.sha256]);
+    expect(await readdir(join(root, 'tmp'))).toEqual([]);
+    // Another file name, release note or prerequisite list is not a retry.
+    for (const change of [{ fileName: 'other.bin' }, { releaseNote: 'other' }, { prerequisites: [] as string[] }]) {
+      expect((await failure(s.firmwares.store(admin, prototype.id, { ...fields, ...change }, bytes()))).code).toBe(
+        'duplicate',
+      );
+    }
+  });
+
+  it('refuses the upload without a trace when beforeCommit refuses after the bytes are staged', async () => {
+    const refusal = new DomainError('invalid_input', 'a field after the file');
+    const attempt = s.firmwares.store(
+      admin,
+      prototype.id,
+      { name: 'fw', version: '1.0' },
+      Readable.from([Buffer.from('x')]),
+      {
+        beforeCommit: async () => {
+          throw refusal;
+        },
+      },
+    );
+    await expect(attempt).rejects.toBe(refusal);
+    expect(await s.repositories.firmwares.listByPrototype(prototype.id)).toEqual([]);
+    expect(await blobKeys()).toEqual([]);
     expect(await readdir(join(root, 'tmp'))).toEqual([]);
   });
 
@@ -186,7 +223,7 @@ describe('version rules on upload', () => {
   ])('%s', async (_label, policy, existing, version, code) => {
     await setPolicy(policy);
     for (const earlier of existing) await upload(earlier);
-    const attempt = upload(version);
+    const attempt = upload(version, { bytes: `another build of ${version}` });
     if (code === undefined) {
       expect((await attempt).version).toBe(version);
     } else {

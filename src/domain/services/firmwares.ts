@@ -40,12 +40,28 @@ export class FirmwareService {
     },
   ) {}
 
+  /** Stores a firmware (see `store`) and returns it, whether stored now or by an earlier identical upload. */
+  async upload(actor: Actor, prototypeId: string, upload: FirmwareUpload, file: Readable): Promise<Firmware> {
+    return (await this.store(actor, prototypeId, upload, file)).firmware;
+  }
+
   /**
    * Stores a firmware. Every check that does not need the bytes runs before they are read; the
    * bytes are hashed while they stream to a temporary blob, and the row is written only once the
-   * blob is durable. Whatever fails, no row and no file is left.
+   * blob is durable. Whatever fails, no row and no file is left. `beforeCommit` runs once the bytes
+   * are staged and may still refuse (the HTTP adapter reads the rest of its form there).
+   *
+   * An upload that repeats a stored firmware (same version, same bytes, same name, release note,
+   * prerequisites and file name) is a retry: it answers that firmware with `created: false` and
+   * writes nothing. The same version with anything else different is a duplicate.
    */
-  async upload(actor: Actor, prototypeId: string, upload: FirmwareUpload, file: Readable): Promise<Firmware> {
+  async store(
+    actor: Actor,
+    prototypeId: string,
+    upload: FirmwareUpload,
+    file: Readable,
+    options: { readonly beforeCommit?: () => Promise<void> } = {},
+  ): Promise<{ firmware: Firmware; created: boolean }> {
     requireAdmin(actor);
     const prototype = await this.deps.prototypes.require(prototypeId);
     const name = requireText('name', upload.name, limits.name);
@@ -54,7 +70,14 @@ export class FirmwareService {
     const checksum =
       upload.checksum === undefined || upload.checksum.trim() === '' ? undefined : requireMd5(upload.checksum);
     const prerequisites = await this.requirePrerequisites(prototype.id, upload.prerequisites ?? 'all', undefined);
-    assertVersionAllowed(prototype.versionPolicy, await this.deps.firmwares.listByPrototype(prototype.id), version);
+    const fileName = cleanFileName(upload.fileName);
+    const described = { name, releaseNote, prerequisites, fileName };
+    // Before the bytes: a stored firmware of this version is only acceptable as the same upload again.
+    allowedOrRepeated(prototype.versionPolicy, await this.deps.firmwares.listByPrototype(prototype.id), {
+      ...described,
+      version,
+      sha256: undefined,
+    });
 
     const staged = await this.deps.blobs.stage(file, this.deps.maxFirmwareBytes);
     try {
@@ -62,25 +85,26 @@ export class FirmwareService {
       if (checksum !== undefined && checksum !== staged.md5) {
         throw new DomainError('checksum_mismatch', `checksum ${checksum} does not match the file's MD5 ${staged.md5}`);
       }
+      await options.beforeCommit?.();
       const firmware: Firmware = {
         id: newFirmwareId(),
         prototypeId: prototype.id,
         name,
         version,
         releaseNote,
-        fileName: cleanFileName(upload.fileName),
+        fileName,
         size: staged.size,
         md5: staged.md5,
         sha256: staged.sha256,
         prerequisites,
         createdAt: this.deps.clock.now(),
       };
-      await this.deps.blobs.commit(staged, () =>
+      const stored = await this.deps.blobs.commit(staged, () =>
         this.deps.firmwares.insert(firmware, (existing) =>
-          assertVersionAllowed(prototype.versionPolicy, existing, version),
+          allowedOrRepeated(prototype.versionPolicy, existing, firmware),
         ),
       );
-      return firmware;
+      return { firmware: stored, created: stored.id === firmware.id };
     } finally {
       await this.deps.blobs.discard(staged);
     }
@@ -186,6 +210,37 @@ function requireMd5(checksum: string): string {
   const trimmed = checksum.trim();
   if (!MD5_HEX.test(trimmed)) throw invalid('checksum must be an MD5 digest: 32 hexadecimal digits');
   return trimmed.toLowerCase();
+}
+
+type Candidate = Pick<Firmware, 'version' | 'name' | 'releaseNote' | 'prerequisites' | 'fileName'> & {
+  /** Unknown before the bytes are read. */
+  readonly sha256: string | undefined;
+};
+
+/**
+ * The version rules, except that a firmware the candidate repeats (same version and description,
+ * and the same bytes once they are known) is returned instead of refused as a duplicate.
+ */
+function allowedOrRepeated(
+  policy: VersionPolicy,
+  existing: readonly Firmware[],
+  candidate: Candidate,
+): Firmware | undefined {
+  const same = existing.find((firmware) => firmware.version === candidate.version);
+  if (same && repeats(same, candidate)) return same;
+  assertVersionAllowed(policy, existing, candidate.version);
+  return undefined;
+}
+
+function repeats(stored: Firmware, candidate: Candidate): boolean {
+  const prerequisites = (list: Prerequisites) => (list === 'all' ? 'all' : [...list].sort().join(','));
+  return (
+    (candidate.sha256 === undefined || candidate.sha256 === stored.sha256) &&
+    candidate.name === stored.name &&
+    candidate.releaseNote === stored.releaseNote &&
+    candidate.fileName === stored.fileName &&
+    prerequisites(candidate.prerequisites) === prerequisites(stored.prerequisites)
+  );
 }
 
 /** The version rules of a prototype: unique versions, and under `increasing`, each higher than all. */

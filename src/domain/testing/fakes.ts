@@ -109,13 +109,15 @@ export class InMemoryDeviceRepository implements DeviceRepository {
 export class InMemoryFirmwareRepository implements FirmwareRepository {
   constructor(private readonly tables: InMemoryTables) {}
 
-  async insert(firmware: Firmware, check: (existing: readonly Firmware[]) => void): Promise<void> {
+  async insert(firmware: Firmware, check: (existing: readonly Firmware[]) => Firmware | undefined): Promise<Firmware> {
     const existing = await this.listByPrototype(firmware.prototypeId);
-    check(existing);
+    const repeated = check(existing);
+    if (repeated) return repeated;
     if (this.tables.firmwares.has(firmware.id) || existing.some((other) => other.version === firmware.version)) {
       throw new DomainError('duplicate', `version ${firmware.version} already exists in this prototype`);
     }
     this.tables.firmwares.set(firmware.id, firmware);
+    return firmware;
   }
 
   async get(id: string): Promise<Firmware | undefined> {
