@@ -1,8 +1,5 @@
 import { createApp } from '../app.js';
-import { configVariables, loadConfig } from '../config.js';
-
-export const serveHelp = `Environment variables (defaults in brackets):
-${configVariables.map(([name, fallback, meaning]) => `  ${name.padEnd(28)} ${meaning} [${fallback}]`).join('\n')}`;
+import { loadConfig } from '../config.js';
 
 /** `fota serve`: the whole product on one process, until SIGINT or SIGTERM. */
 export async function serve(): Promise<void> {
