@@ -24,7 +24,9 @@ import { PushService } from './domain/services/pushes.js';
 import { buildHttpServer } from './http/server.js';
 import type { HttpServices } from './http/services.js';
 import { startMqttBroker, type MqttBroker } from './mqtt/broker.js';
+import { listenOn } from './net/listen-error.js';
 import { SocketBudget } from './net/socket-budget.js';
+import { lockDataDir } from './storage/data-dir-lock.js';
 import { LocalBlobStore } from './storage/local-blob-store.js';
 import { startTcpCommandServer, type TcpCommandServer } from './tcp/server.js';
 import { packageVersion } from './version.js';
@@ -33,7 +35,10 @@ export interface App {
   readonly http: FastifyInstance;
   readonly services: HttpServices;
   readonly logger: Logger;
-  /** The admin token generated on this start, shown once; undefined otherwise. */
+  /**
+   * The admin token generated on this start, once every server listens (its hash is stored only
+   * then, so a start that fails loses no token); shown once, undefined otherwise.
+   */
   readonly generatedAdminToken: string | undefined;
   /** The base URL the HTTP server listens on, once started. */
   url(): string;
@@ -41,7 +46,9 @@ export interface App {
   tcp(): TcpCommandServer | undefined;
   /** The MQTT broker, once started. */
   mqtt(): MqttBroker | undefined;
+  /** Listens on every port, then prepares the admin token; on failure, closes what it opened. */
   start(): Promise<void>;
+  /** Stops accepting, lets requests in flight finish, closes everything and frees the data folder. */
   stop(): Promise<void>;
 }
 
@@ -61,11 +68,27 @@ export async function openDatabase(dataDir: string): Promise<{ db: Db; applied: 
 
 /** The composition root: reads the config once and picks every implementation. */
 export async function createApp(config: Config, logger: Logger = pino({ level: config.logLevel })): Promise<App> {
+  // Before anything touches the folder: the start-up clean-up would delete another server's uploads.
+  const lock = lockDataDir(config.dataDir, 'stop it first, or give this server a FOTA_DATA_DIR of its own');
+  try {
+    return await assemble(config, logger, lock);
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
+}
+
+async function assemble(config: Config, logger: Logger, lock: { release(): void }): Promise<App> {
   const { db, applied } = await openDatabase(config.dataDir);
   if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated');
 
   const blobStore = new LocalBlobStore(join(config.dataDir, 'blobs'));
-  await blobStore.open();
+  try {
+    await blobStore.open();
+  } catch (error) {
+    await db.destroy();
+    throw error;
+  }
 
   const prototypeRepository = new SqlPrototypeRepository(db);
   const deviceRepository = new SqlDeviceRepository(db);
@@ -132,7 +155,7 @@ export async function createApp(config: Config, logger: Logger = pino({ level: c
     firmwareUrl,
   };
   const stopListening = services.pushes.listen();
-  const { generated } = await services.adminTokens.prepare(config.adminToken);
+  let generated: string | undefined;
 
   const http = await buildHttpServer({
     services,
@@ -149,17 +172,49 @@ export async function createApp(config: Config, logger: Logger = pino({ level: c
   let expiry: NodeJS.Timeout | undefined;
   // Overdue pushes are failed by a sweep a few times per timeout, at most every 30 s.
   const sweepEveryMs = Math.min(30_000, Math.max(100, Math.floor(config.pushTimeoutMs / 4)));
+  const closeAll = async () => {
+    clearInterval(expiry);
+    stopListening();
+    connections.closeAll('server stopping');
+    await tcp?.close();
+    await mqtt?.close();
+    await http.close();
+    await db.destroy();
+    lock.release();
+  };
+  const httpTarget = { variable: 'FOTA_HTTP_PORT', port: config.httpPort, host: config.host };
   return {
     http,
     services,
     logger,
-    generatedAdminToken: generated,
+    get generatedAdminToken() {
+      return generated;
+    },
     url: () => listening,
     tcp: () => tcp,
     mqtt: () => mqtt,
     async start() {
-      listening = await http.listen({ port: config.httpPort, host: config.host });
-      tcp = await startTcpCommandServer({
+      try {
+        await listenAll();
+      } catch (error) {
+        await closeAll().catch((closing: unknown) => logger.error({ err: closing }, 'error while closing'));
+        throw error;
+      }
+      // Only now, with every port open, is a generated token stored and then shown.
+      ({ generated } = await services.adminTokens.prepare(config.adminToken));
+      expiry = setInterval(() => {
+        services.pushes.expireOverdue().catch((error: unknown) => logger.error({ err: error }, 'push expiry failed'));
+      }, sweepEveryMs);
+      expiry.unref();
+    },
+    stop: closeAll,
+  };
+
+  async function listenAll(): Promise<void> {
+    listening = await listenOn(httpTarget, () => http.listen({ port: config.httpPort, host: config.host }));
+    const tcpTarget = { variable: 'FOTA_TCP_PORT', port: config.tcpPort, host: config.host };
+    tcp = await listenOn(tcpTarget, () =>
+      startTcpCommandServer({
         host: config.host,
         port: config.tcpPort,
         heartbeatTimeoutMs: config.tcpHeartbeatTimeoutMs,
@@ -168,8 +223,11 @@ export async function createApp(config: Config, logger: Logger = pino({ level: c
         connections,
         logger,
         budget,
-      });
-      mqtt = await startMqttBroker({
+      }),
+    );
+    const mqttTarget = { variable: 'FOTA_MQTT_PORT', port: config.mqttPort, host: config.host };
+    mqtt = await listenOn(mqttTarget, () =>
+      startMqttBroker({
         host: config.host,
         port: config.mqttPort,
         deviceSelf: services.deviceSelf,
@@ -177,20 +235,7 @@ export async function createApp(config: Config, logger: Logger = pino({ level: c
         dataPoints: services.dataPoints,
         logger,
         budget,
-      });
-      expiry = setInterval(() => {
-        services.pushes.expireOverdue().catch((error: unknown) => logger.error({ err: error }, 'push expiry failed'));
-      }, sweepEveryMs);
-      expiry.unref();
-    },
-    async stop() {
-      clearInterval(expiry);
-      stopListening();
-      connections.closeAll('server stopping');
-      await tcp?.close();
-      await mqtt?.close();
-      await http.close();
-      await db.destroy();
-    },
-  };
+      }),
+    );
+  }
 }

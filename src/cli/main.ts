@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config.js';
 import { packageVersion } from '../version.js';
+import { registerAdminCommands } from './admin-commands.js';
 import { registerApiCommands } from './api-commands.js';
 import { serveHelp } from './serve-help.js';
 import { registerSimulateCommand } from './simulate-command.js';
@@ -27,6 +28,7 @@ program
   .action(async () => (await import('./migrate.js')).migrateCommand());
 
 registerApiCommands(program);
+registerAdminCommands(program);
 registerSimulateCommand(program);
 
 try {

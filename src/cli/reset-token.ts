@@ -1,0 +1,34 @@
+import { openDatabase } from '../app.js';
+import { loadConfig } from '../config.js';
+import { SqlSettingsRepository } from '../db/repositories/settings.js';
+import { AdminTokens } from '../domain/services/admin-tokens.js';
+import { lockDataDir } from '../storage/data-dir-lock.js';
+import { tokenBanner } from './log-output.js';
+
+/** `fota admin reset-token`: a new administrator token for the data folder, shown once. */
+export async function resetToken(): Promise<void> {
+  const config = loadConfig(process.env);
+  const lock = lockDataDir(config.dataDir, 'stop it, then run `fota admin reset-token` again');
+  try {
+    const { db } = await openDatabase(config.dataDir);
+    try {
+      const token = await new AdminTokens(new SqlSettingsRepository(db)).reset();
+      process.stdout.write(
+        tokenBanner(
+          token,
+          `New administrator token for ${config.dataDir}, shown this once (only its hash is stored).
+The old token no longer works once the server starts again.`,
+        ),
+      );
+      if (config.adminToken !== undefined) {
+        process.stderr.write(
+          'fota: warning: FOTA_ADMIN_TOKEN is set here; a server started with it uses that token, not this one\n',
+        );
+      }
+    } finally {
+      await db.destroy();
+    }
+  } finally {
+    lock.release();
+  }
+}
