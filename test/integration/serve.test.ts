@@ -1,7 +1,7 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -62,11 +62,13 @@ async function ready(run: Run, env: Record<string, string>): Promise<string> {
 }
 
 /** Resolves with the exit code, or with 'still running' after `ms`. */
-async function exitWithin(run: Run, ms: number): Promise<number | string> {
+const exitWithin = (run: Run, ms: number) => exitWithinPromise(run.exited, ms);
+
+async function exitWithinPromise(exited: Promise<number | string>, ms: number): Promise<number | string> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<string>((resolve) => (timer = setTimeout(() => resolve('still running'), ms)));
   try {
-    return await Promise.race([run.exited, timeout]);
+    return await Promise.race([exited, timeout]);
   } finally {
     clearTimeout(timer);
   }
@@ -322,29 +324,23 @@ describe('fota serve: stopping', () => {
   });
 });
 
-/** A real terminal: a tmux server of its own, its panes kept after their command ends. */
-async function terminal(command: string, env: Record<string, string>) {
-  const socket = `fota-test-${randomBytes(6).toString('hex')}`;
-  const folder = await mkdtemp(join(tmpdir(), 'fota-tmux-'));
-  const conf = join(folder, 'tmux.conf');
-  await writeFile(conf, 'set -g remain-on-exit on\nset -g history-limit 5000\n');
-  const tmux = (...args: string[]) =>
-    spawnSync('tmux', ['-L', socket, '-f', conf, ...args], {
-      env: { ...process.env, ...env },
-      encoding: 'utf8',
-      cwd: process.cwd(),
-    });
-  const started = tmux('new-session', '-d', '-x', '160', '-y', '50', command);
-  if (started.status !== 0) throw new Error(`tmux failed: ${started.stderr}`);
-  cleanups.push(async () => {
-    tmux('kill-server');
-    await rm(folder, { recursive: true, force: true });
+/**
+ * A real terminal: `script` (util-linux, in every Debian) runs the command on a new pty, what the
+ * test writes is typed on its keyboard (Ctrl-C is \x03) and the screen is what it prints.
+ */
+function terminal(command: string, env: Record<string, string>) {
+  const child = spawn('script', ['-qfec', command, '/dev/null'], {
+    env: { ...process.env, ...env },
+    stdio: ['pipe', 'pipe', 'pipe'],
   });
-  return {
-    folder,
-    screen: () => tmux('capture-pane', '-p', '-J', '-S', '-5000').stdout,
-    keys: (...keys: string[]) => tmux('send-keys', ...keys),
-  };
+  let screen = '';
+  child.stdout!.on('data', (chunk: Buffer) => (screen += chunk.toString().replaceAll('\r', '')));
+  child.stderr!.on('data', (chunk: Buffer) => (screen += chunk.toString().replaceAll('\r', '')));
+  const exited = new Promise<number | string>((resolve) =>
+    child.on('exit', (code, signal) => resolve(code ?? signal ?? -1)),
+  );
+  running.push({ child, output: () => screen, exited });
+  return { screen: () => screen, type: (text: string) => child.stdin!.write(text), exited };
 }
 
 const alive = (pid: number): boolean => {
@@ -363,7 +359,7 @@ describe('fota serve in a terminal', () => {
     const folder = await mkdtemp(join(tmpdir(), 'fota-tee-'));
     cleanups.push(() => rm(folder, { recursive: true, force: true }));
     const pidFile = join(folder, 'pid');
-    const term = await terminal(
+    const term = terminal(
       `bash -c 'echo $$ > ${pidFile}; exec node bin/fota.js serve' 2>&1 | tee ${join(folder, 'log')}`,
       env,
     );
@@ -381,7 +377,7 @@ describe('fota serve in a terminal', () => {
     cleanups.push(() => {
       if (alive(pid)) process.kill(pid, 'SIGKILL');
     });
-    term.keys('C-c');
+    term.type('\x03'); // Ctrl-C: SIGINT to node and to tee, whose end of the pipe closes
     await eventually(
       async () => alive(pid),
       (living) => !living,
@@ -392,7 +388,7 @@ describe('fota serve in a terminal', () => {
   it('prints readable log lines and the admin token framed on its own', async () => {
     const env = await environment();
     delete env['FOTA_LOG_FORMAT'];
-    const term = await terminal('node bin/fota.js serve', env);
+    const term = terminal('node bin/fota.js serve', env);
     const screen = await eventually(
       async () => term.screen(),
       (text) => text.includes('fota is serving'),
@@ -408,13 +404,9 @@ describe('fota serve in a terminal', () => {
     expect(lines[at + 2]).toMatch(/^\s*[╰└+][─-]+[╯┘+]\s*$/);
     expect(lines[at]).toMatch(new RegExp(`^\\s*[│|]\\s+${token}\\s+[│|]\\s*$`));
 
-    term.keys('C-c');
-    const stopped = await eventually(
-      async () => term.screen(),
-      (text) => text.includes('Pane is dead'),
-      30_000,
-    );
-    expect(stopped).toContain('stopped');
+    term.type('\x03');
+    expect(await exitWithinPromise(term.exited, 30_000)).toBe(0);
+    expect(term.screen()).toMatch(/INFO {2}stopped\n/);
     expect(existsSync(join(env['FOTA_DATA_DIR']!, 'fota.sqlite'))).toBe(true);
   });
 });
