@@ -10,10 +10,25 @@ describe('prettyLine', () => {
   it.each<[Record<string, unknown>, string]>([
     [{ level: 30, time: at, pid: 1, hostname: 'h', msg: 'fota is serving' }, '09:05:07 INFO  fota is serving\n'],
     [{ level: 40, time: at, msg: 'careful', port: 80, host: 'a b' }, '09:05:07 WARN  careful port=80 host="a b"\n'],
-    [{ level: 50, time: at, msg: 'failed', nested: { a: 1 } }, '09:05:07 ERROR failed nested={"a":1}\n'],
+    [
+      { level: 50, time: at, msg: 'failed', nested: { a: 1, b: [2] } },
+      '09:05:07 ERROR failed nested.a=1 nested.b=[2]\n',
+    ],
     [{ level: 30, time: at, msg: 'x', id: 'D1234567' }, '09:05:07 INFO  x id=D1234567\n'],
   ])('formats %j', (entry, text) => {
     expect(prettyLine(`${JSON.stringify(entry)}\n`)).toBe(text);
+  });
+
+  it('puts each field of a long line on its own line', () => {
+    const line = JSON.stringify({
+      level: 30,
+      time: at,
+      msg: 'fota is serving',
+      devices: { downloads: 'x'.repeat(60), tcp: 'y'.repeat(60) },
+    });
+    expect(prettyLine(line)).toBe(
+      `09:05:07 INFO  fota is serving\n    devices.downloads=${'x'.repeat(60)}\n    devices.tcp=${'y'.repeat(60)}\n`,
+    );
   });
 
   it('puts the stack of an error below its line, indented', () => {

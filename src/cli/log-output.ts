@@ -20,6 +20,17 @@ export interface ServeOutput {
 const LEVELS: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
 const HIDDEN = new Set(['level', 'time', 'pid', 'hostname', 'msg', 'err']);
 
+const WIDTH = 120;
+
+/** `{a: {b: 1}}` as `[['a.b', 1]]`; arrays and other values stay whole. */
+function flatten(value: Record<string, unknown>, prefix = ''): [string, unknown][] {
+  return Object.entries(value).flatMap(([key, inner]): [string, unknown][] =>
+    inner !== null && typeof inner === 'object' && !Array.isArray(inner)
+      ? flatten(inner as Record<string, unknown>, `${prefix}${key}.`)
+      : [[`${prefix}${key}`, inner]],
+  );
+}
+
 /** `auto` is pretty when standard output is a terminal. */
 export function createServeOutput(format: 'auto' | 'json' | 'pretty', fd = 1): ServeOutput {
   const chosen = format === 'auto' ? (isatty(fd) ? 'pretty' : 'json') : format;
@@ -59,13 +70,14 @@ export function prettyLine(line: string): string {
   }
   const time = typeof entry['time'] === 'number' ? new Date(entry['time']).toTimeString().slice(0, 8) : '--:--:--';
   const level = (LEVELS[entry['level'] as number] ?? String(entry['level'])).padEnd(5);
-  const fields = Object.entries(entry)
-    .filter(([key]) => !HIDDEN.has(key))
-    .map(
-      ([key, value]) => ` ${key}=${typeof value === 'string' && !/[\s"=]/.test(value) ? value : JSON.stringify(value)}`,
-    )
-    .join('');
-  let text = `${time} ${level} ${String(entry['msg'] ?? '')}${fields}\n`;
+  const fields = flatten(Object.fromEntries(Object.entries(entry).filter(([key]) => !HIDDEN.has(key)))).map(
+    ([key, value]) => `${key}=${typeof value === 'string' && !/[\s"=]/.test(value) ? value : JSON.stringify(value)}`,
+  );
+  const head = `${time} ${level} ${String(entry['msg'] ?? '')}`;
+  const oneLine = [head, ...fields].join(' ');
+  // A long line (the start summary) gets one field a line, nested fields named with dots.
+  let text =
+    oneLine.length <= WIDTH ? `${oneLine}\n` : `${[head, ...fields.map((field) => `    ${field}`)].join('\n')}\n`;
   const err = entry['err'] as { message?: string; stack?: string } | undefined;
   if (err !== undefined) text += `${(err.stack ?? err.message ?? JSON.stringify(err)).replace(/^/gm, '    ')}\n`;
   return text;
