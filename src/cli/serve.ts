@@ -14,10 +14,7 @@ export async function serve(): Promise<void> {
   const logger = pino({ level: config.logLevel }, output.stream);
   for (const { name, closest } of unknownVariables(process.env)) {
     const hint = closest === undefined ? '' : `; did you mean ${closest}?`;
-    logger.warn(
-      { variable: name },
-      `${name} is not a fota setting and is ignored${hint} (fota serve --help lists them)`,
-    );
+    logger.warn(`${name} is not a fota setting and is ignored${hint} (fota serve --help lists them)`);
   }
 
   const app = await createApp(config, logger);
