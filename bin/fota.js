@@ -13,4 +13,6 @@ if (state === 'stale') {
     'fota: warning: src/ changed after the last build; run `npm run build` (running the old build)\n',
   );
 }
+// Stack traces name the TypeScript sources (dist/ has source maps).
+process.setSourceMapsEnabled(true);
 await import('../dist/cli/main.js');
