@@ -1,5 +1,7 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { openDatabase } from '../app.js';
-import { loadConfig } from '../config.js';
+import { loadConfig, StartError } from '../config.js';
 import { SqlSettingsRepository } from '../db/repositories/settings.js';
 import { AdminTokens } from '../domain/services/admin-tokens.js';
 import { lockDataDir } from '../storage/data-dir-lock.js';
@@ -8,6 +10,12 @@ import { tokenBanner } from './log-output.js';
 /** `fota admin reset-token`: a new administrator token for the data folder, shown once. */
 export async function resetToken(): Promise<void> {
   const config = loadConfig(process.env);
+  // A wrong folder would get a new, empty database and a token no server uses.
+  if (!existsSync(join(config.dataDir, 'fota.sqlite'))) {
+    throw new StartError(
+      `no fota database in ${config.dataDir}: set FOTA_DATA_DIR to the server's data folder (run this where the server runs)`,
+    );
+  }
   const lock = lockDataDir(config.dataDir, 'stop it, then run `fota admin reset-token` again');
   try {
     const { db } = await openDatabase(config.dataDir);

@@ -161,6 +161,15 @@ describe('fota admin reset-token', () => {
     expect(await listPrototypes(url, oldToken)).toBe(401);
     expect(await listPrototypes(url, newToken!)).toBe(200);
   });
+
+  it('refuses a folder without a fota database, and creates nothing there', async () => {
+    const env = await environment();
+    const folder = join(env['FOTA_DATA_DIR']!, 'not-the-data-folder');
+    const refused = fota(['admin', 'reset-token'], { ...env, FOTA_DATA_DIR: folder });
+    expect(await exitWithin(refused, 30_000)).toBe(1);
+    expect(refused.output()).toContain(`fota: no fota database in ${folder}: set FOTA_DATA_DIR`);
+    expect(existsSync(folder)).toBe(false);
+  });
 });
 
 describe('fota serve: one server per data folder', () => {
