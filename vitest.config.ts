@@ -22,6 +22,8 @@ export default defineConfig({
           testTimeout: 60_000,
           hookTimeout: 60_000,
           pool: 'forks',
+          // The tests spawn `fota` as users run it, from dist/: build it first when it is stale.
+          globalSetup: ['test/support/build.ts'],
         },
       },
       {

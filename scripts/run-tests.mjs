@@ -1,10 +1,20 @@
 #!/usr/bin/env node
 // `npm test`: runs every test tier with Vitest and ends with one line `N passed, N failed`,
-// the line CI reads. Extra arguments go to Vitest (for example `--project unit`).
+// the line CI reads. Extra arguments go to Vitest (for example `--project unit`). It first builds
+// dist/ when a source changed, so the integration tests never run an old `fota`.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { build } from './build.mjs';
+
+try {
+  build({ ifStale: true });
+} catch (error) {
+  console.error(error.message);
+  console.log('0 passed, 1 failed');
+  process.exit(1);
+}
 
 const dir = mkdtempSync(join(tmpdir(), 'fota-tests-'));
 const report = join(dir, 'report.json');

@@ -26,7 +26,9 @@ import { buildHttpServer } from './http/server.js';
 import type { HttpServices } from './http/services.js';
 import { startMqttBroker, type MqttBroker } from './transports/mcs-mqtt/broker.js';
 import { AuthThrottle } from './net/auth-throttle.js';
+import { listenOn } from './net/listen-error.js';
 import { SocketBudget } from './net/socket-budget.js';
+import { lockDataDir } from './storage/data-dir-lock.js';
 import { LocalBlobStore } from './storage/local-blob-store.js';
 import { startTcpCommandServer, type TcpCommandServer } from './transports/mcs-tcp/server.js';
 import { packageVersion } from './version.js';
@@ -35,7 +37,10 @@ export interface App {
   readonly http: FastifyInstance;
   readonly services: HttpServices;
   readonly logger: Logger;
-  /** The admin token generated on this start, shown once; undefined otherwise. */
+  /**
+   * The admin token generated on this start, once every server listens (its hash is stored only
+   * then, so a start that fails loses no token); shown once, undefined otherwise.
+   */
   readonly generatedAdminToken: string | undefined;
   /** The base URL the HTTP server listens on, once started. */
   url(): string;
@@ -43,7 +48,9 @@ export interface App {
   tcp(): TcpCommandServer | undefined;
   /** The MQTT broker, once started. */
   mqtt(): MqttBroker | undefined;
+  /** Listens on every port, then prepares the admin token; on failure, closes what it opened. */
   start(): Promise<void>;
+  /** Stops accepting, lets requests in flight finish, closes everything and frees the data folder. */
   stop(): Promise<void>;
 }
 
@@ -63,11 +70,27 @@ export async function openDatabase(dataDir: string): Promise<{ db: Db; applied: 
 
 /** The composition root: reads the config once and picks every implementation. */
 export async function createApp(config: Config, logger: Logger = pino({ level: config.logLevel })): Promise<App> {
+  // Before anything touches the folder: the start-up clean-up would delete another server's uploads.
+  const lock = lockDataDir(config.dataDir, 'stop it first, or give this server a FOTA_DATA_DIR of its own');
+  try {
+    return await assemble(config, logger, lock);
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
+}
+
+async function assemble(config: Config, logger: Logger, lock: { release(): void }): Promise<App> {
   const { db, applied } = await openDatabase(config.dataDir);
   if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated');
 
   const blobStore = new LocalBlobStore(join(config.dataDir, 'blobs'));
-  await blobStore.open();
+  try {
+    await blobStore.open();
+  } catch (error) {
+    await db.destroy();
+    throw error;
+  }
 
   const prototypeRepository = new SqlPrototypeRepository(db);
   const deviceRepository = new SqlDeviceRepository(db);
@@ -141,7 +164,7 @@ export async function createApp(config: Config, logger: Logger = pino({ level: c
     firmwareUrl,
   };
   const stopListening = await services.pushes.listen();
-  const { generated } = await services.adminTokens.prepare(config.adminToken);
+  let generated: string | undefined;
 
   // One throttle of failed authentication for every surface, HTTP, TCP and MQTT alike.
   const throttle = new AuthThrottle({
@@ -164,9 +187,17 @@ export async function createApp(config: Config, logger: Logger = pino({ level: c
   let tcp: TcpCommandServer | undefined;
   let mqtt: MqttBroker | undefined;
   // The device transports, started in this order; each is an adapter over the same services.
-  const transports: ReadonlyArray<{ readonly protocol: Protocol; start(): Promise<{ close(): Promise<void> }> }> = [
+  const transports: ReadonlyArray<{
+    readonly protocol: Protocol;
+    /** The variable that sets its port, for a listen error. */
+    readonly variable: string;
+    readonly port: number;
+    start(): Promise<{ close(): Promise<void> }>;
+  }> = [
     {
       protocol: 'tcp',
+      variable: 'FOTA_TCP_PORT',
+      port: config.tcpPort,
       start: async () =>
         (tcp = await startTcpCommandServer({
           host: config.host,
@@ -183,6 +214,8 @@ export async function createApp(config: Config, logger: Logger = pino({ level: c
     },
     {
       protocol: 'mqtt',
+      variable: 'FOTA_MQTT_PORT',
+      port: config.mqttPort,
       start: async () =>
         (mqtt = await startMqttBroker({
           host: config.host,
@@ -204,29 +237,49 @@ export async function createApp(config: Config, logger: Logger = pino({ level: c
   // Overdue pushes are failed by a sweep a few times per shortest timeout, at most every 30 s.
   const shortestTimeoutMs = Math.min(...Object.values(config.pushTimeouts));
   const sweepEveryMs = Math.min(30_000, Math.max(100, Math.floor(shortestTimeoutMs / 4)));
+  const closeAll = async () => {
+    clearInterval(expiry);
+    stopListening();
+    connections.closeAll('server stopping');
+    for (const transport of started.splice(0).reverse()) await transport.close();
+    await http.close();
+    await db.destroy();
+    lock.release();
+  };
+  const httpTarget = { variable: 'FOTA_HTTP_PORT', port: config.httpPort, host: config.host };
   return {
     http,
     services,
     logger,
-    generatedAdminToken: generated,
+    get generatedAdminToken() {
+      return generated;
+    },
     url: () => listening,
     tcp: () => tcp,
     mqtt: () => mqtt,
     async start() {
-      listening = await http.listen({ port: config.httpPort, host: config.host });
-      for (const transport of transports) started.push(await transport.start());
+      try {
+        await listenAll();
+      } catch (error) {
+        await closeAll().catch((closing: unknown) => logger.error({ err: closing }, 'error while closing'));
+        throw error;
+      }
+      // Only now, with every port open, is a generated token stored and then shown.
+      ({ generated } = await services.adminTokens.prepare(config.adminToken));
       expiry = setInterval(() => {
         services.pushes.expireOverdue().catch((error: unknown) => logger.error({ err: error }, 'push expiry failed'));
       }, sweepEveryMs);
       expiry.unref();
     },
-    async stop() {
-      clearInterval(expiry);
-      stopListening();
-      connections.closeAll('server stopping');
-      for (const transport of started.splice(0)) await transport.close();
-      await http.close();
-      await db.destroy();
-    },
+    stop: closeAll,
   };
+
+  /** HTTP, then each device transport; a port that cannot be had is named by its variable. */
+  async function listenAll(): Promise<void> {
+    listening = await listenOn(httpTarget, () => http.listen({ port: config.httpPort, host: config.host }));
+    for (const transport of transports) {
+      const target = { variable: transport.variable, port: transport.port, host: config.host };
+      started.push(await listenOn(target, () => transport.start()));
+    }
+  }
 }

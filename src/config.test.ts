@@ -1,6 +1,15 @@
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, configVariables, loadConfig, longestFotaLineBytes, MAX_FOTA_LINE_BYTES } from './config.js';
+import {
+  ConfigError,
+  configVariables,
+  deviceEndpoints,
+  editDistance,
+  loadConfig,
+  longestFotaLineBytes,
+  MAX_FOTA_LINE_BYTES,
+  unknownVariables,
+} from './config.js';
 
 function problemsOf(env: Record<string, string>): string[] {
   try {
@@ -51,7 +60,16 @@ describe('loadConfig', () => {
       },
       adminToken: undefined,
       logLevel: 'info',
+      logFormat: 'auto',
+      shutdownGraceMs: 10_000,
     });
+  });
+
+  it('bases the default FOTA_PUBLIC_URL on FOTA_HTTP_PORT', () => {
+    expect(loadConfig({ FOTA_HTTP_PORT: '18480' }).publicUrl).toBe('http://localhost:18480');
+    expect(loadConfig({ FOTA_HTTP_PORT: '18480', FOTA_PUBLIC_URL: 'http://fw.example' }).publicUrl).toBe(
+      'http://fw.example',
+    );
   });
 
   it('treats empty variables as unset', () => {
@@ -93,6 +111,8 @@ describe('loadConfig', () => {
         FOTA_HTTP_KEEP_ALIVE_TIMEOUT_S: '0.5',
         FOTA_ADMIN_TOKEN: 'sixteen-chars-ok',
         FOTA_LOG_LEVEL: 'silent',
+        FOTA_LOG_FORMAT: 'json',
+        FOTA_SHUTDOWN_GRACE_S: '2.5',
       }),
     ).toEqual({
       httpPort: 80,
@@ -125,6 +145,8 @@ describe('loadConfig', () => {
       },
       adminToken: 'sixteen-chars-ok',
       logLevel: 'silent',
+      logFormat: 'json',
+      shutdownGraceMs: 2500,
     });
   });
 
@@ -179,6 +201,10 @@ describe('loadConfig', () => {
     ['FOTA_ADMIN_TOKEN', 'fifteen-chars-x', /at least 16 characters without whitespace/],
     ['FOTA_ADMIN_TOKEN', 'a token with spaces in it', /at least 16 characters without whitespace/],
     ['FOTA_LOG_LEVEL', 'verbose', /one of fatal, error, warn, info, debug, trace, silent/],
+    ['FOTA_LOG_FORMAT', 'text', /FOTA_LOG_FORMAT must be json, pretty or auto, not "text"/],
+    ['FOTA_SHUTDOWN_GRACE_S', '-1', /FOTA_SHUTDOWN_GRACE_S must be a number of seconds from 0 to 3600/],
+    ['FOTA_SHUTDOWN_GRACE_S', '3601', /FOTA_SHUTDOWN_GRACE_S must be a number of seconds/],
+    ['FOTA_SHUTDOWN_GRACE_S', 'later', /FOTA_SHUTDOWN_GRACE_S must be a number of seconds/],
   ])('%s=%j is refused with one problem naming it', (name, value, message) => {
     const problems = problemsOf({ [name]: value });
     expect(problems).toHaveLength(1);
@@ -250,5 +276,63 @@ describe('the FOTA line limit', () => {
 
   it('a URL at the limit gives a line that fits a 200-byte buffer with its NUL', () => {
     expect(Buffer.byteLength(longestLine(urlOfLength(61))) + 1).toBe(200);
+  });
+});
+
+describe('unknown FOTA_* variables', () => {
+  it.each<[string, string, number]>([
+    ['FOTA_HTTP_PORT', 'FOTA_HTTP_PORT', 0],
+    ['FOTA_HTTP_PROT', 'FOTA_HTTP_PORT', 2],
+    ['kitten', 'sitting', 3],
+    ['', 'abc', 3],
+    ['abc', '', 3],
+  ])('editDistance(%j, %j) is %i', (a, b, distance) => {
+    expect(editDistance(a, b)).toBe(distance);
+    expect(editDistance(b, a)).toBe(distance);
+  });
+
+  it.each<[string, string | undefined]>([
+    ['FOTA_HTTP_PROT', 'FOTA_HTTP_PORT'],
+    ['FOTA_TCP_PROT', 'FOTA_TCP_PORT'],
+    ['FOTA_DATADIR', 'FOTA_DATA_DIR'],
+    ['FOTA_MAX_DEVICE_CONNECTION', 'FOTA_MAX_DEVICE_CONNECTIONS'],
+    ['FOTA_LOGLEVEL', 'FOTA_LOG_LEVEL'],
+    ['FOTA_TOKN', 'FOTA_TOKEN'],
+    ['FOTA_SOMETHING_ELSE_ENTIRELY', undefined],
+  ])('%s is reported, with %s as the closest known name', (name, closest) => {
+    expect(unknownVariables({ [name]: '1' })).toEqual([{ name, closest }]);
+  });
+
+  it('knows every server setting and the client variables, and ignores other names', () => {
+    const known = Object.fromEntries(configVariables.map(([name]) => [name, 'x']));
+    expect(
+      unknownVariables({ ...known, FOTA_URL: 'x', FOTA_TOKEN: 'x', FOTA_MQTT_URL: 'x', PATH: '/bin', fota_x: '1' }),
+    ).toEqual([]);
+  });
+});
+
+describe('deviceEndpoints', () => {
+  it('says what devices are told: downloads, the TCP server as connections.csv answers, MQTT', () => {
+    const config = loadConfig({ FOTA_HOST: '127.0.0.1', FOTA_HTTP_PORT: '18480', FOTA_TCP_PORT: '4443' });
+    expect(deviceEndpoints(config)).toEqual({
+      downloads: 'http://localhost:18480/fw/',
+      tcp: '127.0.0.1,4443',
+      mqtt: '127.0.0.1:1883',
+      warnings: [],
+    });
+  });
+
+  it.each<[Record<string, string>, string[]]>([
+    [{}, ['FOTA_PUBLIC_URL', 'FOTA_TCP_PUBLIC_HOST']],
+    [{ FOTA_HOST: '::' }, ['FOTA_PUBLIC_URL', 'FOTA_TCP_PUBLIC_HOST']],
+    [{ FOTA_PUBLIC_URL: 'http://127.0.0.1:8080' }, ['FOTA_PUBLIC_URL', 'FOTA_TCP_PUBLIC_HOST']],
+    [{ FOTA_PUBLIC_URL: 'http://[::1]:8080' }, ['FOTA_PUBLIC_URL', 'FOTA_TCP_PUBLIC_HOST']],
+    [{ FOTA_PUBLIC_URL: 'http://192.168.1.5:8080' }, ['FOTA_TCP_PUBLIC_HOST']],
+    [{ FOTA_PUBLIC_URL: 'http://192.168.1.5:8080', FOTA_TCP_PUBLIC_HOST: '192.168.1.5' }, []],
+    [{ FOTA_HOST: '127.0.0.1' }, []],
+  ])('with %j, warns about loopback addresses naming %j', (env, named) => {
+    const { warnings } = deviceEndpoints(loadConfig(env));
+    expect(warnings).toHaveLength(named.length);
+    named.forEach((name, index) => expect(warnings[index]).toContain(name));
   });
 });

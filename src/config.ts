@@ -39,6 +39,10 @@ export interface Config {
   readonly httpLimits: HttpLimits;
   readonly adminToken: string | undefined;
   readonly logLevel: string;
+  /** `auto`: readable lines when standard output is a terminal, JSON lines otherwise. */
+  readonly logFormat: 'auto' | 'json' | 'pretty';
+  /** On SIGINT or SIGTERM, requests in flight get this long to finish before the process exits. */
+  readonly shutdownGraceMs: number;
 }
 
 /** What one HTTP client may hold: sockets, and how long each phase of a request may take. */
@@ -64,12 +68,28 @@ export class ConfigError extends Error {
   }
 }
 
+/**
+ * A start that cannot go on, with one line that names the setting to change (`fota: …` on the
+ * command line, exit code 1, no stack trace).
+ */
+export class StartError extends Error {
+  readonly exitCode = 1;
+  constructor(readonly cliMessage: string) {
+    super(cliMessage);
+    this.name = 'StartError';
+  }
+}
+
 /** The variables, their defaults and what they mean; the README and `fota serve --help` show this. */
 export const configVariables = [
   ['FOTA_HTTP_PORT', '8080', 'port of the HTTP server (management API, MCS device API, downloads)'],
   ['FOTA_HOST', '0.0.0.0', 'address the servers listen on'],
   ['FOTA_DATA_DIR', './data', 'folder for the SQLite database and the firmware files'],
-  ['FOTA_PUBLIC_URL', 'http://localhost:8080', 'base of firmware download URLs as devices reach it'],
+  [
+    'FOTA_PUBLIC_URL',
+    'http://localhost:${FOTA_HTTP_PORT}',
+    'base of firmware download URLs as devices reach it (set it to an address devices can reach)',
+  ],
   ['FOTA_TCP_PUBLIC_HOST', '127.0.0.1', 'host of the TCP command server that `connections.csv` answers'],
   ['FOTA_TCP_PORT', '4443', 'port of the TCP command server'],
   ['FOTA_MAX_FIRMWARE_BYTES', '1073741824', 'largest firmware accepted, in bytes (1 GiB)'],
@@ -149,7 +169,78 @@ export const configVariables = [
     'administrator bearer token; when unset, one is generated on the first start and printed once',
   ],
   ['FOTA_LOG_LEVEL', 'info', 'fatal, error, warn, info, debug, trace or silent'],
+  ['FOTA_LOG_FORMAT', 'auto', 'json (one JSON object a line) or pretty (readable lines); auto: pretty on a terminal'],
+  [
+    'FOTA_SHUTDOWN_GRACE_S',
+    '10',
+    'seconds requests in flight (uploads, downloads) get to finish after SIGINT or SIGTERM before the process exits',
+  ],
 ] as const;
+
+/** Variables the `fota` client commands read (not the server): known, so not reported as unknown. */
+export const clientVariables = ['FOTA_URL', 'FOTA_TOKEN', 'FOTA_MQTT_URL'] as const;
+
+/** Edit distance between two names (insertions, deletions, substitutions), for "did you mean". */
+export function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, index) => index);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
+}
+
+/**
+ * The `FOTA_*` variables of `env` that fota does not know, each with the closest known name when
+ * one is near enough to be a typo (at most a third of its letters differ).
+ */
+export function unknownVariables(env: NodeJS.ProcessEnv): { name: string; closest: string | undefined }[] {
+  const known: string[] = [...configVariables.map(([name]) => name), ...clientVariables];
+  return Object.keys(env)
+    .filter((name) => name.startsWith('FOTA_') && !known.includes(name))
+    .sort()
+    .map((name) => {
+      let closest: string | undefined;
+      let best = Math.max(2, Math.floor(name.length / 3)) + 1;
+      for (const candidate of known) {
+        const distance = editDistance(name, candidate);
+        if (distance < best) [closest, best] = [candidate, distance];
+      }
+      return { name, closest };
+    });
+}
+
+const LOOPBACK = /^(localhost|127\.\d+\.\d+\.\d+|\[::1\]|::1)$/i;
+
+/**
+ * What devices are told to use: the download base, the TCP command server as `connections.csv`
+ * answers it, and the MQTT broker (on the same host); with a warning for each that points at
+ * loopback while the server listens on every address (devices elsewhere could not reach it).
+ */
+export function deviceEndpoints(config: Config): { downloads: string; tcp: string; mqtt: string; warnings: string[] } {
+  const endpoints = {
+    downloads: `${config.publicUrl}/fw/`,
+    tcp: `${config.tcpPublicHost},${config.tcpPort}`,
+    mqtt: `${config.tcpPublicHost}:${config.mqttPort}`,
+  };
+  const warnings: string[] = [];
+  if (config.host === '0.0.0.0' || config.host === '::') {
+    if (LOOPBACK.test(new URL(config.publicUrl).hostname)) {
+      warnings.push(
+        `download URLs point at ${config.publicUrl}, which only this machine reaches: set FOTA_PUBLIC_URL to an address devices can reach`,
+      );
+    }
+    if (LOOPBACK.test(config.tcpPublicHost)) {
+      warnings.push(
+        `connections.csv answers ${endpoints.tcp}, which only this machine reaches: set FOTA_TCP_PUBLIC_HOST to an IPv4 address devices can reach`,
+      );
+    }
+  }
+  return { ...endpoints, warnings };
+}
 
 /**
  * The longest FOTA line a device can receive is `deviceId,deviceKey,timestamp,FOTA,version,MD5,URL`
@@ -187,7 +278,9 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   const tcpPort = port('FOTA_TCP_PORT', '4443');
   const host = read('FOTA_HOST', '0.0.0.0');
   const dataDir = resolve(read('FOTA_DATA_DIR', './data'));
-  const publicUrl = read('FOTA_PUBLIC_URL', 'http://localhost:8080').replace(/\/+$/, '');
+  // The default follows FOTA_HTTP_PORT; a bad port is already reported, not again as a bad URL.
+  const httpPortOk = problems.length === 0;
+  const publicUrl = read('FOTA_PUBLIC_URL', `http://localhost:${httpPortOk ? httpPort : 8080}`).replace(/\/+$/, '');
   checkPublicUrl(publicUrl, problems);
 
   const tcpPublicHost = read('FOTA_TCP_PUBLIC_HOST', '127.0.0.1');
@@ -281,6 +374,16 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   const logLevel = read('FOTA_LOG_LEVEL', 'info');
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`FOTA_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
 
+  const logFormat = read('FOTA_LOG_FORMAT', 'auto');
+  if (logFormat !== 'auto' && logFormat !== 'json' && logFormat !== 'pretty') {
+    problems.push(`FOTA_LOG_FORMAT must be json, pretty or auto, not "${logFormat}"`);
+  }
+  const graceText = read('FOTA_SHUTDOWN_GRACE_S', '10');
+  const shutdownGraceMs = Math.round(Number(graceText) * 1000);
+  if (!/^\d+(\.\d+)?$/.test(graceText) || Number(graceText) > 3600) {
+    problems.push(`FOTA_SHUTDOWN_GRACE_S must be a number of seconds from 0 to 3600, not "${graceText}"`);
+  }
+
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     httpPort,
@@ -306,6 +409,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     httpLimits,
     adminToken,
     logLevel,
+    logFormat: logFormat as Config['logFormat'],
+    shutdownGraceMs,
   };
 }
 

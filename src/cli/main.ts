@@ -1,9 +1,9 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config.js';
 import { packageVersion } from '../version.js';
+import { registerAdminCommands } from './admin-commands.js';
 import { registerApiCommands } from './api-commands.js';
-import { migrateCommand } from './migrate.js';
-import { serve, serveHelp } from './serve.js';
+import { serveHelp } from './serve-help.js';
 import { registerSimulateCommand } from './simulate-command.js';
 
 const program = new Command('fota')
@@ -18,15 +18,17 @@ program
   .command('serve')
   .description('serve the management API, the MCS device API and downloads (what `npm start` runs)')
   .addHelpText('after', `\n${serveHelp}`)
-  .action(serve);
+  // The server's modules load only when it runs, so `fota --help` and the API commands start fast.
+  .action(async () => (await import('./serve.js')).serve());
 
 program
   .command('migrate')
   .description('apply the database migrations not applied yet (serve also does this at start)')
   .addHelpText('after', '\nUses FOTA_DATA_DIR (default ./data).')
-  .action(migrateCommand);
+  .action(async () => (await import('./migrate.js')).migrateCommand());
 
 registerApiCommands(program);
+registerAdminCommands(program);
 registerSimulateCommand(program);
 
 try {

@@ -57,4 +57,18 @@ describe('AdminTokens', () => {
     expect(tokens.authenticate(configured)).toEqual({ kind: 'admin' });
     expect(failureCode(() => tokens.authenticate(generated))).toBe('unauthenticated');
   });
+
+  it('reset replaces the stored token: the old one stops working after a restart, the new one works', async () => {
+    const repositories = inMemoryRepositories();
+    const { generated: old } = await new AdminTokens(repositories.settings).prepare(undefined);
+    const fresh = await new AdminTokens(repositories.settings).reset();
+    expect(fresh).toMatch(/^fota_[A-Za-z0-9_-]{43}$/);
+    expect(fresh).not.toBe(old);
+    expect([...repositories.tables.settings.values()]).toEqual([hashToken(fresh).toString('hex')]);
+
+    const restarted = new AdminTokens(repositories.settings);
+    expect(await restarted.prepare(undefined)).toEqual({ generated: undefined });
+    expect(restarted.authenticate(fresh)).toEqual({ kind: 'admin' });
+    expect(failureCode(() => restarted.authenticate(old))).toBe('unauthenticated');
+  });
 });

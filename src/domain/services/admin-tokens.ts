@@ -30,10 +30,19 @@ export class AdminTokens {
       this.expectedHash = Buffer.from(stored, 'hex');
       return { generated: undefined };
     }
+    return { generated: await this.reset() };
+  }
+
+  /**
+   * Generates a new token and stores its hash in place of the old one, which stops working (for a
+   * server that starts afterwards: a running server keeps the hash it read). Returns the token,
+   * to be shown once.
+   */
+  async reset(): Promise<string> {
     const token = `fota_${randomBytes(32).toString('base64url')}`;
     this.expectedHash = hashToken(token);
     await this.settings.set(ADMIN_TOKEN_HASH, this.expectedHash.toString('hex'));
-    return { generated: token };
+    return token;
   }
 
   authenticate(token: string | undefined): Actor {

@@ -1,0 +1,42 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { openDatabase } from '../app.js';
+import { loadConfig, StartError } from '../config.js';
+import { SqlSettingsRepository } from '../db/repositories/settings.js';
+import { AdminTokens } from '../domain/services/admin-tokens.js';
+import { lockDataDir } from '../storage/data-dir-lock.js';
+import { tokenBanner } from './log-output.js';
+
+/** `fota admin reset-token`: a new administrator token for the data folder, shown once. */
+export async function resetToken(): Promise<void> {
+  const config = loadConfig(process.env);
+  // A wrong folder would get a new, empty database and a token no server uses.
+  if (!existsSync(join(config.dataDir, 'fota.sqlite'))) {
+    throw new StartError(
+      `no fota database in ${config.dataDir}: set FOTA_DATA_DIR to the server's data folder (run this where the server runs)`,
+    );
+  }
+  const lock = lockDataDir(config.dataDir, 'stop it, then run `fota admin reset-token` again');
+  try {
+    const { db } = await openDatabase(config.dataDir);
+    try {
+      const token = await new AdminTokens(new SqlSettingsRepository(db)).reset();
+      process.stdout.write(
+        tokenBanner(
+          token,
+          `New administrator token for ${config.dataDir}, shown this once (only its hash is stored).
+The old token no longer works once the server starts again.`,
+        ),
+      );
+      if (config.adminToken !== undefined) {
+        process.stderr.write(
+          'fota: warning: FOTA_ADMIN_TOKEN is set here; a server started with it uses that token, not this one\n',
+        );
+      }
+    } finally {
+      await db.destroy();
+    }
+  } finally {
+    lock.release();
+  }
+}
