@@ -130,6 +130,11 @@ export async function createApp(config: Config, logger: Logger = pino({ level: c
     events,
     adminTokens: new AdminTokens(new SqlSettingsRepository(db)),
     firmwareUrl,
+    endpoints: () => ({
+      publicUrl: config.publicUrl,
+      tcp: { host: config.tcpPublicHost, port: config.tcpPort },
+      mqtt: { host: config.tcpPublicHost, port: mqtt?.port() ?? config.mqttPort },
+    }),
   };
   const stopListening = services.pushes.listen();
   const { generated } = await services.adminTokens.prepare(config.adminToken);

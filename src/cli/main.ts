@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config.js';
 import { packageVersion } from '../version.js';
 import { registerApiCommands } from './api-commands.js';
+import { reportUsageErrors } from './cli-error.js';
 import { migrateCommand } from './migrate.js';
 import { serve, serveHelp } from './serve.js';
 import { registerSimulateCommand } from './simulate-command.js';
@@ -10,9 +11,7 @@ const program = new Command('fota')
   .description('Firmware management and FOTA server, wire-compatible with MediaTek Cloud Sandbox devices')
   .version(packageVersion)
   // Options before the subcommand belong to `fota`: `firmware upload --version 1.0` is not `fota --version`.
-  .enablePositionalOptions()
-  .showHelpAfterError()
-  .exitOverride();
+  .enablePositionalOptions();
 
 program
   .command('serve')
@@ -28,6 +27,7 @@ program
 
 registerApiCommands(program);
 registerSimulateCommand(program);
+reportUsageErrors(program);
 
 try {
   await program.parseAsync(process.argv);

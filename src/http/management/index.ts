@@ -8,6 +8,7 @@ import { eventRoutes } from './events.js';
 import { firmwareRoutes } from './firmwares.js';
 import { prototypeRoutes } from './prototypes.js';
 import { pushRoutes } from './pushes.js';
+import { serverInfoRoutes } from './server-info.js';
 
 export interface ManagementOptions {
   readonly services: HttpServices;
@@ -37,4 +38,5 @@ export const managementApi: FastifyPluginAsync<ManagementOptions> = async (app, 
   await app.register(firmwareRoutes, { services });
   await app.register(pushRoutes, { services });
   await app.register(eventRoutes, { services });
+  await app.register(serverInfoRoutes, { services });
 };
