@@ -137,10 +137,12 @@ export class ApiClient {
       const error = (body as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
       if (typeof error?.code === 'string' && typeof error.message === 'string') {
         const hint = status === 401 ? '; check --token or FOTA_TOKEN' : '';
-        throw new CliError(`${error.message} (${error.code}, HTTP ${status})${hint}`);
+        throw new CliError(`${error.message} (${error.code}, HTTP ${status})${hint}`, 1, status);
       }
       throw new CliError(
         `${this.label} answered HTTP ${status} without a fota error; is it the address of a fota server?`,
+        1,
+        status,
       );
     }
     if (!isJson) {

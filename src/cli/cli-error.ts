@@ -8,7 +8,12 @@ export class CliError extends Error {
   readonly cliMessage: string;
   readonly exitCode: number;
 
-  constructor(message: string, exitCode = 1) {
+  constructor(
+    message: string,
+    exitCode = 1,
+    /** The HTTP status of the API answer it reports, when it reports one. */
+    readonly httpStatus?: number,
+  ) {
     super(message);
     this.name = 'CliError';
     this.cliMessage = message;
