@@ -143,10 +143,10 @@ Examples:
     .addHelpText(
       'after',
       `
-There is no confirmation. The device's key stops working at once, so it cannot report or
-connect any more; its last data point values and its targets in pushes go with it (the pushes
-themselves stay, with their other devices). With --json nothing is printed: the API answers
-204 No Content.
+There is no confirmation. The device's key stops working at once and its open TCP or MQTT
+connection is closed, so it cannot report or connect any more; its last data point values and
+its targets in pushes go with it (the pushes themselves stay, with their other devices). With
+--json nothing is printed: the API answers 204 No Content.
 
 Example:
   $ fota devices delete D1UoYvqt`,
@@ -165,7 +165,8 @@ Example:
     .addHelpText(
       'after',
       `
-Put the new key on the device: until then it cannot report, connect or download as itself.
+Put the new key on the device: until then the server refuses its reports, data points and new
+TCP or MQTT connections (a connection already open stays until it drops).
 
 Examples:
   $ fota devices rotate-key D1UoYvqt

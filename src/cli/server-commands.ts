@@ -45,8 +45,9 @@ Examples:
     .addHelpText(
       'after',
       `
-Reads the server's event stream (GET /api/v1/events): one line per event on stdout. With
---json each line is {"event":<name>,"data":<the event's JSON as the server sent it>}.
+Reads the server's event stream (GET /api/v1/events): one line per event on stdout, from the
+moment "Following the events" shows on stderr. With --json each line is
+{"event":<name>,"data":<the event's JSON as the server sent it>}.
 When the stream breaks (the server stopped) the command ends with status 1.
 
 Examples:
@@ -68,9 +69,8 @@ function followEvents(options: ApiOptions): Promise<void> {
       resolve();
     };
     const stream = openEventStream(eventStreamOf(options), {
-      open: () => {
-        if (!options.json) process.stderr.write(`Following the events of ${options.url}; Ctrl-C to stop\n`);
-      },
+      // On stderr, with --json too: stdout keeps the events alone.
+      open: () => process.stderr.write(`Following the events of ${options.url}; Ctrl-C to stop\n`),
       event: (name, data) =>
         print(options.json ? `{"event":${JSON.stringify(name)},"data":${data}}\n` : eventLine(name, data)),
       close: (problem) => {
