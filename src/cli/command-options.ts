@@ -10,10 +10,14 @@ export interface ApiOptions extends ApiTarget {
 
 export const DEFAULT_URL = 'http://localhost:8080';
 
+export const JSON_HELP = "print the API's JSON answer exactly as it came, for scripts";
+/** What `--json` prints for a deletion, whose answer is 204 No Content. */
+export const JSON_HELP_DELETE = 'print nothing on success (the API answers 204 No Content), for scripts';
+
 /** Adds `--json`, `--url` and `--token` to a command over the management API. */
-export function withApiOptions(command: Command): Command {
+export function withApiOptions(command: Command, jsonHelp = JSON_HELP): Command {
   return command
-    .option('--json', "print the API's JSON answer exactly as it came, for scripts")
+    .option('--json', jsonHelp)
     .addOption(
       new Option('--url <base>', 'base URL of the fota server')
         .env('FOTA_URL')

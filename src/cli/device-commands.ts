@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { DeviceBody } from '../http/management/schemas.js';
 import { ApiClient } from './api-client.js';
-import { changesOf, pathOf, show, withApiOptions, type ApiOptions } from './command-options.js';
+import { changesOf, JSON_HELP_DELETE, pathOf, show, withApiOptions, type ApiOptions } from './command-options.js';
 import { formatTime, summary, table } from './output.js';
 
 interface CreateOptions extends ApiOptions {
@@ -139,6 +139,7 @@ Examples:
       .command('delete')
       .description('delete a device, with its data points and its push history')
       .argument('<deviceId>', 'the device to delete'),
+    JSON_HELP_DELETE,
   )
     .addHelpText(
       'after',

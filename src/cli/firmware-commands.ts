@@ -3,7 +3,7 @@ import { isDomainError } from '../domain/errors.js';
 import { parsePrerequisites } from '../domain/prerequisites.js';
 import type { FirmwareBody } from '../http/management/schemas.js';
 import { ApiClient } from './api-client.js';
-import { changesOf, pathOf, show, withApiOptions, type ApiOptions } from './command-options.js';
+import { changesOf, JSON_HELP_DELETE, pathOf, show, withApiOptions, type ApiOptions } from './command-options.js';
 import { uploadFirmware } from './firmware-upload.js';
 import { formatBytes, formatTime, summary, table } from './output.js';
 
@@ -188,6 +188,7 @@ Examples:
       .description('delete a firmware and its file; with --force, even when devices run it')
       .argument('<fwId>', 'the firmware to delete')
       .option('--force', 'delete it even though devices run it or other firmwares list it as prerequisite'),
+    JSON_HELP_DELETE,
   )
     .addHelpText(
       'after',

@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander';
 import type { PrototypeBody } from '../http/management/schemas.js';
 import { ApiClient } from './api-client.js';
-import { changesOf, pathOf, show, withApiOptions, type ApiOptions } from './command-options.js';
+import { changesOf, JSON_HELP_DELETE, pathOf, show, withApiOptions, type ApiOptions } from './command-options.js';
 import { formatTime, summary, table } from './output.js';
 
 interface CreateOptions extends ApiOptions {
@@ -159,6 +159,7 @@ Examples:
       .description('delete a prototype; with --force, also its devices, firmwares and pushes')
       .argument('<prototypeId>', 'the prototype to delete')
       .option('--force', 'delete it even though it has devices or firmwares, and them with it'),
+    JSON_HELP_DELETE,
   )
     .addHelpText(
       'after',

@@ -41,6 +41,7 @@ Examples:
     program
       .command('events')
       .description('follow live events until Ctrl-C: devices going online and offline, push progress'),
+    'print each event as one line of JSON, {"event","data"}, for scripts',
   )
     .addHelpText(
       'after',

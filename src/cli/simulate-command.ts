@@ -47,6 +47,7 @@ export function registerSimulateCommand(program: Command): void {
           .helpGroup('Server options:'),
       )
       .option('--duration <seconds>', 'stop after this many seconds (default: run until Ctrl-C)', positiveNumber),
+    'print the final summary as one JSON object on stdout, for scripts',
   )
     .addHelpText(
       'after',
