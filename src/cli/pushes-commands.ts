@@ -77,16 +77,7 @@ Examples:
         show(options, answer, (list) =>
           list.length === 0
             ? `No pushes of ${fwId} yet. Push it with: fota push ${fwId} <deviceId...>\n`
-            : table(
-                ['PUSH ID', 'VERSION', 'DEVICES', 'COUNTS', 'CREATED'],
-                list.map((push) => [
-                  push.pushId,
-                  push.version,
-                  String(push.targets.length),
-                  countsText(push.counts),
-                  formatTime(push.createdAt),
-                ]),
-              ),
+            : table(['PUSH ID', 'VERSION', 'DEVICES', 'COUNTS', 'CREATED'], list.map(pushRow)),
         );
         return;
       }
@@ -97,26 +88,39 @@ Examples:
           ? `No pushes to ${deviceId} yet.\n`
           : table(
               ['PUSH ID', 'FIRMWARE', 'VERSION', 'STATUS', 'REASON', 'CREATED'],
-              list.map((push) => {
-                const target = push.targets.find((one) => one.deviceId === deviceId) ?? push.targets[0];
-                return [
-                  push.pushId,
-                  push.fwId,
-                  push.version,
-                  target?.status ?? '-',
-                  target?.reason ?? '-',
-                  formatTime(push.createdAt),
-                ];
-              }),
+              list.map((push) => historyRow(push, deviceId)),
             ),
       );
     });
 }
 
-/**
- * A push as `fota pushes show` prints it: what was pushed, the counts, and each device's status.
- * The one place that reads the push answer's shape for display.
+/*
+ * The push answer's shape is read only below, so that a change of the answer changes these three.
  */
+
+/** A row of `pushes list --firmware`: the push, how many devices, the count per status. */
+const pushRow = (push: PushBody): string[] => [
+  push.pushId,
+  push.version,
+  String(push.targets.length),
+  countsText(push.counts),
+  formatTime(push.createdAt),
+];
+
+/** A row of `pushes list --device`: the push and where this device stands in it. */
+function historyRow(push: PushBody, deviceId: string): string[] {
+  const target = push.targets.find((one) => one.deviceId === deviceId) ?? push.targets[0];
+  return [
+    push.pushId,
+    push.fwId,
+    push.version,
+    target?.status ?? '-',
+    target?.reason ?? '-',
+    formatTime(push.createdAt),
+  ];
+}
+
+/** A push as `fota pushes show` prints it: what was pushed, the counts, and each device's status. */
 export function describePushStatus(push: PushBody): string {
   const options = [push.force ? 'force' : '', push.queueOffline ? 'queue offline' : ''].filter(Boolean);
   return [
