@@ -162,6 +162,11 @@ async function assemble(config: Config, logger: Logger, lock: { release(): void 
     events,
     adminTokens: new AdminTokens(new SqlSettingsRepository(db)),
     firmwareUrl,
+    endpoints: () => ({
+      publicUrl: config.publicUrl,
+      tcp: { host: config.tcpPublicHost, port: config.tcpPort },
+      mqtt: { host: config.tcpPublicHost, port: mqtt?.port() ?? config.mqttPort },
+    }),
   };
   const stopListening = await services.pushes.listen();
   let generated: string | undefined;

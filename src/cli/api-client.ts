@@ -48,10 +48,25 @@ export class ApiClient {
     return this.send<T>('GET', path, {}, (request) => request.end());
   }
 
-  post<T>(path: string, body: unknown): Promise<ApiAnswer<T>> {
+  post<T>(path: string, body?: unknown): Promise<ApiAnswer<T>> {
+    return this.sendJson<T>('POST', path, body);
+  }
+
+  patch<T>(path: string, body: unknown): Promise<ApiAnswer<T>> {
+    return this.sendJson<T>('PATCH', path, body);
+  }
+
+  /** A DELETE: the API answers 204 without a body, so `text` is empty and `body` undefined. */
+  delete(path: string): Promise<ApiAnswer<undefined>> {
+    return this.send<undefined>('DELETE', path, {}, (request) => request.end());
+  }
+
+  /** A JSON body, or none at all (a POST that takes no input, such as a key rotation). */
+  private sendJson<T>(method: string, path: string, body: unknown): Promise<ApiAnswer<T>> {
+    if (body === undefined) return this.send<T>(method, path, { 'content-length': 0 }, (request) => request.end());
     const json = Buffer.from(JSON.stringify(body));
     return this.send<T>(
-      'POST',
+      method,
       path,
       { 'content-type': 'application/json', 'content-length': json.length },
       (request) => request.end(json),
@@ -110,6 +125,7 @@ export class ApiClient {
 
   /** An answer as the API defines it: JSON, and `{"error":{code,message}}` with an error status. */
   private read<T>(status: number, text: string): ApiAnswer<T> {
+    if (status === 204) return { status, text: '', body: undefined as T };
     let body: unknown;
     let isJson = true;
     try {
@@ -121,10 +137,12 @@ export class ApiClient {
       const error = (body as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
       if (typeof error?.code === 'string' && typeof error.message === 'string') {
         const hint = status === 401 ? '; check --token or FOTA_TOKEN' : '';
-        throw new CliError(`${error.message} (${error.code}, HTTP ${status})${hint}`);
+        throw new CliError(`${error.message} (${error.code}, HTTP ${status})${hint}`, 1, status);
       }
       throw new CliError(
         `${this.label} answered HTTP ${status} without a fota error; is it the address of a fota server?`,
+        1,
+        status,
       );
     }
     if (!isJson) {

@@ -3,14 +3,18 @@ import { registerDeviceCommands } from './device-commands.js';
 import { registerFirmwareCommands } from './firmware-commands.js';
 import { registerPrototypeCommands } from './prototype-commands.js';
 import { registerPushCommand } from './push-command.js';
+import { registerPushesCommands } from './pushes-commands.js';
+import { registerServerCommands } from './server-commands.js';
 
 /**
- * Commands over the management API (prototypes, devices, firmware): each is one HTTP call with
- * `--url`, `--token` and `--json`.
+ * Commands over the management API (prototypes, devices, firmware, pushes, the server): each is
+ * one HTTP call, or the event stream, with `--url`, `--token` and `--json`.
  */
 export function registerApiCommands(program: Command): void {
   registerPrototypeCommands(program);
   registerDeviceCommands(program);
   registerFirmwareCommands(program);
   registerPushCommand(program);
+  registerPushesCommands(program);
+  registerServerCommands(program);
 }

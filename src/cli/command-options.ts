@@ -1,5 +1,6 @@
 import { Option, type Command } from 'commander';
 import type { ApiAnswer, ApiTarget } from './api-client.js';
+import { CliError, USAGE_EXIT_CODE } from './cli-error.js';
 import { print } from './output.js';
 
 /** The options every command over the management API takes. */
@@ -9,10 +10,14 @@ export interface ApiOptions extends ApiTarget {
 
 export const DEFAULT_URL = 'http://localhost:8080';
 
+export const JSON_HELP = "print the API's JSON answer exactly as it came, for scripts";
+/** What `--json` prints for a deletion, whose answer is 204 No Content. */
+export const JSON_HELP_DELETE = 'print nothing on success (the API answers 204 No Content), for scripts';
+
 /** Adds `--json`, `--url` and `--token` to a command over the management API. */
-export function withApiOptions(command: Command): Command {
+export function withApiOptions(command: Command, jsonHelp = JSON_HELP): Command {
   return command
-    .option('--json', "print the API's JSON answer exactly as it came, for scripts")
+    .option('--json', jsonHelp)
     .addOption(
       new Option('--url <base>', 'base URL of the fota server')
         .env('FOTA_URL')
@@ -26,7 +31,34 @@ export function withApiOptions(command: Command): Command {
     );
 }
 
-/** Prints an answer: its JSON text with `--json`, otherwise the readable form. */
+/**
+ * Prints an answer: its JSON text with `--json` (nothing for an answer without a body, such as the
+ * 204 of a deletion), otherwise the readable form.
+ */
 export function show<T>(options: ApiOptions, answer: ApiAnswer<T>, readable: (body: T) => string): void {
-  print(options.json ? `${answer.text}\n` : readable(answer.body));
+  if (!options.json) print(readable(answer.body));
+  else if (answer.text !== '') print(`${answer.text}\n`);
 }
+
+/** `/devices/D1UoYvqt`: a path from literal parts and ids, each id encoded. */
+export const pathOf = (...parts: readonly string[]): string =>
+  parts.map((part, index) => (index % 2 === 0 ? part : `/${encodeURIComponent(part)}`)).join('');
+
+/**
+ * The fields an `edit` command changes, from the options given; a usage error when none is, since
+ * a PATCH without a field would change nothing.
+ */
+export function changesOf(
+  command: string,
+  fields: Readonly<Record<string, unknown>>,
+  flags: readonly string[],
+): Record<string, unknown> {
+  const changes = Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined));
+  if (Object.keys(changes).length === 0) {
+    throw new CliError(`nothing to change: pass ${orList(flags)}; run fota ${command} --help`, USAGE_EXIT_CODE);
+  }
+  return changes;
+}
+
+const orList = (items: readonly string[]): string =>
+  items.length <= 1 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} or ${items[items.length - 1]}`;

@@ -3,7 +3,7 @@ import { isDomainError } from '../domain/errors.js';
 import { parsePrerequisites } from '../domain/prerequisites.js';
 import type { FirmwareBody } from '../http/management/schemas.js';
 import { ApiClient } from './api-client.js';
-import { show, withApiOptions, type ApiOptions } from './command-options.js';
+import { changesOf, JSON_HELP_DELETE, pathOf, show, withApiOptions, type ApiOptions } from './command-options.js';
 import { uploadFirmware } from './firmware-upload.js';
 import { formatBytes, formatTime, summary, table } from './output.js';
 
@@ -15,12 +15,22 @@ interface UploadOptions extends ApiOptions {
   readonly checksum?: string;
 }
 
-/** `fota firmware upload|list`. */
+interface EditOptions extends ApiOptions {
+  readonly name?: string;
+  readonly releaseNote?: string;
+  readonly prerequisites?: string;
+}
+
+interface DeleteOptions extends ApiOptions {
+  readonly force?: boolean;
+}
+
+/** `fota firmware upload|list|show|edit|delete`. */
 export function registerFirmwareCommands(program: Command): void {
   const firmware = program
     .command('firmware')
     .alias('firmwares')
-    .description("upload and list a prototype's firmwares; each gets a fwId and a download URL")
+    .description("upload, list, show, edit and delete a prototype's firmwares; each gets a fwId and a download URL")
     .addHelpText(
       'after',
       `
@@ -109,6 +119,97 @@ Examples:
               ]),
             ),
       );
+    });
+
+  withApiOptions(
+    firmware
+      .command('show')
+      .description("print a firmware's fields: size, MD5, SHA-256, prerequisites and download URL")
+      .argument('<fwId>', 'the firmware to show (F followed by 11 letters or digits)'),
+  )
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ fota firmware show FKgaAQDiAk3h
+  $ curl -O "$(fota firmware show FKgaAQDiAk3h --json | jq -r .url)"`,
+    )
+    .action(async (fwId: string, options: ApiOptions) => {
+      const answer = await ApiClient.connect(options).get<FirmwareBody>(pathOf('/firmwares', fwId));
+      show(options, answer, (item) => `Firmware ${item.fwId}\n${describeFirmware(item)}`);
+    });
+
+  withApiOptions(
+    firmware
+      .command('edit')
+      .description("change a firmware's name, release note or prerequisites, and print it")
+      .argument('<fwId>', 'the firmware to change')
+      .option('--name <name>', 'new name, 1 to 100 characters')
+      .option('--release-note <text>', 'new release note ("" clears it)')
+      .addOption(
+        new Option('--prerequisites <all|fwIds>', 'new prerequisites: "all", or fwIds separated by commas').argParser(
+          prerequisitesText,
+        ),
+      ),
+  )
+    .addHelpText(
+      'after',
+      `
+Give at least one of the options; the others keep their value. The version and the file
+cannot change: upload a new firmware instead.
+
+Examples:
+  $ fota firmware edit FcF91bIYAwH9 --release-note "Dimmer fix, faster boot"
+  $ fota firmware edit FcF91bIYAwH9 --prerequisites FKgaAQDiAk3h,FAa6B540CMmJ
+  $ fota firmware edit FcF91bIYAwH9 --prerequisites all`,
+    )
+    .action(async (fwId: string, options: EditOptions) => {
+      const changes = changesOf(
+        'firmware edit',
+        {
+          name: options.name,
+          releaseNote: options.releaseNote,
+          prerequisites:
+            options.prerequisites === undefined
+              ? undefined
+              : options.prerequisites === 'all'
+                ? 'all'
+                : options.prerequisites.split(','),
+        },
+        ['--name', '--release-note', '--prerequisites'],
+      );
+      const answer = await ApiClient.connect(options).patch<FirmwareBody>(pathOf('/firmwares', fwId), changes);
+      show(options, answer, (item) => `Changed firmware ${item.fwId}\n${describeFirmware(item)}`);
+    });
+
+  withApiOptions(
+    firmware
+      .command('delete')
+      .description('delete a firmware and its file; with --force, even when devices run it')
+      .argument('<fwId>', 'the firmware to delete')
+      .option('--force', 'delete it even though devices run it or other firmwares list it as prerequisite'),
+    JSON_HELP_DELETE,
+  )
+    .addHelpText(
+      'after',
+      `
+There is no confirmation. Without --force a firmware that a device last reported running, or
+that another firmware lists as prerequisite, is kept and the server answers in_use (HTTP 409).
+Deleting removes the firmware, its download URL and its file (the file stays while another
+firmware has the same bytes), and takes it out of other firmwares' prerequisites (one left
+with no prerequisite is offered to no device until you edit it). Devices that
+run it keep their reported version, without a fwId; its pushes stay as history. With --json
+nothing is printed: the API answers 204 No Content.
+
+Examples:
+  $ fota firmware delete FKgaAQDiAk3h
+  $ fota firmware delete FKgaAQDiAk3h --force`,
+    )
+    .action(async (fwId: string, options: DeleteOptions) => {
+      const answer = await ApiClient.connect(options).delete(
+        `${pathOf('/firmwares', fwId)}${options.force ? '?force=true' : ''}`,
+      );
+      show(options, answer, () => `Deleted firmware ${fwId}\n`);
     });
 }
 

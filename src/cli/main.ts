@@ -3,6 +3,7 @@ import { ConfigError } from '../config.js';
 import { packageVersion } from '../version.js';
 import { registerAdminCommands } from './admin-commands.js';
 import { registerApiCommands } from './api-commands.js';
+import { reportUsageErrors } from './cli-error.js';
 import { serveHelp } from './serve-help.js';
 import { registerSimulateCommand } from './simulate-command.js';
 
@@ -10,9 +11,7 @@ const program = new Command('fota')
   .description('Firmware management and FOTA server, wire-compatible with MediaTek Cloud Sandbox devices')
   .version(packageVersion)
   // Options before the subcommand belong to `fota`: `firmware upload --version 1.0` is not `fota --version`.
-  .enablePositionalOptions()
-  .showHelpAfterError()
-  .exitOverride();
+  .enablePositionalOptions();
 
 program
   .command('serve')
@@ -30,6 +29,7 @@ program
 registerApiCommands(program);
 registerAdminCommands(program);
 registerSimulateCommand(program);
+reportUsageErrors(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander';
 import type { PrototypeBody } from '../http/management/schemas.js';
 import { ApiClient } from './api-client.js';
-import { show, withApiOptions, type ApiOptions } from './command-options.js';
+import { changesOf, JSON_HELP_DELETE, pathOf, show, withApiOptions, type ApiOptions } from './command-options.js';
 import { formatTime, summary, table } from './output.js';
 
 interface CreateOptions extends ApiOptions {
@@ -9,12 +9,25 @@ interface CreateOptions extends ApiOptions {
   readonly versionPolicy?: 'any' | 'increasing';
 }
 
-/** `fota prototypes create|list`. */
+interface EditOptions extends CreateOptions {
+  readonly name?: string;
+}
+
+interface DeleteOptions extends ApiOptions {
+  readonly force?: boolean;
+}
+
+const versionPolicyOption = (description: string) =>
+  new Option('--version-policy <policy>', description).choices(['any', 'increasing']);
+
+/** `fota prototypes create|list|show|edit|delete`. */
 export function registerPrototypeCommands(program: Command): void {
   const prototypes = program
     .command('prototypes')
     .alias('prototype')
-    .description('create and list prototypes: a prototype is a product model, it owns devices and firmwares')
+    .description(
+      'create, list, show, edit and delete prototypes: a prototype is a product model, it owns devices and firmwares',
+    )
     .addHelpText(
       'after',
       `
@@ -33,9 +46,7 @@ Its version policy decides which firmware versions are allowed:
       .argument('<name>', 'name of the prototype, 1 to 100 characters')
       .option('--description <text>', 'what the prototype is')
       .addOption(
-        new Option('--version-policy <policy>', 'which firmware versions are allowed (see `fota help prototypes`)')
-          .choices(['any', 'increasing'])
-          .default('any'),
+        versionPolicyOption('which firmware versions are allowed (see `fota help prototypes`)').default('any'),
       ),
   )
     .addHelpText(
@@ -85,6 +96,92 @@ Examples:
                 formatTime(prototype.createdAt),
               ]),
             ),
+      );
+    });
+
+  withApiOptions(
+    prototypes
+      .command('show')
+      .description("print a prototype's fields")
+      .argument('<prototypeId>', 'the prototype to show'),
+  )
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ fota prototypes show P4cjC0Jd3XwE
+  $ fota prototypes show P4cjC0Jd3XwE --json | jq -r .versionPolicy`,
+    )
+    .action(async (prototypeId: string, options: ApiOptions) => {
+      const answer = await ApiClient.connect(options).get<PrototypeBody>(pathOf('/prototypes', prototypeId));
+      show(options, answer, (prototype) => `Prototype ${prototype.prototypeId}\n${describePrototype(prototype)}`);
+    });
+
+  withApiOptions(
+    prototypes
+      .command('edit')
+      .description("change a prototype's name, description or version policy, and print it")
+      .argument('<prototypeId>', 'the prototype to change')
+      .option('--name <name>', 'new name, 1 to 100 characters')
+      .option('--description <text>', 'new description ("" clears it)')
+      .addOption(
+        versionPolicyOption(
+          'new version policy; switching to increasing needs versions that already increase in upload order',
+        ),
+      ),
+  )
+    .addHelpText(
+      'after',
+      `
+Give at least one of the options; the others keep their value.
+
+Examples:
+  $ fota prototypes edit P4cjC0Jd3XwE --name "Smart lamp v2"
+  $ fota prototypes edit P4cjC0Jd3XwE --version-policy increasing --description ""`,
+    )
+    .action(async (prototypeId: string, options: EditOptions) => {
+      const changes = changesOf(
+        'prototypes edit',
+        { name: options.name, description: options.description, versionPolicy: options.versionPolicy },
+        ['--name', '--description', '--version-policy'],
+      );
+      const answer = await ApiClient.connect(options).patch<PrototypeBody>(pathOf('/prototypes', prototypeId), changes);
+      show(
+        options,
+        answer,
+        (prototype) => `Changed prototype ${prototype.prototypeId}\n${describePrototype(prototype)}`,
+      );
+    });
+
+  withApiOptions(
+    prototypes
+      .command('delete')
+      .description('delete a prototype; with --force, also its devices, firmwares and pushes')
+      .argument('<prototypeId>', 'the prototype to delete')
+      .option('--force', 'delete it even though it has devices or firmwares, and them with it'),
+    JSON_HELP_DELETE,
+  )
+    .addHelpText(
+      'after',
+      `
+There is no confirmation. Without --force a prototype that still has devices or firmwares is
+kept and the server answers in_use (HTTP 409). With --force everything it owns goes with it:
+its devices (their keys stop working), their data points and push history, its firmwares and
+their files (a file stays while another firmware has the same bytes), and its pushes.
+With --json nothing is printed: the API answers 204 No Content.
+
+Examples:
+  $ fota prototypes delete P4cjC0Jd3XwE
+  $ fota prototypes delete P4cjC0Jd3XwE --force`,
+    )
+    .action(async (prototypeId: string, options: DeleteOptions) => {
+      const answer = await ApiClient.connect(options).delete(
+        `${pathOf('/prototypes', prototypeId)}${options.force ? '?force=true' : ''}`,
+      );
+      show(options, answer, () =>
+        options.force
+          ? `Deleted prototype ${prototypeId} with its devices, firmwares and pushes\n`
+          : `Deleted prototype ${prototypeId}\n`,
       );
     });
 }

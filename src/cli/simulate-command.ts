@@ -1,7 +1,7 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import {
-  defaultMqttUrl,
   runSimulation,
+  type MqttBroker,
   type ProtocolChoice,
   type SimulationEvent,
   type SimulationRun,
@@ -10,7 +10,7 @@ import {
 import { statsLine, versionsText } from '../simulator/stats-text.js';
 import { CliError, isCliError } from './cli-error.js';
 import { withApiOptions, type ApiOptions } from './command-options.js';
-import { formatBytes, print, printable, summary } from './output.js';
+import { formatBytes, print, printable, summary, table } from './output.js';
 
 interface SimulateOptions extends ApiOptions {
   readonly prototype: string;
@@ -42,11 +42,12 @@ export function registerSimulateCommand(program: Command): void {
       )
       .option('--start-version <version>', "version each device reports first (default: the prototype's lowest)")
       .addOption(
-        new Option('--mqtt-url <url>', 'MQTT broker (default: mqtt://<host of --url>:1883)')
+        new Option('--mqtt-url <url>', 'MQTT broker (default: the one the server names, see `fota info`)')
           .env('FOTA_MQTT_URL')
           .helpGroup('Server options:'),
       )
       .option('--duration <seconds>', 'stop after this many seconds (default: run until Ctrl-C)', positiveNumber),
+    'print the final summary as one JSON object on stdout, for scripts',
   )
     .addHelpText(
       'after',
@@ -57,7 +58,12 @@ tutorial, mcsjs, mcs.c, the 7697 Arduino library and the LinkIt ONE sample, in t
 devices alternate MQTT 3.1 and 3.1.1 and subscribe to mcs/<deviceId>/<deviceKey>/+. On
 each FOTA message a device uploads status,,fotaing, downloads the firmware, checks its size
 and MD5, and reports the new version. Dropped connections come back after 0.5-1 s, doubling
-up to 15 s. A live line on stderr counts what happens; a summary ends on stdout.
+up to 15 s. A live line on stderr counts what happens, and the first connection that fails
+or drops for each reason is named there (\`mqtt connection refused or lost: connect
+ECONNREFUSED 127.0.0.1:1883 …\`); the others are counted. A summary ends on stdout.
+
+TCP devices connect where connections.csv tells them; MQTT devices connect to the broker the
+server names (GET /api/v1/server, as \`fota info\` shows it), unless --mqtt-url says otherwise.
 
 Examples:
   $ fota simulate --prototype P4cjC0Jd3XwE --devices 10
@@ -81,10 +87,20 @@ async function simulate(options: SimulateOptions): Promise<void> {
 
   const live = new LiveLine(process.stderr);
   let deviceLines = 0;
+  let broker: MqttBroker | undefined;
   const onEvent = (event: SimulationEvent) => {
     if (event.type === 'simulation.started') {
       live.note(
         `Simulating ${event.tcp + event.mqtt} devices of ${event.prototypeId} (tcp ${event.tcp}, mqtt ${event.mqtt}) from version ${event.startVersion}; ${options.duration === undefined ? 'Ctrl-C to stop' : `for ${options.duration} s`}`,
+      );
+      broker = event.broker;
+      if (broker) live.note(`MQTT broker ${broker.url} (${brokerOrigin(broker)})`);
+      return;
+    }
+    if (event.type === 'connection.problem') {
+      // Every first of its kind, outside the limit on device lines: these say why nothing connects.
+      live.note(
+        `${event.protocol} connection refused or lost: ${event.reason} (first: ${event.deviceId}; ${event.protocol === 'tcp' ? "address from connections.csv, the server's FOTA_TCP_PUBLIC_HOST and FOTA_TCP_PORT" : `broker ${broker?.url ?? '?'}, ${broker ? brokerOrigin(broker) : ''}`})`,
       );
       return;
     }
@@ -107,7 +123,7 @@ async function simulate(options: SimulateOptions): Promise<void> {
         devices: options.devices,
         protocol: options.protocol,
         startVersion: options.startVersion,
-        mqttUrl: options.mqttUrl ?? defaultMqttUrl(url),
+        mqttUrl: options.mqttUrl,
         durationMs: options.duration === undefined ? undefined : options.duration * 1000,
         signal: stop.signal,
       },
@@ -124,6 +140,18 @@ async function simulate(options: SimulateOptions): Promise<void> {
     process.off('SIGTERM', onSignal);
   }
   print(options.json ? `${JSON.stringify(result, null, 2)}\n` : readable(result));
+}
+
+/** Who chose the broker, and how to choose another. */
+function brokerOrigin(broker: MqttBroker): string {
+  switch (broker.from) {
+    case 'option':
+      return 'set by --mqtt-url or FOTA_MQTT_URL';
+    case 'server':
+      return 'from the server';
+    case 'default':
+      return 'the default: the server does not say; set --mqtt-url or FOTA_MQTT_URL';
+  }
 }
 
 /** A line for the events worth a line of their own; the rest only moves the counters. */
@@ -153,6 +181,15 @@ function readable(result: SimulationSummary): string {
       ['versions now', versionsText(result.versions)],
     ]),
   ];
+  if (result.connectionProblems.length > 0) {
+    lines.push('Connection problems:\n');
+    lines.push(
+      table(
+        ['  PROTOCOL', 'TIMES', 'REASON'],
+        result.connectionProblems.map((problem) => [`  ${problem.protocol}`, String(problem.count), problem.reason]),
+      ),
+    );
+  }
   if (result.failures.length > 0) {
     lines.push('Failures:\n');
     for (const failure of result.failures) {

@@ -21,4 +21,16 @@ export interface HttpServices {
   readonly adminTokens: AdminTokens;
   /** The public download URL of a firmware. */
   readonly firmwareUrl: (firmwareId: string) => string;
+  /** Where devices reach this server, read when asked (the ports are known once it listens). */
+  readonly endpoints: () => ServerEndpoints;
+}
+
+/** The public addresses of the server's three device-facing parts. */
+export interface ServerEndpoints {
+  /** Base of the MCS device API and of download URLs (FOTA_PUBLIC_URL). */
+  readonly publicUrl: string;
+  /** The TCP command server, as `connections.csv` answers it. */
+  readonly tcp: { readonly host: string; readonly port: number };
+  /** The MQTT broker: on the same host as the TCP command server. */
+  readonly mqtt: { readonly host: string; readonly port: number };
 }

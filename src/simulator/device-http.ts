@@ -176,10 +176,15 @@ function parse(text: string): unknown {
   }
 }
 
-/** A network error in a few words: its code when it has one. */
+/**
+ * A network error in a few words: Node's message when it names the code and the address
+ * (`connect ECONNREFUSED 127.0.0.1:1883`), else the code with the message.
+ */
 export function describe(error: unknown): string {
   const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
-  if (typeof code === 'string' && code !== 'ABORT_ERR')
-    return `${code}${typeof message === 'string' ? ` (${message})` : ''}`;
+  if (typeof code === 'string' && code !== 'ABORT_ERR') {
+    if (typeof message !== 'string' || message === '') return code;
+    return message.includes(code) ? message : `${code} (${message})`;
+  }
   return typeof message === 'string' ? message : String(error);
 }

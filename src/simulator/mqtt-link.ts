@@ -110,7 +110,8 @@ export class MqttLink implements CommandLink {
       client.subscribe(`${this.topic}/+`, { qos: 1 }, (error, granted) => {
         if (this.stopping.signal.aborted) return;
         if (error || granted?.some((grant) => grant.qos === 128)) {
-          reason = `subscription to ${this.topic}/+ refused${error ? `: ${describe(error)}` : ''}`;
+          // The topic holds the device key: the message names it without.
+          reason = `subscription to mcs/${this.options.deviceId}/<deviceKey>/+ refused${error ? `: ${describe(error)}` : ''}`;
           this.handlers.problem(reason);
           client.end(true);
           return;

@@ -79,9 +79,10 @@ describe('fota simulate', { timeout: 60_000 }, () => {
     [['--devices', '0'], /--devices.*whole number/],
     [['--protocol', 'udp'], /--protocol.*Allowed choices are tcp, mqtt, mix/],
     [['--duration', 'soon'], /--duration.*seconds/],
-  ])('refuses %j', async (args, message) => {
+  ])('refuses %j as a usage error: one line, a hint, exit status 2', async (args, message) => {
     const run = simulate(['--prototype', fota.prototypeId, ...args], env);
-    expect(await run.exited).toBe(1);
+    expect(await run.exited).toBe(2);
+    expect(run.stderr.split('\n')).toEqual([expect.stringMatching(/; run fota simulate --help$/), '']);
     expect(run.stderr).toMatch(message);
     expect(fota.requests).toEqual([]);
   });

@@ -1,6 +1,14 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { defaultMqttUrl, planDevices, runSimulation, statsOf, type SimulationOptions } from './simulation.js';
-import { startLoopbackFota, until, type LoopbackFota } from './testing/loopback-fota.js';
+import { ApiClient } from '../cli/api-client.js';
+import {
+  defaultMqttUrl,
+  findMqttBroker,
+  planDevices,
+  runSimulation,
+  statsOf,
+  type SimulationOptions,
+} from './simulation.js';
+import { closedPort, startLoopbackFota, until, type LoopbackFota } from './testing/loopback-fota.js';
 import type { SimulationEvent } from './types.js';
 
 let fota: LoopbackFota;
@@ -59,6 +67,23 @@ describe('defaultMqttUrl', () => {
   });
 });
 
+describe('findMqttBroker', () => {
+  it('takes the URL given, else falls back to port 1883 of the host when the server does not say (404)', async () => {
+    const api = ApiClient.connect({ url: fota.url, token: fota.token });
+    expect(await findMqttBroker(api, fota.url, 'mqtt://broker:1884')).toEqual({
+      url: 'mqtt://broker:1884',
+      from: 'option',
+    });
+    expect(await findMqttBroker(api, fota.url, undefined)).toEqual({ url: 'mqtt://127.0.0.1:1883', from: 'default' });
+    expect(fota.requests.map((request) => request.path)).toEqual(['/api/v1/server']);
+  });
+
+  it('does not hide a refused token behind the default', async () => {
+    const api = ApiClient.connect({ url: fota.url, token: 'wrong' });
+    await expect(findMqttBroker(api, fota.url, undefined)).rejects.toThrow(/HTTP 401/);
+  });
+});
+
 describe('runSimulation', () => {
   it('reuses and creates sim devices, starts from the lowest version, upgrades every device on FOTA, and closes every socket', async () => {
     fota.versions.push('1.0', '1.1', '2.0');
@@ -88,6 +113,7 @@ describe('runSimulation', () => {
       startVersion: '1.0',
       tcp: 2,
       mqtt: 2,
+      broker: { url: fota.mqttUrl, from: 'option' },
     });
 
     for (const device of simulated) {
@@ -148,6 +174,33 @@ describe('runSimulation', () => {
     const summary = await run.done;
     expect(summary.devices).toEqual({ tcp: 0, mqtt: 2 });
     expect(summary.connected).toEqual({ tcp: 0, mqtt: 0 });
+  });
+
+  it('names the first refused connection of each kind once, and counts every one', async () => {
+    fota.versions.push('1.0');
+    const port = await closedPort();
+    const events: SimulationEvent[] = [];
+    const stop = new AbortController();
+    const run = runSimulation(
+      optionsFor({ devices: 3, protocol: 'mqtt', mqttUrl: `mqtt://127.0.0.1:${port}`, signal: stop.signal }),
+      (event) => events.push(event),
+    );
+    await until(() => run.stats().disconnects >= 9, 'every device refused a few times');
+    stop.abort();
+    const summary = await run.done;
+    const problems = events.filter((event) => event.type === 'connection.problem');
+    expect(problems).toEqual([
+      {
+        type: 'connection.problem',
+        deviceId: expect.any(String),
+        protocol: 'mqtt',
+        reason: `connect ECONNREFUSED 127.0.0.1:${port}`,
+      },
+    ]);
+    expect(summary.connectionProblems).toEqual([
+      { protocol: 'mqtt', reason: `connect ECONNREFUSED 127.0.0.1:${port}`, count: summary.disconnects },
+    ]);
+    expect(summary.mqttUrl).toBe(`mqtt://127.0.0.1:${port}`);
   });
 
   it.each([

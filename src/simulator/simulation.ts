@@ -1,10 +1,13 @@
 import { ApiClient } from '../cli/api-client.js';
+import { isCliError } from '../cli/cli-error.js';
+import type { ServerInfoBody } from '../http/management/schemas.js';
 import type { BackoffPolicy } from './backoff.js';
+import { ConnectionProblems, type ConnectionProblem } from './connection-problems.js';
 import { habitFor } from './heartbeats.js';
 import { pause } from './link.js';
 import { lowestFirmwareVersion, mapLimit, provisionDevices } from './provision.js';
 import { SimulatedDevice, type DeviceSnapshot, type SimulatedDeviceOptions } from './simulated-device.js';
-import type { DeviceIdentity, SimulatedProtocol, SimulationEvent, SimulationListener } from './types.js';
+import type { DeviceIdentity, MqttBroker, SimulatedProtocol, SimulationEvent, SimulationListener } from './types.js';
 
 export type ProtocolChoice = SimulatedProtocol | 'mix';
 
@@ -20,7 +23,7 @@ export interface SimulationOptions {
   readonly protocol: ProtocolChoice;
   /** Default: the lowest version among the prototype's firmwares. */
   readonly startVersion?: string | undefined;
-  /** Default: `mqtt://<host of url>:1883`. */
+  /** Default: the broker the server names (`GET /api/v1/server`), else `mqtt://<host of url>:1883`. */
   readonly mqttUrl?: string | undefined;
   /** Stops the simulation; without one (and without a duration) it runs forever. */
   readonly signal?: AbortSignal | undefined;
@@ -37,7 +40,13 @@ export interface ProtocolCounts {
 }
 
 /** The whole simulation at one moment. */
-export interface SimulationStats {
+export interface SimulationStats extends DeviceTotals {
+  /** Why connections failed or were lost, by kind, the most frequent first. */
+  readonly connectionProblems: readonly ConnectionProblem[];
+}
+
+/** What the devices' counters add up to. */
+export interface DeviceTotals {
   /** Devices simulated, by protocol. */
   readonly devices: ProtocolCounts;
   /** Devices whose command link is up (TCP socket open; MQTT connected and subscribed). */
@@ -64,6 +73,8 @@ export interface FailureRecord {
 /** What a finished simulation did. */
 export interface SimulationSummary extends SimulationStats {
   readonly prototypeId: string;
+  /** The MQTT broker's URL; null without MQTT devices. */
+  readonly mqttUrl: string | null;
   readonly startVersion: string;
   readonly protocol: ProtocolChoice;
   readonly elapsedMs: number;
@@ -88,9 +99,28 @@ export const MAX_FAILURES_KEPT = 100;
 /** How many devices provision, report and connect at the same time while starting. */
 const START_CONCURRENCY = 16;
 
-/** MCS's plain MQTT port, on the host of the HTTP URL. */
+/** MCS's plain MQTT port, on the host of the HTTP URL: for a server that does not say where its broker is. */
 export function defaultMqttUrl(httpUrl: string): string {
   return `mqtt://${new URL(httpUrl).hostname}:1883`;
+}
+
+/**
+ * The broker MQTT devices connect to: the one given, else the one the server names in
+ * `GET /api/v1/server`, else the default port on the host of the URL (a server without that route
+ * answers 404).
+ */
+export async function findMqttBroker(api: ApiClient, httpUrl: string, given: string | undefined): Promise<MqttBroker> {
+  if (given !== undefined && given !== '') return { url: given, from: 'option' };
+  try {
+    const { mqtt } = (await api.get<ServerInfoBody>('/server')).body;
+    if (typeof mqtt?.host === 'string' && Number.isInteger(mqtt.port) && mqtt.port > 0) {
+      const host = mqtt.host.includes(':') ? `[${mqtt.host}]` : mqtt.host;
+      return { url: `mqtt://${host}:${mqtt.port}`, from: 'server' };
+    }
+  } catch (error) {
+    if (!isCliError(error) || error.httpStatus !== 404) throw error;
+  }
+  return { url: defaultMqttUrl(httpUrl), from: 'default' };
 }
 
 /**
@@ -120,13 +150,21 @@ export function planDevices(
 export function runSimulation(options: SimulationOptions, onEvent: SimulationListener = () => {}): SimulationRun {
   const devices: SimulatedDevice[] = [];
   const failures: FailureRecord[] = [];
+  const problems = new ConnectionProblems();
   const emit = (event: SimulationEvent) => {
     if (event.type === 'fota.failed' && failures.length < MAX_FAILURES_KEPT) {
       failures.push({ deviceId: event.deviceId, version: event.version, reason: event.reason });
     }
     onEvent(event);
+    if (event.type === 'device.disconnected' && problems.record(event.protocol, event.deviceId, event.reason)) {
+      const { deviceId, protocol, reason } = event;
+      onEvent({ type: 'connection.problem', deviceId, protocol, reason });
+    }
   };
-  const stats = () => statsOf(devices.map((device) => device.snapshot()));
+  const stats = (): SimulationStats => ({
+    ...statsOf(devices.map((device) => device.snapshot())),
+    connectionProblems: problems.list(),
+  });
 
   const run = async (): Promise<SimulationSummary> => {
     const started = Date.now();
@@ -138,21 +176,24 @@ export function runSimulation(options: SimulationOptions, onEvent: SimulationLis
         `prototype ${options.prototypeId} has no firmware yet: upload one first (fota firmware upload ${options.prototypeId} <file> --name <name> --version <version>)`,
       );
     }
+    const broker = options.protocol === 'tcp' ? undefined : await findMqttBroker(api, options.url, options.mqttUrl);
     const identities = await provisionDevices(api, options.prototypeId, options.devices, START_CONCURRENCY);
     const plans = planDevices(identities, options.protocol, {
       httpBase: options.url,
       startVersion,
-      mqttUrl: options.mqttUrl ?? defaultMqttUrl(options.url),
+      mqttUrl: broker?.url,
       heartbeatIntervalMs: options.heartbeatIntervalMs,
       backoff: options.backoff,
     });
     for (const plan of plans) devices.push(new SimulatedDevice(plan, emit));
+    const mqttDevices = plans.filter((plan) => plan.protocol === 'mqtt').length;
     emit({
       type: 'simulation.started',
       prototypeId: options.prototypeId,
       startVersion,
       tcp: plans.filter((plan) => plan.protocol === 'tcp').length,
-      mqtt: plans.filter((plan) => plan.protocol === 'mqtt').length,
+      mqtt: mqttDevices,
+      broker: mqttDevices > 0 ? broker : undefined,
     });
 
     try {
@@ -179,6 +220,7 @@ export function runSimulation(options: SimulationOptions, onEvent: SimulationLis
       return {
         ...stats(),
         prototypeId: options.prototypeId,
+        mqttUrl: mqttDevices > 0 && broker ? broker.url : null,
         startVersion: startVersion as string,
         protocol: options.protocol,
         elapsedMs: Date.now() - started,
@@ -191,7 +233,7 @@ export function runSimulation(options: SimulationOptions, onEvent: SimulationLis
 }
 
 /** Adds up device snapshots. */
-export function statsOf(snapshots: readonly DeviceSnapshot[]): SimulationStats {
+export function statsOf(snapshots: readonly DeviceSnapshot[]): DeviceTotals {
   const devices = { tcp: 0, mqtt: 0 };
   const connected = { tcp: 0, mqtt: 0 };
   const versions: Record<string, number> = {};

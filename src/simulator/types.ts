@@ -22,6 +22,15 @@ export interface FotaMessage {
   readonly url: string;
 }
 
+/**
+ * The MQTT broker of a simulation: given (`--mqtt-url`, FOTA_MQTT_URL), named by the server
+ * (`GET /api/v1/server`), or the default `mqtt://<host of the URL>:1883` when the server does not say.
+ */
+export interface MqttBroker {
+  readonly url: string;
+  readonly from: 'option' | 'server' | 'default';
+}
+
 /** Where a device's life stands: what the live summary counts. */
 export type DeviceState = 'starting' | 'connecting' | 'connected' | 'stopped';
 
@@ -33,6 +42,8 @@ export type SimulationEvent =
       readonly startVersion: string;
       readonly tcp: number;
       readonly mqtt: number;
+      /** The broker MQTT devices connect to, and who chose it; undefined without MQTT devices. */
+      readonly broker: MqttBroker | undefined;
     }
   | { readonly type: 'device.reported'; readonly deviceId: string; readonly version: string }
   | { readonly type: 'device.connected'; readonly deviceId: string; readonly protocol: SimulatedProtocol }
@@ -43,6 +54,13 @@ export type SimulationEvent =
       readonly reason: string;
       /** Milliseconds until the next attempt. */
       readonly retryInMs: number;
+    }
+  | {
+      /** The first connection of its kind that failed or was lost (the next ones are only counted). */
+      readonly type: 'connection.problem';
+      readonly deviceId: string;
+      readonly protocol: SimulatedProtocol;
+      readonly reason: string;
     }
   | { readonly type: 'device.problem'; readonly deviceId: string; readonly message: string }
   | { readonly type: 'fota.received'; readonly deviceId: string; readonly fota: FotaMessage }

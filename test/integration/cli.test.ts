@@ -123,8 +123,10 @@ describe('fota CLI over the management API', { timeout: 180_000 }, () => {
 
     it('refuses a version policy it does not know before calling the API', async () => {
       const run = await cli('prototypes', 'create', 'Odd', '--version-policy', 'sometimes');
-      expect(run.code).toBe(1);
-      expect(run.stderr).toContain('Allowed choices are any, increasing');
+      expect(run.code).toBe(2);
+      expect(run.stderr).toBe(
+        "fota: option '--version-policy <policy>' argument 'sometimes' is invalid. Allowed choices are any, increasing; run fota prototypes create --help\n",
+      );
     });
   });
 
@@ -161,9 +163,9 @@ describe('fota CLI over the management API', { timeout: 180_000 }, () => {
       const table = await cli('devices', 'list', prototypeId);
       expect(table.code).toBe(0);
       const lines = table.stdout.trimEnd().split('\n');
-      expect(lines[0]).toMatch(/^DEVICE ID\s+DEVICE KEY\s+NAME\s+FIRMWARE\s+CREATED$/);
-      expect(lines[1]).toMatch(new RegExp(`^${deviceId}\\s+${deviceKey}\\s+Lamp on desk 3\\s+-\\s+`));
-      expect(lines[2]).toMatch(new RegExp(`^${created.deviceId}\\s+${created.deviceKey}\\s+bench-01\\s+-\\s+`));
+      expect(lines[0]).toMatch(/^DEVICE ID\s+DEVICE KEY\s+NAME\s+ONLINE\s+FIRMWARE\s+CREATED$/);
+      expect(lines[1]).toMatch(new RegExp(`^${deviceId}\\s+${deviceKey}\\s+Lamp on desk 3\\s+no\\s+-\\s+`));
+      expect(lines[2]).toMatch(new RegExp(`^${created.deviceId}\\s+${created.deviceKey}\\s+bench-01\\s+no\\s+-\\s+`));
     });
 
     it('says so when a prototype has no devices yet', async () => {
@@ -316,9 +318,9 @@ describe('fota CLI over the management API', { timeout: 180_000 }, () => {
         cli('firmware', 'upload', prototypeId, path, '--name', 'X', '--version', '1', '--checksum', 'abc'),
         cli('firmware', 'upload', prototypeId, path, '--name', 'X', '--version', '1', '--prerequisites', 'F1,F2'),
       ]);
-      expect(checksum.code).toBe(1);
+      expect(checksum.code).toBe(2);
       expect(checksum.stderr).toContain('an MD5 digest is 32 hexadecimal digits');
-      expect(prerequisites.code).toBe(1);
+      expect(prerequisites.code).toBe(2);
       expect(prerequisites.stderr).toContain('"F1" is not a firmware id');
       expect(await cliJson('firmware', 'list', prototypeId)).toEqual([]);
     });
@@ -342,8 +344,8 @@ describe('fota CLI over the management API', { timeout: 180_000 }, () => {
 
     it('needs --name and --version', async () => {
       const run = await cli('firmware', 'upload', 'P00000000000', join(files, 'x.bin'), '--version', '1');
-      expect(run.code).toBe(1);
-      expect(run.stderr).toContain("required option '--name <name>' not specified");
+      expect(run.code).toBe(2);
+      expect(run.stderr).toBe("fota: required option '--name <name>' not specified; run fota firmware upload --help\n");
     });
   });
 

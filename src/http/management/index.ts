@@ -10,6 +10,7 @@ import { eventRoutes } from './events.js';
 import { firmwareRoutes } from './firmwares.js';
 import { prototypeRoutes } from './prototypes.js';
 import { pushRoutes } from './pushes.js';
+import { serverInfoRoutes } from './server-info.js';
 
 export interface ManagementOptions {
   readonly services: HttpServices;
@@ -58,4 +59,5 @@ export const managementApi: FastifyPluginAsync<ManagementOptions> = async (
   await app.register(firmwareRoutes, { services });
   await app.register(pushRoutes, { services });
   await app.register(eventRoutes, { services });
+  await app.register(serverInfoRoutes, { services });
 };

@@ -227,6 +227,23 @@ export const PushCreate = Type.Object(
 
 export const PushParams = Type.Object({ pushId: Type.String() });
 
+const Endpoint = Type.Object({ host: Type.String(), port: Type.Integer() });
+
+export const ServerInfo = Type.Object(
+  {
+    version: Type.String({ description: 'the fota version the server runs' }),
+    publicUrl: Type.String({ description: 'base of the MCS device API and of download URLs (FOTA_PUBLIC_URL)' }),
+    tcp: Type.Object(Endpoint.properties, {
+      description: 'the TCP command server as connections.csv answers it (FOTA_TCP_PUBLIC_HOST, FOTA_TCP_PORT)',
+    }),
+    mqtt: Type.Object(Endpoint.properties, {
+      description: 'the MQTT broker: the host of the TCP command server and FOTA_MQTT_PORT',
+    }),
+  },
+  { $id: 'ServerInfo' },
+);
+
+export type ServerInfoBody = Static<typeof ServerInfo>;
 export type PushBody = Static<typeof Push>;
 export type PushTargetBody = Static<typeof PushTarget>;
 export type PushTargetPageBody = Static<typeof PushTargetPage>;
