@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { DeviceBody } from '../http/management/schemas.js';
+import type { DeviceBody } from '../contract/schemas.js';
 import { ApiClient } from './api-client.js';
 import { changesOf, JSON_HELP_DELETE, pathOf, show, withApiOptions, type ApiOptions } from './command-options.js';
 import { formatTime, summary, table } from './output.js';

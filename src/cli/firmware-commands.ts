@@ -1,7 +1,7 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { isDomainError } from '../domain/errors.js';
 import { parsePrerequisites } from '../domain/prerequisites.js';
-import type { FirmwareBody } from '../http/management/schemas.js';
+import type { FirmwareBody } from '../contract/schemas.js';
 import { ApiClient } from './api-client.js';
 import { changesOf, JSON_HELP_DELETE, pathOf, show, withApiOptions, type ApiOptions } from './command-options.js';
 import { uploadFirmware } from './firmware-upload.js';

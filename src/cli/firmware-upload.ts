@@ -1,7 +1,7 @@
 import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
-import type { FirmwareBody } from '../http/management/schemas.js';
+import type { FirmwareBody } from '../contract/schemas.js';
 import type { ApiAnswer, ApiClient } from './api-client.js';
 import { CliError } from './cli-error.js';
 import { MultipartBody } from './multipart-body.js';

@@ -1,7 +1,7 @@
 import { SingleBar } from 'cli-progress';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { isTerminal, pushStatuses, type PushStatus } from '../domain/push.js';
-import type { PushBody, PushTargetBody, PushTargetPageBody } from '../http/management/schemas.js';
+import type { PushBody, PushTargetBody, PushTargetPageBody } from '../contract/schemas.js';
 import { ApiClient, type ApiAnswer } from './api-client.js';
 import { CliError } from './cli-error.js';
 import { show, withApiOptions, type ApiOptions } from './command-options.js';

@@ -1,6 +1,6 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { pushStatuses } from '../domain/push.js';
-import type { DevicePushBody, PushBody, PushTargetBody, PushTargetPageBody } from '../http/management/schemas.js';
+import type { DevicePushBody, PushBody, PushTargetBody, PushTargetPageBody } from '../contract/schemas.js';
 import { ApiClient } from './api-client.js';
 import { CliError, USAGE_EXIT_CODE } from './cli-error.js';
 import { pathOf, show, withApiOptions, type ApiOptions } from './command-options.js';

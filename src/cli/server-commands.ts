@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { ServerInfoBody } from '../http/management/schemas.js';
+import type { ServerInfoBody } from '../contract/schemas.js';
 import { ApiClient } from './api-client.js';
 import { CliError } from './cli-error.js';
 import { show, withApiOptions, type ApiOptions } from './command-options.js';

@@ -1,5 +1,5 @@
 import type { ApiClient } from '../cli/api-client.js';
-import type { DeviceBody, FirmwareBody } from '../http/management/schemas.js';
+import type { DeviceBody, FirmwareBody } from '../contract/schemas.js';
 import type { DeviceIdentity } from './types.js';
 
 /** The name of the n-th simulated device, from 1: `sim-0001`. */

@@ -1,6 +1,6 @@
 import { ApiClient } from '../cli/api-client.js';
 import { isCliError } from '../cli/cli-error.js';
-import type { ServerInfoBody } from '../http/management/schemas.js';
+import type { ServerInfoBody } from '../contract/schemas.js';
 import type { BackoffPolicy } from './backoff.js';
 import { ConnectionProblems, type ConnectionProblem } from './connection-problems.js';
 import { habitFor } from './heartbeats.js';

@@ -2,7 +2,14 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { HttpServices } from '../services.js';
 import { presentDevice } from './present.js';
-import { commonErrors, Device, DeviceCreate, DeviceParams, DevicePatch, PrototypeParams } from './schemas.js';
+import {
+  commonErrors,
+  Device,
+  DeviceCreate,
+  DeviceParams,
+  DevicePatch,
+  PrototypeParams,
+} from '../../contract/schemas.js';
 
 const tags = ['devices'];
 

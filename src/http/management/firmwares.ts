@@ -15,7 +15,7 @@ import {
   FirmwarePatch,
   ForceQuery,
   PrototypeParams,
-} from './schemas.js';
+} from '../../contract/schemas.js';
 
 const tags = ['firmwares'];
 const TEXT_FIELDS = new Set(['name', 'version', 'releaseNote', 'checksum', 'prerequisites']);

@@ -1,7 +1,14 @@
 import type { Firmware, Prototype } from '../../domain/model.js';
 import type { DevicePush, PushRecord, PushSummary, PushTarget } from '../../domain/push.js';
 import type { DeviceOverview } from '../../domain/services/devices.js';
-import type { DeviceBody, DevicePushBody, FirmwareBody, PrototypeBody, PushBody, PushTargetBody } from './schemas.js';
+import type {
+  DeviceBody,
+  DevicePushBody,
+  FirmwareBody,
+  PrototypeBody,
+  PushBody,
+  PushTargetBody,
+} from '../../contract/schemas.js';
 
 /** From domain records to the management API's JSON. */
 export const presentPrototype = (prototype: Prototype): PrototypeBody => ({

@@ -10,7 +10,7 @@ import {
   PrototypeCreate,
   PrototypeParams,
   PrototypePatch,
-} from './schemas.js';
+} from '../../contract/schemas.js';
 
 const tags = ['prototypes'];
 

@@ -12,7 +12,7 @@ import {
   PushParams,
   PushTargetPage,
   PushTargetQuery,
-} from './schemas.js';
+} from '../../contract/schemas.js';
 
 const tags = ['pushes'];
 

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { requireAdmin } from '../../domain/access.js';
 import { packageVersion } from '../../version.js';
 import type { HttpServices } from '../services.js';
-import { commonErrors, ServerInfo, type ServerInfoBody } from './schemas.js';
+import { commonErrors, ServerInfo, type ServerInfoBody } from '../../contract/schemas.js';
 
 /**
  * `GET /api/v1/server`: the server's version and where devices reach it, so that a tool (the
