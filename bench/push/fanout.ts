@@ -7,7 +7,7 @@ import { expectFota, measureDelivery, type DeliveryFigures, type ProbeRun } from
 import type { ProbeOptions, Receipt } from './protocol.js';
 import type { Swarms } from './swarms.js';
 
-/** Probe requests of each kind go out this often (TCP heartbeats: twice this, see fleet.ts). */
+/** MQTT pings of the probe go out this often; HTTP requests and TCP heartbeats twice as far apart, to cost the server less. */
 export const PROBE_INTERVAL_MS = 10;
 /** Targets per `GET /pushes/:id/targets` page (the API's most). */
 const TARGET_PAGE = 500;
@@ -50,7 +50,7 @@ export function fotaProbe(fleet: Fleet): ProbeOptions {
   const { server, probeDevices } = fleet;
   return {
     intervalMs: PROBE_INTERVAL_MS,
-    http: { url: `${server.url}/healthz` },
+    http: { url: `${server.url}/healthz`, intervalMs: 2 * PROBE_INTERVAL_MS },
     mqtt: { host: '127.0.0.1', port: server.mqttPort, device: probeDevices.mqtt },
     tcp: { host: '127.0.0.1', port: server.tcpPort, devices: probeDevices.tcp, intervalMs: 2 * PROBE_INTERVAL_MS },
   };

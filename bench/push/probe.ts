@@ -176,7 +176,7 @@ export class Probe {
     if (options.http) {
       const http = httpProbe(options.http.url);
       probe.closers.push(http.close);
-      probe.loops.set('http', new Loop(options.intervalMs, http.send, error('http')));
+      probe.loops.set('http', new Loop(options.http.intervalMs, http.send, error('http')));
     }
     if (options.mqtt) {
       const mqtt = await mqttProbe(options.mqtt, (reason) => probe.errors.push(reason));

@@ -66,8 +66,8 @@ export interface ConnectOptions {
  */
 export interface ProbeOptions {
   readonly intervalMs: number;
-  /** `GET url` on one keep-alive connection. */
-  readonly http?: { readonly url: string };
+  /** `GET url` on one keep-alive connection, one every `http.intervalMs`. */
+  readonly http?: { readonly url: string; readonly intervalMs: number };
   /** PINGREQ to PINGRESP on one MQTT connection, subscribed to the device's topic when it has one. */
   readonly mqtt?: { readonly host: string; readonly port: number; readonly device?: SwarmDevice };
   /**

@@ -198,7 +198,7 @@ export function fanoutReport(
       `All ${count(fota.distinctTokens)} URLs were \`${fleet.server.url}/fw/p/<21 letters and digits>\` with distinct tokens. ` +
       `Write gap ${count(fota.writeGapMs)} ms: ${count(fota.tcpEchoedWithinGap)} TCP devices had read a heartbeat echo less than that before the push, or during it (their FOTA line may wait for the gap).`,
     '',
-    `Probe: one request of each kind in flight, the next ${fota.probe?.intervalMs ?? '–'} ms after the previous one went out (TCP heartbeats every ${2 * (fota.probe?.intervalMs ?? 0)} ms over ${fleet.probeDevices.tcp.length} devices of another prototype), or at once after a late answer; ` +
+    `Probe, from a process of its own: one request of each kind in flight, the next one ${fota.probe?.intervalMs ?? '–'} ms (MQTT PINGREQ) or ${2 * (fota.probe?.intervalMs ?? 0)} ms (HTTP, and TCP heartbeats over ${fleet.probeDevices.tcp.length} devices of another prototype in turn) after the previous one went out, or at once after a late answer; ` +
       `answer times in ms, for ${ms(fota.probe?.idleWindowMs ?? NaN)} ms before the push (the probe alone cost the server ${fixed(fota.probe?.idleServerCpuMsPerS ?? NaN, 1)} ms of CPU per s) and from the push until the server was quiet:`,
     '',
     table(
