@@ -7,8 +7,11 @@ import { expectFota, measureDelivery, type DeliveryFigures, type ProbeRun } from
 import type { ProbeOptions, Receipt } from './protocol.js';
 import type { Swarms } from './swarms.js';
 
-/** MQTT pings of the probe go out this often; HTTP requests and TCP heartbeats twice as far apart, to cost the server less. */
+/** MQTT pings of the probe go out this often; HTTP requests and TCP heartbeats further apart, to cost the server less. */
 export const PROBE_INTERVAL_MS = 10;
+export const PROBE_HTTP_INTERVAL_MS = 20;
+/** Over PROBE_TCP_DEVICES (80) devices, each heartbeats every 4 s, more than the write gap. */
+export const PROBE_TCP_INTERVAL_MS = 50;
 /** Targets per `GET /pushes/:id/targets` page (the API's most). */
 const TARGET_PAGE = 500;
 
@@ -50,9 +53,9 @@ export function fotaProbe(fleet: Fleet): ProbeOptions {
   const { server, probeDevices } = fleet;
   return {
     intervalMs: PROBE_INTERVAL_MS,
-    http: { url: `${server.url}/healthz`, intervalMs: 2 * PROBE_INTERVAL_MS },
+    http: { url: `${server.url}/healthz`, intervalMs: PROBE_HTTP_INTERVAL_MS },
     mqtt: { host: '127.0.0.1', port: server.mqttPort, device: probeDevices.mqtt },
-    tcp: { host: '127.0.0.1', port: server.tcpPort, devices: probeDevices.tcp, intervalMs: 2 * PROBE_INTERVAL_MS },
+    tcp: { host: '127.0.0.1', port: server.tcpPort, devices: probeDevices.tcp, intervalMs: PROBE_TCP_INTERVAL_MS },
   };
 }
 

@@ -95,6 +95,8 @@ export interface DeliveryFigures {
   readonly clientCpuSeconds: number;
   readonly settledAfterMs: number;
   readonly probe: ProbeFigures | undefined;
+  /** The probe's cost before the push (ms per s) times the time it ran during the push: part of the server CPU above. */
+  readonly probeCpuSeconds: number;
 }
 
 /** Answer times of the probe (probe.ts) before the push and from the push until the server was quiet. */
@@ -111,6 +113,8 @@ export interface ProbeFigures {
 
 /** How long the probe runs alone before the push, for the baseline. */
 const PROBE_IDLE_MS = 3000;
+/** How long the probe goes on after every device had its message (acknowledgements are still recorded then). */
+const PROBE_AFTER_MS = 2000;
 
 /** The probe process: a swarm of its own, which measures answer times while the others receive. */
 export interface ProbeRun {
@@ -194,9 +198,16 @@ export async function measureDelivery(
     clearTimeout(timer);
     stop();
   }
+  // The probe stops shortly after the last receipt, so that its own cost does not hold off the quiet.
+  let probed: ProbeResult | undefined;
+  let probeStoppedAt = start;
+  if (probe) {
+    await sleep(PROBE_AFTER_MS);
+    probed = (await probe.swarms.all<ProbeResult>(() => ({ cmd: 'probe-stop' }), 30_000))[0];
+    probeStoppedAt = Date.now();
+  }
   const settled = await settledCpu(serverPid, { maxMs: 60_000 });
   const clientAfter = clientCpu(swarms);
-  const probed = probe ? (await probe.swarms.all<ProbeResult>(() => ({ cmd: 'probe-stop' }), 30_000))[0] : undefined;
   const collected = await swarms.all<CollectResult>(() => ({ cmd: 'collect' }), 60_000);
   const receipts: Receipt[] = collected.flatMap((result) => [...result.receipts]);
   const bad = collected.flatMap((result) => [...result.bad]);
@@ -205,7 +216,8 @@ export async function measureDelivery(
   return {
     start,
     receipts,
-    probe: probed && probeFigures(probed, probe!.options.intervalMs, idle, { from: start, to: settled.at }),
+    probe: probed && probeFigures(probed, probe!.options.intervalMs, idle, { from: start, to: probeStoppedAt }),
+    probeCpuSeconds: (idle.cpuMsPerS * (probeStoppedAt - start)) / 1e6,
     all: delay(receipts),
     byProtocol: {
       tcp: delay(receipts.filter((receipt) => receipt.protocol === 'tcp')),

@@ -1,7 +1,7 @@
 import type { PartReport } from '../api/part.js';
 import { fixed, mib, ratio, table } from '../lib/report.js';
 import type { AnchorFigures } from './anchor.js';
-import type { FotaFanout } from './fanout.js';
+import { PROBE_HTTP_INTERVAL_MS, PROBE_INTERVAL_MS, PROBE_TCP_INTERVAL_MS, type FotaFanout } from './fanout.js';
 import type { Fleet, FleetConnect } from './fleet.js';
 import type { Spread } from './measure.js';
 import type { ConnectFigures, DeliveryFigures, ProbeFigures } from './phases.js';
@@ -198,8 +198,8 @@ export function fanoutReport(
       `All ${count(fota.distinctTokens)} URLs were \`${fleet.server.url}/fw/p/<21 letters and digits>\` with distinct tokens. ` +
       `Write gap ${count(fota.writeGapMs)} ms: ${count(fota.tcpEchoedWithinGap)} TCP devices had read a heartbeat echo less than that before the push, or during it (their FOTA line may wait for the gap).`,
     '',
-    `Probe, from a process of its own: one request of each kind in flight, the next one ${fota.probe?.intervalMs ?? '–'} ms (MQTT PINGREQ) or ${2 * (fota.probe?.intervalMs ?? 0)} ms (HTTP, and TCP heartbeats over ${fleet.probeDevices.tcp.length} devices of another prototype in turn) after the previous one went out, or at once after a late answer; ` +
-      `answer times in ms, for ${ms(fota.probe?.idleWindowMs ?? NaN)} ms before the push (the probe alone cost the server ${fixed(fota.probe?.idleServerCpuMsPerS ?? NaN, 1)} ms of CPU per s) and from the push until the server was quiet:`,
+    `Probe, from a process of its own: one request of each kind in flight, the next one ${PROBE_INTERVAL_MS} ms (MQTT PINGREQ), ${PROBE_HTTP_INTERVAL_MS} ms (HTTP) or ${PROBE_TCP_INTERVAL_MS} ms (TCP heartbeats, over ${fleet.probeDevices.tcp.length} devices of another prototype in turn) after the previous one went out, or at once after a late answer; ` +
+      `answer times in ms, for ${ms(fota.probe?.idleWindowMs ?? NaN)} ms before the push (the probe alone cost the server ${fixed(fota.probe?.idleServerCpuMsPerS ?? NaN, 1)} ms of CPU per s, about ${fixed(fota.probeCpuSeconds, 2)} s of the server CPU above) and from the push until 2 s after the last device had its message:`,
     '',
     table(
       ['probe', 'before: answers', 'p50', 'p99', 'max', 'push: answers', 'p50', 'p99', 'max', 'waiting at stop'],
@@ -416,10 +416,10 @@ export function issueReport(
       '≤ 1.5×',
       verdict(Number.isFinite(p99) ? p99 <= 1.5 : undefined),
     ]);
-    const fotaCpu = fota.serverCpuSettledSeconds / fota.all.count;
-    const peerCpu = peer ? peer.serverCpuSettledSeconds / peer.all.count : NaN;
+    const fotaCpu = (fota.serverCpuSettledSeconds - fota.probeCpuSeconds) / fota.all.count;
+    const peerCpu = peer ? (peer.serverCpuSettledSeconds - peer.probeCpuSeconds) / peer.all.count : NaN;
     rows.push([
-      'server CPU per pushed device (until quiet)',
+      "server CPU per pushed device (until quiet, less the probe's cost)",
       `${fixed(fotaCpu * 1e6, 0)} µs`,
       peer ? `${fixed(peerCpu * 1e6, 0)} µs` : '–',
       ratioOf(fotaCpu, peerCpu),
