@@ -13,7 +13,7 @@ if (dir) {
   let profiling = false;
   let count = 0;
   session.post('Profiler.enable');
-  session.post('Profiler.setSamplingInterval', { interval: 200 });
+  session.post('Profiler.setSamplingInterval', { interval: 1000 });
   process.on('SIGUSR2', () => {
     if (!profiling) {
       profiling = true;

@@ -140,8 +140,10 @@ export async function fotaFanout(
       answer = JSON.parse(text) as PushSummary;
     },
     probe,
+    async () => {
+      await fleet.profiler?.stop();
+    },
   );
-  if (fleet.profiler) await fleet.profiler.stop();
   if (!answer) throw new Error('the push did not answer');
   if (answer.total !== deviceIds.length) {
     throw server.failure(`the push answered total ${answer.total}, not ${deviceIds.length}`);

@@ -164,6 +164,8 @@ export async function measureDelivery(
   timeoutMs: number,
   send: () => Promise<void>,
   probe?: ProbeRun,
+  /** Runs once every device had its message (and the probe stopped), before waiting for the quiet. */
+  afterArrival?: () => Promise<void>,
 ): Promise<DeliveryFigures & { start: number; receipts: readonly Receipt[] }> {
   if (probe) await probe.swarms.all(() => ({ cmd: 'probe-start', probe: probe.options }), 60_000);
   await settledCpu(serverPid, { maxMs: 15_000 });
@@ -206,6 +208,7 @@ export async function measureDelivery(
     probed = (await probe.swarms.all<ProbeResult>(() => ({ cmd: 'probe-stop' }), 30_000))[0];
     probeStoppedAt = Date.now();
   }
+  await afterArrival?.();
   const settled = await settledCpu(serverPid, { maxMs: 60_000 });
   const clientAfter = clientCpu(swarms);
   const collected = await swarms.all<CollectResult>(() => ({ cmd: 'collect' }), 60_000);

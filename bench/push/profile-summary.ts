@@ -9,6 +9,7 @@ import { table } from '../lib/report.js';
 
 interface ProfileNode {
   readonly id: number;
+  readonly children?: readonly number[];
   readonly callFrame: {
     readonly functionName: string;
     readonly url: string;
@@ -56,10 +57,24 @@ export interface ProfileSummary {
   readonly wallMs: number;
   readonly functions: readonly { name: string; place: string; owner: string; ms: number }[];
   readonly owners: readonly { owner: string; ms: number }[];
+  /** The same, with the time of native functions (a write, a SQLite step) counted in the JavaScript that called them. */
+  readonly callers: readonly { owner: string; ms: number }[];
+  /** fota's own functions (src/) by inclusive time: the samples with the function on the stack. */
+  readonly inclusive: readonly { name: string; place: string; ms: number }[];
 }
 
 export function summarizeProfile(profile: CpuProfile): ProfileSummary {
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const parent = new Map<number, number>();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
+  const caller = (id: number): string => {
+    let node = byId.get(id);
+    while (node && node.callFrame.url === '') {
+      const up = parent.get(node.id);
+      node = up === undefined ? undefined : byId.get(up);
+    }
+    return node ? owner(node.callFrame.url, node.callFrame.functionName) : '(native)';
+  };
   const self = new Map<number, number>();
   // Sample i lasts until sample i + 1 (timeDeltas[i + 1] microseconds).
   for (let i = 0; i < profile.samples.length; i++) {
@@ -68,6 +83,7 @@ export function summarizeProfile(profile: CpuProfile): ProfileSummary {
   }
   const functions = new Map<string, { name: string; place: string; owner: string; ms: number }>();
   const owners = new Map<string, number>();
+  const callers = new Map<string, number>();
   let totalMs = 0;
   for (const [id, us] of self) {
     const node = byId.get(id)!;
@@ -80,12 +96,35 @@ export function summarizeProfile(profile: CpuProfile): ProfileSummary {
     entry.ms += ms;
     functions.set(key, entry);
     owners.set(entry.owner, (owners.get(entry.owner) ?? 0) + ms);
+    const by = entry.owner === '(native)' ? caller(id) : entry.owner;
+    callers.set(by, (callers.get(by) ?? 0) + ms);
   }
+  const inclusive = new Map<string, { name: string; place: string; ms: number }>();
+  for (let i = 0; i < profile.samples.length; i++) {
+    const us = profile.timeDeltas[i + 1] ?? 0;
+    const seen = new Set<string>();
+    for (let id: number | undefined = profile.samples[i]; id !== undefined; id = parent.get(id)) {
+      const node = byId.get(id)!;
+      if (node.callFrame.functionName === '(idle)') break;
+      if (!node.callFrame.url.includes('/src/')) continue;
+      const name = node.callFrame.functionName || '(anonymous)';
+      const key = `${name} ${place(node)}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      const entry = inclusive.get(key) ?? { name, place: place(node), ms: 0 };
+      entry.ms += us / 1000;
+      inclusive.set(key, entry);
+    }
+  }
+  const sorted = (map: Map<string, number>) =>
+    [...map.entries()].map(([owner, ms]) => ({ owner, ms })).sort((a, b) => b.ms - a.ms);
   return {
     totalMs,
     wallMs: (profile.endTime - profile.startTime) / 1000,
     functions: [...functions.values()].sort((a, b) => b.ms - a.ms),
-    owners: [...owners.entries()].map(([owner, ms]) => ({ owner, ms })).sort((a, b) => b.ms - a.ms),
+    owners: sorted(owners),
+    callers: sorted(callers),
+    inclusive: [...inclusive.values()].sort((a, b) => b.ms - a.ms),
   };
 }
 
@@ -101,6 +140,18 @@ export function profileText(file: string, top = 15): string {
     table(
       ['self time by owner', 'ms', 'share'],
       summary.owners.slice(0, top).map((entry) => [entry.owner, entry.ms.toFixed(0), share(entry.ms, totalMs)]),
+    ),
+    '',
+    table(
+      ['self time, natives in their caller', 'ms', 'share'],
+      summary.callers.slice(0, top).map((entry) => [entry.owner, entry.ms.toFixed(0), share(entry.ms, totalMs)]),
+    ),
+    '',
+    table(
+      ["fota's functions (inclusive time)", 'where', 'ms', 'share'],
+      summary.inclusive
+        .slice(0, top)
+        .map((entry) => [entry.name, entry.place, entry.ms.toFixed(0), share(entry.ms, totalMs)]),
     ),
     '',
     table(
