@@ -99,7 +99,7 @@ export interface DeliveryFigures {
   readonly probeCpuSeconds: number;
 }
 
-/** Answer times of the probe (probe.ts) before the push and from the push until the server was quiet. */
+/** Answer times of the probe (probe.ts) before the push, and from the push until 2 s after the last receipt. */
 export interface ProbeFigures {
   readonly intervalMs: number;
   readonly idleWindowMs: number;
