@@ -22,10 +22,13 @@ import { findMosquitto, mosquittoVersion } from './push/mosquitto.js';
 import { parseOptions, type PushBenchOptions } from './push/options.js';
 import { reconnectStorm } from './push/storm.js';
 import { Swarms } from './push/swarms.js';
-import { fanoutReport, limitReport, stormReport } from './push/tables.js';
+import { profileText } from './push/profile-summary.js';
+import { fanoutReport, issueReport, limitReport, stormReport } from './push/tables.js';
 
 const resources = new Resources();
 let swarms: Swarms | undefined;
+/** One more swarm process, used only by the probe. */
+let probeSwarm: Swarms | undefined;
 const reports: PartReport[] = [];
 /** Problems that do not stop the bench but fail it once every part has run (storm errors). */
 const failures: string[] = [];
@@ -38,6 +41,7 @@ function watchdogMs(options: PushBenchOptions): number {
 
 async function stop(): Promise<void> {
   await swarms?.close().catch(() => undefined);
+  await probeSwarm?.close().catch(() => undefined);
   await resources.cleanup();
 }
 
@@ -65,7 +69,8 @@ function machine(mosquitto: string, options: PushBenchOptions): string {
       .map((value) => value.toFixed(2))
       .join(' ')} at start`,
     `${codeVersion()}, node ${process.version}, ${mosquitto}`,
-    `options: ${options.devices} devices, up to ${options.maxConnections} connections, ${options.clients} swarm processes, MQTT client ${options.mqttClient}`,
+    `options: ${options.devices} devices, up to ${options.maxConnections} connections, ${options.clients} swarm processes, MQTT client ${options.mqttClient}, ` +
+      `push by ${options.selection}, FOTA_TCP_WRITE_GAP_MS ${options.writeGapMs ?? 'default (1000)'}${options.profileDir ? `, CPU profiles in ${options.profileDir}` : ''}`,
   ].join('\n');
 }
 
@@ -87,14 +92,18 @@ async function main(options: PushBenchOptions): Promise<void> {
   const root = await resources.tempDir('fota-bench-push-');
   progress(`starting ${options.clients} swarm processes`);
   swarms = await Swarms.start(resources, options.clients);
+  probeSwarm = await Swarms.start(resources, 1);
 
   if (!options.skipFanout || !options.skipStorm) {
     const fleet = await prepareFleet(resources, swarms, options, root);
     const connect = await connectFleet(fleet, swarms, options);
-    const fota = options.skipFanout ? undefined : await fotaFanout(fleet, swarms);
-    const storm = options.skipStorm
-      ? undefined
-      : await reconnectStorm(swarms, fleet.server.child.pid, fleet.devices.length, fleet);
+    const fota = options.skipFanout ? undefined : await fotaFanout(fleet, swarms, probeSwarm, options.selection);
+    let storm;
+    if (!options.skipStorm) {
+      fleet.profiler?.start('storm');
+      storm = await reconnectStorm(swarms, fleet.server.child.pid, fleet.devices.length, fleet);
+      await fleet.profiler?.stop();
+    }
     if (storm && storm.errors > 0) {
       progress(`storm: ${storm.errors} errors (first: ${storm.firstError})`);
       failures.push(`the reconnect storm had ${storm.errors} errors; the first: ${storm.firstError}`);
@@ -104,13 +113,26 @@ async function main(options: PushBenchOptions): Promise<void> {
 
     let anchor: AnchorFigures | undefined;
     if (mosquittoBinary) {
-      anchor = await mosquittoAnchor(resources, swarms, options, mosquittoBinary, fleet, {
-        fanout: !options.skipFanout,
-        storm: !options.skipStorm,
-      });
+      anchor = await mosquittoAnchor(
+        resources,
+        swarms,
+        options,
+        mosquittoBinary,
+        fleet,
+        { fanout: !options.skipFanout, storm: !options.skipStorm },
+        probeSwarm,
+      );
     }
     if (fota) reports.push(fanoutReport(fleet, connect, fota, anchor, options));
     if (storm) reports.push(stormReport(storm, connect, anchor?.storm));
+    reports.push(issueReport(connect, fota, anchor, storm));
+    for (const { label, file } of fleet.profiler?.files ?? []) {
+      reports.push({
+        title: `Profile of the fota server: ${label} (${file})`,
+        text: profileText(file),
+        figures: { file },
+      });
+    }
   }
   if (!options.skipLimit) reports.push(limitReport(await connectionLimit(resources, swarms, options, root)));
   printReports();

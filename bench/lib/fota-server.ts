@@ -35,7 +35,7 @@ export interface FotaServer {
 export async function startFotaServer(
   resources: Resources,
   dataDir: string,
-  options: { maxFirmwareBytes: number; nodeArgs?: readonly string[] },
+  options: { maxFirmwareBytes: number; nodeArgs?: readonly string[]; env?: NodeJS.ProcessEnv },
 ): Promise<FotaServer> {
   const port = await freePort();
   const tcpPort = await freePort();
@@ -62,6 +62,7 @@ export async function startFotaServer(
         // (default 18 000) close to the 20 000 files a process may open here.
         FOTA_MAX_DEVICE_CONNECTIONS: '19600',
         FOTA_MAX_FIRMWARE_BYTES: String(options.maxFirmwareBytes),
+        ...options.env,
       },
     },
   );

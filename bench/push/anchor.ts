@@ -1,12 +1,21 @@
+import { randomInt } from 'node:crypto';
 import { progress } from '../lib/report.js';
 import type { Resources } from '../lib/resources.js';
 import { CONNECT_CONCURRENCY, fleetExpectation, KEEPALIVE_S, type Fleet } from './fleet.js';
 import { LeanMqttClient } from './lean-mqtt.js';
 import { startMosquitto } from './mosquitto.js';
 import type { PushBenchOptions } from './options.js';
-import { connectPhase, expectFota, measureDelivery, type ConnectFigures, type DeliveryFigures } from './phases.js';
+import { distinctTokens, PROBE_INTERVAL_MS } from './fanout.js';
+import {
+  connectPhase,
+  expectFota,
+  measureDelivery,
+  type ConnectFigures,
+  type DeliveryFigures,
+  type ProbeRun,
+} from './phases.js';
 import { reconnectStorm, type StormFigures } from './storm.js';
-import type { SwarmDevice } from './protocol.js';
+import { DOWNLOAD_TOKEN_LENGTH, type SwarmDevice } from './protocol.js';
 import type { Swarms } from './swarms.js';
 
 export interface AnchorFigures {
@@ -21,6 +30,10 @@ export interface AnchorFigures {
     | undefined;
   readonly storm: StormFigures | undefined;
 }
+
+const ALPHANUMERIC = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+const randomToken = (): string =>
+  Array.from({ length: DOWNLOAD_TOKEN_LENGTH }, () => ALPHANUMERIC[randomInt(ALPHANUMERIC.length)]).join('');
 
 /** Opens the publisher and resolves once mosquitto accepted it. */
 function publisher(port: number, onPuback: () => void): Promise<LeanMqttClient> {
@@ -53,6 +66,7 @@ export async function mosquittoAnchor(
   binary: string,
   fleet: Fleet,
   parts: { readonly fanout: boolean; readonly storm: boolean },
+  probeSwarm: Swarms,
 ): Promise<AnchorFigures> {
   const folder = await resources.tempDir('fota-bench-mosquitto-');
   const mosquitto = await startMosquitto(resources, binary, folder);
@@ -74,7 +88,9 @@ export async function mosquittoAnchor(
       throw new Error(`${connect.failed} subscribers could not connect to mosquitto; the first: ${connect.firstError}`);
     }
 
-    const fanout = parts.fanout ? await publishToAll(swarms, pid, mosquitto.port, fleet, devices) : undefined;
+    const fanout = parts.fanout
+      ? await publishToAll(swarms, probeSwarm, pid, mosquitto.port, fleet, devices)
+      : undefined;
     const storm = parts.storm ? await reconnectStorm(swarms, pid, devices.length, undefined) : undefined;
     return { connect, fanout, storm };
   } finally {
@@ -86,6 +102,7 @@ export async function mosquittoAnchor(
 /** The fan-out on mosquitto: one publisher, one QoS 1 message per device topic. */
 async function publishToAll(
   swarms: Swarms,
+  probeSwarm: Swarms,
   pid: number,
   port: number,
   fleet: Fleet,
@@ -103,19 +120,39 @@ async function publishToAll(
   try {
     let publishLoopMs = 0;
     progress(`anchor: publishing ${devices.length} FOTA payloads at QoS 1`);
-    const delivery = await measureDelivery(swarms, pid, 120_000, async () => {
-      const start = Date.now();
-      devices.forEach((device, i) => {
-        const payload = Buffer.from(`${Date.now()},FOTA,${fota.version},${fota.md5},${fota.urlBase}${device.id}`);
-        client.publish(`mcs/${device.id}/${device.key}/FOTA`, payload, 1, i + 1);
-      });
-      publishLoopMs = Date.now() - start;
-    });
+    // The bytes fota sends: a URL that ends in one random token per device.
+    const tokens = devices.map(() => randomToken());
+    const probe: ProbeRun = {
+      swarms: probeSwarm,
+      options: {
+        intervalMs: PROBE_INTERVAL_MS,
+        mqtt: { host: '127.0.0.1', port, device: fleet.probeDevices.mqtt },
+      },
+    };
+    const measured = await measureDelivery(
+      swarms,
+      pid,
+      120_000,
+      async () => {
+        const start = Date.now();
+        devices.forEach((device, i) => {
+          const payload = Buffer.from(`${Date.now()},FOTA,${fota.version},${fota.md5},${fota.urlPrefix}${tokens[i]}`);
+          client.publish(`mcs/${device.id}/${device.key}/FOTA`, payload, 1, i + 1);
+        });
+        publishLoopMs = Date.now() - start;
+      },
+      probe,
+    );
+    const { receipts, ...delivery } = measured;
     if (delivery.all.count !== devices.length || delivery.bad.length > 0) {
       throw new Error(
         `${delivery.all.count} of ${devices.length} mosquitto subscribers received a well-formed message; problems:\n  ${delivery.bad.join('\n  ')}`,
       );
     }
+    if (delivery.probe && delivery.probe.errors.length > 0) {
+      throw new Error(`the probe of mosquitto failed: ${delivery.probe.errors.join('; ')}`);
+    }
+    distinctTokens(receipts, 'mosquitto');
     if (pubacks !== devices.length) throw new Error(`the publisher got ${pubacks} of ${devices.length} PUBACKs`);
     return { ...delivery, pubackMs: lastPuback - delivery.start, publishLoopMs };
   } finally {

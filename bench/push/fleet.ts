@@ -5,7 +5,8 @@ import { progress } from '../lib/report.js';
 import type { Resources } from '../lib/resources.js';
 import type { PushBenchOptions } from './options.js';
 import { connectPhase, type ConnectFigures } from './phases.js';
-import type { FotaExpectation, SwarmDevice } from './protocol.js';
+import { profileEnv, ServerProfiler } from './profiler.js';
+import type { FotaExpectation, Protocol, SwarmDevice } from './protocol.js';
 import { createDevices, shares, startPushServer, waitAllOnline, withProtocols, type PushServer } from './server.js';
 import type { Swarms } from './swarms.js';
 
@@ -15,10 +16,21 @@ export const FLEET_HEARTBEAT_MS = 50_000;
 export const KEEPALIVE_S = 60;
 /** Connections each swarm opens at once while connecting a fleet. */
 export const CONNECT_CONCURRENCY = 50;
+/** FOTA_TCP_WRITE_GAP_MS when the bench does not set it (src/config.ts). */
+export const DEFAULT_WRITE_GAP_MS = 1000;
+
+/** TCP devices the probe heartbeats in turn: each waits 80 × the probe interval, more than the write gap. */
+export const PROBE_TCP_DEVICES = 80;
 
 /** The devices of parts 1 and 3 on their fota server, and the firmware they are pushed. */
 export interface Fleet {
   readonly server: PushServer;
+  /** Devices of the probe prototype: TCP ones for heartbeats, one MQTT one for pings. */
+  readonly probeDevices: { readonly tcp: readonly SwarmDevice[]; readonly mqtt: SwarmDevice };
+  /** The server's write gap between two messages to one TCP socket. */
+  readonly writeGapMs: number;
+  /** Set with `--profile`: profiles stretches of the server. */
+  readonly profiler: ServerProfiler | undefined;
   readonly prototypeId: string;
   readonly from: FirmwareAnswer;
   readonly to: FirmwareAnswer;
@@ -41,7 +53,12 @@ export async function prepareFleet(
   root: string,
 ): Promise<Fleet> {
   progress('fleet: starting the fota server');
-  const server = await startPushServer(resources, join(root, 'data-fleet'));
+  const env: NodeJS.ProcessEnv = {
+    ...(options.writeGapMs === undefined ? {} : { FOTA_TCP_WRITE_GAP_MS: String(options.writeGapMs) }),
+    ...(options.profileDir === undefined ? {} : profileEnv(options.profileDir)),
+  };
+  const server = await startPushServer(resources, join(root, 'data-fleet'), env);
+  const profiler = options.profileDir ? await ServerProfiler.create(server.child.pid, options.profileDir) : undefined;
   const { prototypeId } = await server.api<{ prototypeId: string }>('POST', '/prototypes', { name: 'bench push' });
   const from = await server.upload(
     prototypeId,
@@ -55,6 +72,11 @@ export async function prepareFleet(
   );
   progress(`fleet: creating ${options.devices} devices through the management API`);
   const created = await createDevices(server, prototypeId, options.devices, 'fleet');
+  const probes = await createDevices(server, server.probePrototypeId, PROBE_TCP_DEVICES + 1, 'probe');
+  const probeDevices = {
+    tcp: probes.devices.slice(1).map((device) => ({ ...device, protocol: 'tcp' as const })),
+    mqtt: { ...probes.devices[0]!, protocol: 'mqtt' as const },
+  };
   const devices = withProtocols(created.devices);
   const dealt = shares(devices, swarms.count);
   progress(`fleet: each device reports version 1.0.0 (PUT /mcs/v2/devices/:id/firmwares)`);
@@ -65,6 +87,9 @@ export async function prepareFleet(
   );
   return {
     server,
+    probeDevices,
+    writeGapMs: options.writeGapMs ?? DEFAULT_WRITE_GAP_MS,
+    profiler,
     prototypeId,
     from,
     to,
@@ -80,39 +105,61 @@ export function fleetExpectation(fleet: Fleet, notBefore: number): FotaExpectati
   return {
     version: fleet.to.version,
     md5: fleet.to.md5,
-    urlBase: `${fleet.server.url}/fw/${fleet.to.fwId}?d=`,
+    urlPrefix: `${fleet.server.url}/fw/p/`,
     notBefore,
   };
 }
 
-/** Connects every fleet device to the fota server and waits until the management API shows all online. */
-export async function connectFleet(fleet: Fleet, swarms: Swarms, options: PushBenchOptions): Promise<ConnectFigures> {
+/** The fleet's connections, measured apart: the TCP devices first, then the MQTT ones. */
+export interface FleetConnect {
+  readonly tcp: ConnectFigures;
+  readonly mqtt: ConnectFigures;
+}
+
+/**
+ * Connects every fleet device to the fota server, the TCP devices, then (kept open) the MQTT ones,
+ * and waits until the management API shows all online.
+ */
+export async function connectFleet(fleet: Fleet, swarms: Swarms, options: PushBenchOptions): Promise<FleetConnect> {
   const { server } = fleet;
   await swarms.all(() => ({ cmd: 'heartbeats', periodMs: FLEET_HEARTBEAT_MS }), 10_000);
-  progress(`fleet: connecting ${fleet.devices.length} devices from ${swarms.count} swarm processes`);
-  const figures = await connectPhase(
-    swarms,
-    server.child.pid,
-    (index) => ({
-      target: { host: '127.0.0.1', tcpPort: server.tcpPort, mqttPort: server.mqttPort },
-      devices: fleet.shares[index]!,
-      localAddress: undefined,
-      concurrency: CONNECT_CONCURRENCY,
-      ackTimeoutMs: 60_000,
-      stopOnFailure: false,
-      mqttClient: options.mqttClient,
-      keepaliveS: KEEPALIVE_S,
-    }),
-    () =>
-      waitAllOnline(
-        server,
-        fleet.prototypeId,
-        fleet.devices.map((device) => device.id),
-        { timeoutMs: 60_000, intervalMs: 1000 },
-      ),
-  );
-  if (figures.failed > 0) {
-    throw server.failure(`${figures.failed} devices could not connect to fota; the first: ${figures.firstError}`);
+  const phase = (protocol: Protocol, append: boolean, confirm?: () => Promise<unknown>) =>
+    connectPhase(
+      swarms,
+      server.child.pid,
+      (index) => ({
+        target: { host: '127.0.0.1', tcpPort: server.tcpPort, mqttPort: server.mqttPort },
+        devices: fleet.shares[index]!.filter((device) => device.protocol === protocol),
+        localAddress: undefined,
+        concurrency: CONNECT_CONCURRENCY,
+        ackTimeoutMs: 60_000,
+        stopOnFailure: false,
+        mqttClient: options.mqttClient,
+        keepaliveS: KEEPALIVE_S,
+        append,
+      }),
+      confirm,
+    );
+  const count = (protocol: Protocol) => fleet.devices.filter((device) => device.protocol === protocol).length;
+  progress(`fleet: connecting ${count('tcp')} TCP devices from ${swarms.count} swarm processes`);
+  fleet.profiler?.start('connect-tcp');
+  const tcp = await phase('tcp', false);
+  await fleet.profiler?.stop();
+  progress(`fleet: connecting ${count('mqtt')} MQTT devices from ${swarms.count} swarm processes`);
+  fleet.profiler?.start('connect-mqtt');
+  const mqtt = await phase('mqtt', true, async () => {
+    await fleet.profiler?.stop();
+    return waitAllOnline(
+      server,
+      fleet.prototypeId,
+      fleet.devices.map((device) => device.id),
+      { timeoutMs: 60_000, intervalMs: 1000 },
+    );
+  });
+  for (const figures of [tcp, mqtt]) {
+    if (figures.failed > 0) {
+      throw server.failure(`${figures.failed} devices could not connect to fota; the first: ${figures.firstError}`);
+    }
   }
-  return figures;
+  return { tcp, mqtt };
 }

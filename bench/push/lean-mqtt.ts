@@ -21,6 +21,8 @@ export interface LeanMqttHandlers {
   onPublish(publish: IncomingPublish): void;
   onPuback(packetId: number): void;
   onProblem(problem: string): void;
+  /** A PINGRESP arrived (the probe times them). */
+  onPingresp?(): void;
   onClose(reason: string): void;
 }
 
@@ -177,6 +179,7 @@ export class LeanMqttClient {
         this.handlers.onPuback(body.readUInt16BE(0));
         return;
       case PINGRESP:
+        this.handlers.onPingresp?.();
         return;
       default:
         this.handlers.onProblem(`unexpected MQTT packet type 0x${first.toString(16)}`);

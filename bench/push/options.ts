@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import type { MqttClientKind } from './protocol.js';
 
 export interface PushBenchOptions {
@@ -14,6 +15,12 @@ export interface PushBenchOptions {
   /** Heartbeat period and measured window of the connection-limit part. */
   readonly heartbeatPeriodS: number;
   readonly heartbeatWindowS: number;
+  /** FOTA_TCP_WRITE_GAP_MS of the fleet's server; undefined keeps the server's default (1000). */
+  readonly writeGapMs: number | undefined;
+  /** How the push names its devices: the 10,000 ids, or `selection: "online"`. */
+  readonly selection: 'ids' | 'online';
+  /** Writes CPU profiles of the fleet server (connect, push, storm) to this folder. */
+  readonly profileDir: string | undefined;
 }
 
 export const USAGE = `usage: npm run bench:push -- [options]
@@ -24,7 +31,10 @@ export const USAGE = `usage: npm run bench:push -- [options]
   --heartbeat-window S  seconds of the measured heartbeat window in the connection-limit part (default 30)
   --skip-fanout         skip part 1 (fan-out, and its mosquitto anchor)
   --skip-limit          skip part 2 (connection limit)
-  --skip-storm          skip part 3 (reconnect storm)`;
+  --skip-storm          skip part 3 (reconnect storm)
+  --write-gap-ms N      FOTA_TCP_WRITE_GAP_MS of the fleet's fota server (default: the server's, 1000)
+  --selection KIND      the push names the devices by ids (default) or by selection "online"
+  --profile DIR         CPU profiles of the fleet's server while connecting, pushing and in the storm, to DIR`;
 
 export function parseOptions(args: readonly string[]): PushBenchOptions {
   const options = {
@@ -37,6 +47,9 @@ export function parseOptions(args: readonly string[]): PushBenchOptions {
     skipLimit: false,
     heartbeatPeriodS: 10,
     heartbeatWindowS: 30,
+    writeGapMs: undefined as number | undefined,
+    selection: 'ids' as 'ids' | 'online',
+    profileDir: undefined as string | undefined,
   };
   const integer = (flag: string, text: string | undefined, min: number, max: number): number => {
     const value = Number(text);
@@ -64,6 +77,21 @@ export function parseOptions(args: readonly string[]): PushBenchOptions {
         const kind = args[++i];
         if (kind !== 'lean' && kind !== 'mqttjs') throw new Error(`--mqtt-client is lean or mqttjs\n${USAGE}`);
         options.mqttClient = kind;
+        break;
+      }
+      case '--write-gap-ms':
+        options.writeGapMs = integer(arg, args[++i], 0, 60_000);
+        break;
+      case '--selection': {
+        const kind = args[++i];
+        if (kind !== 'ids' && kind !== 'online') throw new Error(`--selection is ids or online\n${USAGE}`);
+        options.selection = kind;
+        break;
+      }
+      case '--profile': {
+        const dir = args[++i];
+        if (dir === undefined || dir.startsWith('--')) throw new Error(`--profile needs a folder\n${USAGE}`);
+        options.profileDir = resolve(dir);
         break;
       }
       case '--skip-fanout':

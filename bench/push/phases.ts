@@ -1,7 +1,17 @@
 import { ownCpuSeconds, readMemory, treeCpuSeconds } from '../lib/proc.js';
 import { counterGrowth, openFdCount, tcpExtCounters } from '../lib/sockets.js';
 import { settledCpu, sleep, spread, type Spread } from './measure.js';
-import type { CollectResult, ConnectOptions, ConnectResult, FotaExpectation, Protocol, Receipt } from './protocol.js';
+import type {
+  CollectResult,
+  ConnectOptions,
+  ConnectResult,
+  FotaExpectation,
+  ProbeKind,
+  ProbeOptions,
+  ProbeResult,
+  Protocol,
+  Receipt,
+} from './protocol.js';
 import type { Swarms } from './swarms.js';
 
 /** What it took one server (fota or mosquitto) to take on a set of connections. */
@@ -84,6 +94,58 @@ export interface DeliveryFigures {
   readonly serverCpuSettledSeconds: number;
   readonly clientCpuSeconds: number;
   readonly settledAfterMs: number;
+  readonly probe: ProbeFigures | undefined;
+  /** The probe's cost before the push (ms per s) times the time it ran during the push: part of the server CPU above. */
+  readonly probeCpuSeconds: number;
+}
+
+/** Answer times of the probe (probe.ts) before the push, and from the push until 2 s after the last receipt. */
+export interface ProbeFigures {
+  readonly intervalMs: number;
+  readonly idleWindowMs: number;
+  /** Server CPU while only the probe ran (ms per s): what the probe itself costs the server. */
+  readonly idleServerCpuMsPerS: number;
+  readonly kinds: Partial<
+    Record<ProbeKind, { readonly idle: Spread; readonly push: Spread; readonly unansweredMs?: number }>
+  >;
+  readonly errors: readonly string[];
+}
+
+/** How long the probe runs alone before the push, for the baseline. */
+const PROBE_IDLE_MS = 3000;
+/** How long the probe goes on after every device had its message (acknowledgements are still recorded then). */
+const PROBE_AFTER_MS = 2000;
+
+/** The probe process: a swarm of its own, which measures answer times while the others receive. */
+export interface ProbeRun {
+  readonly swarms: Swarms;
+  readonly options: ProbeOptions;
+}
+
+function probeFigures(
+  result: ProbeResult,
+  intervalMs: number,
+  idle: { from: number; to: number; cpuMsPerS: number },
+  push: { from: number; to: number },
+): ProbeFigures {
+  const kinds: Record<string, { idle: Spread; push: Spread; unansweredMs?: number }> = {};
+  for (const [kind, samples] of Object.entries(result.samples)) {
+    const within = (from: number, to: number) =>
+      spread(samples.filter((sample) => sample.at >= from && sample.at < to).map((sample) => sample.ms));
+    const unanswered = result.unanswered[kind as ProbeKind];
+    kinds[kind] = {
+      idle: within(idle.from, idle.to),
+      push: within(push.from, push.to),
+      ...(unanswered === undefined ? {} : { unansweredMs: unanswered }),
+    };
+  }
+  return {
+    intervalMs,
+    idleWindowMs: idle.to - idle.from,
+    idleServerCpuMsPerS: idle.cpuMsPerS,
+    kinds,
+    errors: result.errors,
+  };
 }
 
 /** Sets what every connected device must receive; answers how many devices wait for it. */
@@ -101,8 +163,20 @@ export async function measureDelivery(
   serverPid: number,
   timeoutMs: number,
   send: () => Promise<void>,
-): Promise<DeliveryFigures & { start: number }> {
+  probe?: ProbeRun,
+  /** Runs once every device had its message (and the probe stopped), before waiting for the quiet. */
+  afterArrival?: () => Promise<void>,
+): Promise<DeliveryFigures & { start: number; receipts: readonly Receipt[] }> {
+  if (probe) await probe.swarms.all(() => ({ cmd: 'probe-start', probe: probe.options }), 60_000);
   await settledCpu(serverPid, { maxMs: 15_000 });
+  const idleFrom = Date.now();
+  const idleCpu = treeCpuSeconds(serverPid);
+  if (probe) await sleep(PROBE_IDLE_MS);
+  const idle = {
+    from: idleFrom,
+    to: Date.now(),
+    cpuMsPerS: ((treeCpuSeconds(serverPid) - idleCpu) * 1e6) / Math.max(1, Date.now() - idleFrom),
+  };
   let waiting = swarms.count;
   let allReceived: () => void = () => undefined;
   const received = new Promise<void>((resolve) => (allReceived = resolve));
@@ -126,6 +200,15 @@ export async function measureDelivery(
     clearTimeout(timer);
     stop();
   }
+  // The probe stops shortly after the last receipt, so that its own cost does not hold off the quiet.
+  let probed: ProbeResult | undefined;
+  let probeStoppedAt = start;
+  if (probe) {
+    await sleep(PROBE_AFTER_MS);
+    probed = (await probe.swarms.all<ProbeResult>(() => ({ cmd: 'probe-stop' }), 30_000))[0];
+    probeStoppedAt = Date.now();
+  }
+  await afterArrival?.();
   const settled = await settledCpu(serverPid, { maxMs: 60_000 });
   const clientAfter = clientCpu(swarms);
   const collected = await swarms.all<CollectResult>(() => ({ cmd: 'collect' }), 60_000);
@@ -135,6 +218,9 @@ export async function measureDelivery(
   const lastAt = Math.max(...receipts.map((receipt) => receipt.at));
   return {
     start,
+    receipts,
+    probe: probed && probeFigures(probed, probe!.options.intervalMs, idle, { from: start, to: probeStoppedAt }),
+    probeCpuSeconds: (idle.cpuMsPerS * (probeStoppedAt - start)) / 1e6,
     all: delay(receipts),
     byProtocol: {
       tcp: delay(receipts.filter((receipt) => receipt.protocol === 'tcp')),

@@ -21,15 +21,21 @@ export interface SwarmTarget {
 
 /**
  * The FOTA message each device must receive: `ID,KEY,timestamp,FOTA,version,MD5,URL` over TCP,
- * `timestamp,FOTA,version,MD5,URL` on `mcs/ID/KEY/FOTA` over MQTT, where URL is `urlBase` + the
- * device id and the timestamp has 13 digits and is not older than `notBefore`.
+ * `timestamp,FOTA,version,MD5,URL` on `mcs/ID/KEY/FOTA` over MQTT, where URL is `urlPrefix` + a
+ * download token of DOWNLOAD_TOKEN_LENGTH letters and digits (one per device; the bench checks that
+ * they are distinct) and the timestamp has 13 digits and is not older than `notBefore`.
  */
 export interface FotaExpectation {
   readonly version: string;
   readonly md5: string;
-  readonly urlBase: string;
+  /** `{publicUrl}/fw/p/` */
+  readonly urlPrefix: string;
   readonly notBefore: number;
 }
+
+/** Letters and digits of the token that ends a pushed URL (src/domain/push/planner.ts). */
+export const DOWNLOAD_TOKEN_LENGTH = 21;
+export const DOWNLOAD_TOKEN = /^[A-Za-z0-9]{21}$/;
 
 export type MqttClientKind = 'lean' | 'mqttjs';
 
@@ -50,6 +56,46 @@ export interface ConnectOptions {
   readonly stopOnFailure: boolean;
   readonly mqttClient: MqttClientKind;
   readonly keepaliveS: number;
+  /** Keep the devices already connected and add these (the fleet connects TCP, then MQTT). */
+  readonly append?: boolean;
+}
+
+/**
+ * What the probe process measures: one request in flight per kind, the next sent `intervalMs` after
+ * the previous was sent, or at once when its answer came later. The answer time of each is a sample.
+ */
+export interface ProbeOptions {
+  readonly intervalMs: number;
+  /** `GET url` on one keep-alive connection, one every `http.intervalMs`. */
+  readonly http?: { readonly url: string; readonly intervalMs: number };
+  /** PINGREQ to PINGRESP on one MQTT connection, subscribed to the device's topic when it has one. */
+  readonly mqtt?: { readonly host: string; readonly port: number; readonly device?: SwarmDevice };
+  /**
+   * Heartbeat `ID,KEY,0` to its echo, on these TCP devices in turn, one every `tcp.intervalMs`: each
+   * device waits at least `devices.length × tcp.intervalMs` between two, more than the write gap.
+   */
+  readonly tcp?: {
+    readonly host: string;
+    readonly port: number;
+    readonly devices: readonly SwarmDevice[];
+    readonly intervalMs: number;
+  };
+}
+
+export type ProbeKind = 'http' | 'mqtt' | 'tcp';
+
+export interface ProbeSample {
+  /** Date.now() when the request was sent. */
+  readonly at: number;
+  /** Milliseconds to its answer (performance.now()). */
+  readonly ms: number;
+}
+
+export interface ProbeResult {
+  readonly samples: Partial<Record<ProbeKind, readonly ProbeSample[]>>;
+  /** Milliseconds the request still in flight had waited when the probe stopped, if more than the interval. */
+  readonly unanswered: Partial<Record<ProbeKind, number>>;
+  readonly errors: readonly string[];
 }
 
 export type Command =
@@ -67,7 +113,9 @@ export type Command =
   | { readonly seq: number; readonly cmd: 'heartbeats'; readonly periodMs: number }
   | { readonly seq: number; readonly cmd: 'stats' }
   | { readonly seq: number; readonly cmd: 'storm'; readonly ackTimeoutMs: number }
-  | { readonly seq: number; readonly cmd: 'close' };
+  | { readonly seq: number; readonly cmd: 'close' }
+  | { readonly seq: number; readonly cmd: 'probe-start'; readonly probe: ProbeOptions }
+  | { readonly seq: number; readonly cmd: 'probe-stop' };
 
 export type CommandName = Command['cmd'];
 
@@ -83,6 +131,10 @@ export interface Receipt {
   readonly protocol: Protocol;
   /** Date.now() when the whole, well-formed FOTA message had arrived. */
   readonly at: number;
+  /** The download token that ends its URL. */
+  readonly token: string;
+  /** Date.now() of the last heartbeat echo this TCP device read before it (the write gap holds a command after an echo). */
+  readonly lastEchoAt: number | undefined;
 }
 
 export interface CollectResult {

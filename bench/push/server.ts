@@ -8,6 +8,8 @@ import type { SwarmDevice } from './protocol.js';
 export interface PushServer extends FotaServer {
   readonly tcpPort: number;
   readonly mqttPort: number;
+  /** A prototype of its own for the probe devices, so that no push of the fleet names them. */
+  readonly probePrototypeId: string;
 }
 
 interface DeviceAnswer {
@@ -21,13 +23,17 @@ interface DeviceAnswer {
  * say which is which, so they are read from /proc: the TCP one is what `connections.csv` answers for a
  * probe device, the MQTT one is the other listening port.
  */
-export async function startPushServer(resources: Resources, dataDir: string): Promise<PushServer> {
+export async function startPushServer(
+  resources: Resources,
+  dataDir: string,
+  env: NodeJS.ProcessEnv = {},
+): Promise<PushServer> {
   let server: FotaServer | undefined;
   // The launcher picks each port by listening on port 0 and closing it; with thousands of client
   // sockets coming and going, another socket may take it before the server listens. Try again then.
   for (let attempt = 1; !server; attempt++) {
     try {
-      server = await startFotaServer(resources, `${dataDir}-${attempt}`, { maxFirmwareBytes: 1024 * 1024 });
+      server = await startFotaServer(resources, `${dataDir}-${attempt}`, { maxFirmwareBytes: 1024 * 1024, env });
     } catch (error) {
       if (attempt >= 3 || !/EADDRINUSE/.test((error as Error).message)) throw error;
       progress(`the fota server found a port taken (attempt ${attempt}); starting it again on other ports`);
@@ -50,7 +56,7 @@ export async function startPushServer(resources: Resources, dataDir: string): Pr
       `could not tell the TCP and MQTT ports apart: connections.csv answered "${endpoint}", the server listens on ${listeningPorts(server.child.pid).join(', ')}`,
     );
   }
-  return Object.assign(server, { tcpPort, mqttPort: others[0]! });
+  return Object.assign(server, { tcpPort, mqttPort: others[0]!, probePrototypeId: prototype.prototypeId });
 }
 
 /** Creates `count` devices through `POST /api/v1/prototypes/:pid/devices`, a few requests at a time. */

@@ -9,18 +9,21 @@ import { connect, type Socket } from 'node:net';
 import { createInterface } from 'node:readline';
 import mqtt from 'mqtt';
 import { LeanMqttClient, type IncomingPublish } from './lean-mqtt.js';
-import type {
-  CollectResult,
-  Command,
-  ConnectOptions,
-  ConnectResult,
-  FotaExpectation,
-  Protocol,
-  Receipt,
-  StormResult,
-  SwarmDevice,
-  SwarmMessage,
-  SwarmStats,
+import { Probe } from './probe.js';
+import {
+  DOWNLOAD_TOKEN,
+  DOWNLOAD_TOKEN_LENGTH,
+  type CollectResult,
+  type Command,
+  type ConnectOptions,
+  type ConnectResult,
+  type FotaExpectation,
+  type Protocol,
+  type Receipt,
+  type StormResult,
+  type SwarmDevice,
+  type SwarmMessage,
+  type SwarmStats,
 } from './protocol.js';
 
 const [portText, indexText] = process.argv.slice(2);
@@ -48,6 +51,11 @@ interface Link {
 class DeviceState {
   link: Link | undefined;
   receipt: number | undefined;
+  token = '';
+  /** Date.now() of the last heartbeat echo read (TCP). */
+  lastEchoAt: number | undefined;
+  /** `lastEchoAt` when the FOTA message arrived. */
+  echoBeforeReceipt: number | undefined;
   constructor(
     readonly device: SwarmDevice,
     readonly slot: number,
@@ -81,9 +89,16 @@ function dropped(state: DeviceState, reason: string): void {
   firstDrop ??= `${state.device.id} (${state.device.protocol}): ${reason}`;
 }
 
-/** The FOTA payload after `timestamp,`, the same over TCP (after `ID,KEY,`) and MQTT. */
-function fotaTail(fota: FotaExpectation, deviceId: string): string {
-  return `,FOTA,${fota.version},${fota.md5},${fota.urlBase}${deviceId}`;
+/** The FOTA payload after `timestamp,` up to the download token, the same over TCP (after `ID,KEY,`) and MQTT. */
+function fotaTail(fota: FotaExpectation): string {
+  return `,FOTA,${fota.version},${fota.md5},${fota.urlPrefix}`;
+}
+
+/** What is wrong with `rest` (the tail, then the token), or undefined. */
+function checkTail(rest: string, tail: string): string | undefined {
+  if (!rest.startsWith(tail)) return `differs from "<13 digits>${tail}<token>"`;
+  const token = rest.slice(tail.length);
+  return DOWNLOAD_TOKEN.test(token) ? undefined : `token "${token}" is not ${DOWNLOAD_TOKEN_LENGTH} letters and digits`;
 }
 
 function checkTimestamp(text: string, fota: FotaExpectation, now: number): string | undefined {
@@ -95,12 +110,14 @@ function checkTimestamp(text: string, fota: FotaExpectation, now: number): strin
   return undefined;
 }
 
-function recordReceipt(state: DeviceState, at: number): void {
+function recordReceipt(state: DeviceState, at: number, token: string): void {
   if (state.receipt !== undefined) {
     bad(`${state.device.id}: a second FOTA message`);
     return;
   }
   state.receipt = at;
+  state.token = token;
+  state.echoBeforeReceipt = state.lastEchoAt;
   received++;
   if (received === expected) send({ event: 'all-received', count: received });
 }
@@ -126,6 +143,7 @@ class TcpReader {
       if (this.buffer.startsWith(this.echo)) {
         this.buffer = this.buffer.slice(this.echo.length);
         counters.echoesReceived++;
+        this.state.lastEchoAt = at;
         this.onEcho();
         continue;
       }
@@ -137,20 +155,20 @@ class TcpReader {
         this.buffer = '';
         return;
       }
-      const tail = fotaTail(fota, this.state.device.id);
-      const length = this.prefix.length + TIMESTAMP_DIGITS + tail.length;
+      const tail = fotaTail(fota);
+      const length = this.prefix.length + TIMESTAMP_DIGITS + tail.length + DOWNLOAD_TOKEN_LENGTH;
       if (this.buffer.length < length) return;
       const line = this.buffer.slice(0, length);
       this.buffer = this.buffer.slice(length);
       const timestamp = line.slice(this.prefix.length, this.prefix.length + TIMESTAMP_DIGITS);
-      const problem =
-        line.slice(this.prefix.length + TIMESTAMP_DIGITS) !== tail
-          ? `FOTA line ${JSON.stringify(line)} differs from ${JSON.stringify(`${this.prefix}<13 digits>${tail}`)}`
-          : Buffer.byteLength(line) >= 200
-            ? `FOTA line of ${Buffer.byteLength(line)} bytes`
-            : checkTimestamp(timestamp, fota, at);
+      const tailProblem = checkTail(line.slice(this.prefix.length + TIMESTAMP_DIGITS), tail);
+      const problem = tailProblem
+        ? `FOTA line ${JSON.stringify(line)} ${tailProblem}`
+        : Buffer.byteLength(line) >= 200
+          ? `FOTA line of ${Buffer.byteLength(line)} bytes`
+          : checkTimestamp(timestamp, fota, at);
       if (problem) bad(`${this.state.device.id} (tcp): ${problem}`);
-      else recordReceipt(this.state, at);
+      else recordReceipt(this.state, at, line.slice(length - DOWNLOAD_TOKEN_LENGTH));
     }
   }
 }
@@ -164,7 +182,11 @@ function checkMqttFota(state: DeviceState, publish: IncomingPublish): void {
     bad(`${id} (mqtt): unexpected message on ${publish.topic}`);
     return;
   }
-  const tail = fotaTail(fota, id);
+  const tail = fotaTail(fota);
+  const tailProblem =
+    payload.length === TIMESTAMP_DIGITS + tail.length + DOWNLOAD_TOKEN_LENGTH
+      ? checkTail(payload.slice(TIMESTAMP_DIGITS), tail)
+      : `has ${payload.length} characters`;
   const problem =
     publish.topic !== `mcs/${id}/${key}/FOTA`
       ? `topic ${publish.topic}`
@@ -172,11 +194,11 @@ function checkMqttFota(state: DeviceState, publish: IncomingPublish): void {
         ? `QoS ${publish.qos}`
         : publish.retain
           ? 'retained'
-          : payload.length !== TIMESTAMP_DIGITS + tail.length || !payload.endsWith(tail)
-            ? `payload ${JSON.stringify(payload)} differs from ${JSON.stringify(`<13 digits>${tail}`)}`
+          : tailProblem
+            ? `payload ${JSON.stringify(payload)} ${tailProblem}`
             : checkTimestamp(payload.slice(0, TIMESTAMP_DIGITS), fota, at);
   if (problem) bad(`${id} (mqtt): ${problem}`);
-  else recordReceipt(state, at);
+  else recordReceipt(state, at, payload.slice(-DOWNLOAD_TOKEN_LENGTH));
 }
 
 /** Opens one connection and resolves once the other side acknowledged it. */
@@ -368,9 +390,14 @@ function tick(): void {
 }
 
 async function connectAll(options: ConnectOptions): Promise<ConnectResult> {
-  for (const state of devices) state.link?.close();
+  const added = options.devices.map((device, i) => new DeviceState(device, i + (options.append ? devices.length : 0)));
+  if (options.append) {
+    devices = [...devices, ...added];
+  } else {
+    for (const state of devices) state.link?.close();
+    devices = added;
+  }
   connectOptions = options;
-  devices = options.devices.map((device, i) => new DeviceState(device, i));
   ticker ??= setInterval(tick, TICK_MS);
   const start = Date.now();
   let next = 0;
@@ -379,8 +406,8 @@ async function connectAll(options: ConnectOptions): Promise<ConnectResult> {
   let firstError: string | undefined;
   let stop = false;
   const worker = async () => {
-    while (!stop && next < devices.length) {
-      const state = devices[next++]!;
+    while (!stop && next < added.length) {
+      const state = added[next++]!;
       try {
         state.link = await openLink(state, options);
         connected++;
@@ -479,8 +506,14 @@ async function run(command: Command): Promise<unknown> {
     case 'collect': {
       const receipts: Receipt[] = [];
       for (const state of devices) {
-        if (state.receipt !== undefined)
-          receipts.push({ id: state.device.id, protocol: state.device.protocol, at: state.receipt });
+        if (state.receipt === undefined) continue;
+        receipts.push({
+          id: state.device.id,
+          protocol: state.device.protocol,
+          at: state.receipt,
+          token: state.token,
+          lastEchoAt: state.echoBeforeReceipt,
+        });
       }
       const missing = devices.filter((state) => state.link !== undefined && state.receipt === undefined).length;
       const result: CollectResult = {
@@ -506,10 +539,22 @@ async function run(command: Command): Promise<unknown> {
         state.link = undefined;
       }
       return stats();
+    case 'probe-start':
+      probe?.stop();
+      probe = await Probe.start(command.probe);
+      return true;
+    case 'probe-stop': {
+      const result = probe?.stop();
+      probe = undefined;
+      return result ?? { samples: {}, unanswered: {}, errors: ['no probe was running'] };
+    }
   }
 }
 
+let probe: Probe | undefined;
+
 function shutdown(): void {
+  probe?.stop();
   for (const state of devices) state.link?.close();
   process.exit(0);
 }

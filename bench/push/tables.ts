@@ -1,10 +1,11 @@
 import type { PartReport } from '../api/part.js';
 import { fixed, mib, ratio, table } from '../lib/report.js';
 import type { AnchorFigures } from './anchor.js';
-import type { FotaFanout } from './fanout.js';
-import type { Fleet } from './fleet.js';
+import { PROBE_HTTP_INTERVAL_MS, PROBE_INTERVAL_MS, PROBE_TCP_INTERVAL_MS, type FotaFanout } from './fanout.js';
+import type { Fleet, FleetConnect } from './fleet.js';
 import type { Spread } from './measure.js';
-import type { ConnectFigures, DeliveryFigures } from './phases.js';
+import type { ConnectFigures, DeliveryFigures, ProbeFigures } from './phases.js';
+import type { ProbeKind } from './protocol.js';
 import type { LimitFigures } from './limit.js';
 import type { StormFigures } from './storm.js';
 
@@ -18,6 +19,65 @@ const counters = (kernel: Record<string, number>): string =>
     .map(([name, value]) => `${name} ${count(value)}`)
     .join(', ');
 const ratioOf = (a: number, b: number): string => (b > 0 && Number.isFinite(a / b) ? ratio(a / b) : '–');
+const nonZero = (counts: Record<string, number>): Record<string, number> =>
+  Object.fromEntries(Object.entries(counts).filter(([, value]) => value !== 0));
+
+/** The TCP and the MQTT connect phases as one. */
+export function bothPhases(connect: FleetConnect): ConnectFigures {
+  const { tcp, mqtt } = connect;
+  return {
+    connections: tcp.connections + mqtt.connections,
+    failed: tcp.failed + mqtt.failed,
+    firstError: tcp.firstError ?? mqtt.firstError,
+    seconds: tcp.seconds + mqtt.seconds,
+    serverCpuSeconds: tcp.serverCpuSeconds + mqtt.serverCpuSeconds,
+    clientCpuSeconds: tcp.clientCpuSeconds + mqtt.clientCpuSeconds,
+    rssBefore: tcp.rssBefore,
+    rssAfter: mqtt.rssAfter,
+    fdsBefore: tcp.fdsBefore,
+    fdsAfter: mqtt.fdsAfter,
+    confirmSeconds: mqtt.confirmSeconds,
+    kernel: Object.fromEntries(
+      Object.entries(tcp.kernel).map(([name, value]) => [name, value + (mqtt.kernel[name] ?? 0)]),
+    ),
+  };
+}
+
+const rssPer = (figures: ConnectFigures): number =>
+  (figures.rssAfter - figures.rssBefore) / Math.max(1, figures.connections);
+const cpuPer = (figures: ConnectFigures): number => figures.serverCpuSeconds / Math.max(1, figures.connections);
+
+const PROBE_NAMES: Record<ProbeKind, string> = {
+  http: 'HTTP GET /healthz',
+  mqtt: 'MQTT PINGREQ → PINGRESP',
+  tcp: 'TCP heartbeat → echo',
+};
+
+function probeRows(server: string, probe: ProbeFigures | undefined): string[][] {
+  if (!probe) return [];
+  return Object.entries(probe.kinds).map(([kind, figures]) => [
+    `${server}, ${PROBE_NAMES[kind as ProbeKind]}`,
+    count(figures.idle.count),
+    fixed(figures.idle.p50, 1),
+    fixed(figures.idle.p99, 1),
+    fixed(figures.idle.max, 1),
+    count(figures.push.count),
+    fixed(figures.push.p50, 1),
+    fixed(figures.push.p99, 1),
+    fixed(figures.push.max, 1),
+    figures.unansweredMs === undefined ? '–' : ms(figures.unansweredMs),
+  ]);
+}
+
+/** The longest answer of any probe kind during the push, and which. */
+function longestBlock(probe: ProbeFigures | undefined): { ms: number; kind: string } {
+  let longest = { ms: NaN, kind: '–' };
+  for (const [kind, figures] of Object.entries(probe?.kinds ?? {})) {
+    const value = Math.max(figures.push.max, figures.unansweredMs ?? 0);
+    if (!(value <= longest.ms)) longest = { ms: value, kind };
+  }
+  return longest;
+}
 
 function connectRow(name: string, figures: ConnectFigures): string[] {
   return [
@@ -69,11 +129,12 @@ function deliveryRow(
 /** Part 1: the fan-out, fota against mosquitto. */
 export function fanoutReport(
   fleet: Fleet,
-  connect: ConnectFigures,
+  fleetConnect: FleetConnect,
   fota: FotaFanout,
   anchor: AnchorFigures | undefined,
   options: { clients: number; mqttClient: string },
 ): PartReport {
+  const connect = bothPhases(fleetConnect);
   const tcp = fleet.devices.filter((device) => device.protocol === 'tcp').length;
   const lines: string[] = [];
   lines.push(
@@ -82,10 +143,14 @@ export function fanoutReport(
       `each reported ${fleet.from.version} over the MCS device API in ${fixed(fleet.reportSeconds, 1)} s; ` +
       `held by ${options.clients} swarm processes.`,
     '',
-    'Connecting every device, 50 connections at a time per swarm (done when the server echoed the TCP heartbeat or sent the SUBACK):',
+    'Connecting every device, 50 connections at a time per swarm (done when the server echoed the TCP heartbeat or sent the SUBACK); fota gets the TCP devices first, then the MQTT ones, each measured apart:',
     '',
   );
-  const connectRows = [connectRow('fota', connect)];
+  const connectRows = [
+    connectRow('fota, TCP devices', fleetConnect.tcp),
+    connectRow('fota, MQTT devices', fleetConnect.mqtt),
+    connectRow('fota, both', connect),
+  ];
   if (anchor) connectRows.push(connectRow('mosquitto', anchor.connect));
   lines.push(
     table(CONNECT_HEADERS, connectRows),
@@ -126,9 +191,21 @@ export function fanoutReport(
       rows,
     ),
     '',
-    `The push answer (201, ${count(fota.answerBytes)} bytes) counted ${JSON.stringify(fota.answerCounts)}; once quiet the push showed ${JSON.stringify(fota.finalCounts)}. ` +
+    `The push named its devices by ${fota.selection === 'ids' ? `their ${count(fota.devices)} ids` : '`selection: "online"`'} and answered 201 with its summary (${count(fota.answerBytes)} bytes) after ${ms(fota.answerMs)} ms: ` +
+      `status ${fota.answer.status}, total ${count(fota.answer.total)}, counts ${JSON.stringify(nonZero(fota.answer.counts))}; once quiet it showed ${fota.final.status}, ${JSON.stringify(nonZero(fota.final.counts))}. ` +
       `The server was quiet again ${ms(fota.settledAfterMs)} ms after the request. ` +
-      `Then \`GET /api/v1/pushes/:id\` took ${ms(fota.getMs)} ms.`,
+      `Then \`GET /api/v1/pushes/:id\` took ${ms(fota.getMs)} ms, and paging through \`GET /pushes/:id/targets?limit=500\` (every device once, TCP ones \`sent\`, MQTT ones \`delivered\`) took ${fota.targetPages.pages} pages, ${ms(fota.targetPages.totalMs)} ms (longest page ${ms(fota.targetPages.maxPageMs)} ms). ` +
+      `All ${count(fota.distinctTokens)} URLs were \`${fleet.server.url}/fw/p/<21 letters and digits>\` with distinct tokens. ` +
+      `Write gap ${count(fota.writeGapMs)} ms: ${count(fota.tcpEchoedWithinGap)} TCP devices had read a heartbeat echo less than that before the push, or during it (their FOTA line may wait for the gap).`,
+    '',
+    `Probe, from a process of its own: one request of each kind in flight, the next one ${PROBE_INTERVAL_MS} ms (MQTT PINGREQ), ${PROBE_HTTP_INTERVAL_MS} ms (HTTP) or ${PROBE_TCP_INTERVAL_MS} ms (TCP heartbeats, over ${fleet.probeDevices.tcp.length} devices of another prototype in turn) after the previous one went out, or at once after a late answer; ` +
+      `answer times in ms, for ${ms(fota.probe?.idleWindowMs ?? NaN)} ms before the push (the probe alone cost the server ${fixed(fota.probe?.idleServerCpuMsPerS ?? NaN, 1)} ms of CPU per s, about ${fixed(fota.probeCpuSeconds, 2)} s of the server CPU above) and from the push until 2 s after the last device had its message:`,
+    '',
+    table(
+      ['probe', 'before: answers', 'p50', 'p99', 'max', 'push: answers', 'p50', 'p99', 'max', 'waiting at stop'],
+      [...probeRows('fota', fota.probe), ...probeRows('mosquitto', peer?.probe)],
+    ),
+    '',
   );
   if (anchor && peer) {
     lines.push(
@@ -144,20 +221,11 @@ export function fanoutReport(
             'server CPU per message (until quiet)',
             ratioOf(fota.serverCpuSettledSeconds / fota.all.count, peer.serverCpuSettledSeconds / peer.all.count),
           ],
-          [
-            'server CPU per connection (connecting)',
-            ratioOf(
-              connect.serverCpuSeconds / connect.connections,
-              anchor.connect.serverCpuSeconds / anchor.connect.connections,
-            ),
-          ],
-          [
-            'RSS per connection',
-            ratioOf(
-              (connect.rssAfter - connect.rssBefore) / connect.connections,
-              (anchor.connect.rssAfter - anchor.connect.rssBefore) / anchor.connect.connections,
-            ),
-          ],
+          ['server CPU per connection (connecting, both)', ratioOf(cpuPer(connect), cpuPer(anchor.connect))],
+          ['server CPU per connection (connecting, TCP)', ratioOf(cpuPer(fleetConnect.tcp), cpuPer(anchor.connect))],
+          ['server CPU per connection (connecting, MQTT)', ratioOf(cpuPer(fleetConnect.mqtt), cpuPer(anchor.connect))],
+          ['RSS per connection (TCP)', ratioOf(rssPer(fleetConnect.tcp), rssPer(anchor.connect))],
+          ['RSS per connection (MQTT)', ratioOf(rssPer(fleetConnect.mqtt), rssPer(anchor.connect))],
         ],
       ),
     );
@@ -170,7 +238,7 @@ export function fanoutReport(
       tcpDevices: tcp,
       createSeconds: fleet.createSeconds,
       reportSeconds: fleet.reportSeconds,
-      connect,
+      connect: fleetConnect,
       fota,
       anchor: anchor && { connect: anchor.connect, fanout: anchor.fanout },
     },
@@ -192,7 +260,12 @@ function stormRow(name: string, storm: StormFigures): string[] {
 }
 
 /** Part 3: every device drops and reconnects at once. */
-export function stormReport(fota: StormFigures, connect: ConnectFigures, anchor: StormFigures | undefined): PartReport {
+export function stormReport(
+  fota: StormFigures,
+  fleetConnect: FleetConnect,
+  anchor: StormFigures | undefined,
+): PartReport {
+  const connect = bothPhases(fleetConnect);
   const rows = [stormRow('fota', fota)];
   if (anchor) rows.push(stormRow('mosquitto', anchor));
   const lines = [
@@ -318,5 +391,109 @@ export function limitReport(limit: LimitFigures): PartReport {
     title: 'Part 2: connections one fota process holds',
     text: lines.join('\n'),
     figures: { ...limit },
+  };
+}
+
+/** The targets of the issue "Push at fleet scale", each with its peer in the same run. */
+export function issueReport(
+  fleetConnect: FleetConnect,
+  fota: FotaFanout | undefined,
+  anchor: AnchorFigures | undefined,
+  storm: StormFigures | undefined,
+): PartReport {
+  const connect = bothPhases(fleetConnect);
+  const peer = anchor?.fanout;
+  const rows: string[][] = [];
+  const verdict = (ok: boolean | undefined): string => (ok === undefined ? '–' : ok ? 'met' : 'not met');
+  const valueRatio = (a: number, b: number) => (b > 0 ? a / b : NaN);
+  if (fota) {
+    const p99 = valueRatio(fota.all.p99, peer?.all.p99 ?? NaN);
+    rows.push([
+      `${count(fota.devices)}-device push, half TCP half MQTT: p99 time to the device`,
+      `${ms(fota.all.p99)} ms`,
+      peer ? `${ms(peer.all.p99)} ms` : '–',
+      ratioOf(fota.all.p99, peer?.all.p99 ?? NaN),
+      '≤ 1.5×',
+      verdict(Number.isFinite(p99) ? p99 <= 1.5 : undefined),
+    ]);
+    const fotaCpu = (fota.serverCpuSettledSeconds - fota.probeCpuSeconds) / fota.all.count;
+    const peerCpu = peer ? (peer.serverCpuSettledSeconds - peer.probeCpuSeconds) / peer.all.count : NaN;
+    rows.push([
+      "server CPU per pushed device (until quiet, less the probe's cost)",
+      `${fixed(fotaCpu * 1e6, 0)} µs`,
+      peer ? `${fixed(peerCpu * 1e6, 0)} µs` : '–',
+      ratioOf(fotaCpu, peerCpu),
+      '≤ 3×',
+      verdict(Number.isFinite(peerCpu) ? fotaCpu / peerCpu <= 3 : undefined),
+    ]);
+    const block = longestBlock(fota.probe);
+    const peerBlock = longestBlock(peer?.probe);
+    rows.push([
+      'longest event-loop block during the push (longest probe answer)',
+      `${fixed(block.ms, 1)} ms (${block.kind})`,
+      peer ? `${fixed(peerBlock.ms, 1)} ms (${peerBlock.kind})` : '–',
+      ratioOf(block.ms, peerBlock.ms),
+      '< 50 ms',
+      verdict(Number.isFinite(block.ms) ? block.ms < 50 : undefined),
+    ]);
+    rows.push([
+      `POST …/push answer for ${count(fota.devices)} targets`,
+      `${ms(fota.answerMs)} ms`,
+      '–',
+      '',
+      '≤ 200 ms',
+      verdict(fota.answerMs <= 200),
+    ]);
+    for (const [kind, figures] of Object.entries(fota.probe?.kinds ?? {})) {
+      rows.push([
+        `${PROBE_NAMES[kind as ProbeKind]} during the push: p99 / max (before the push)`,
+        `${fixed(figures.push.p99, 1)} / ${fixed(figures.push.max, 1)} ms (${fixed(figures.idle.p99, 1)} / ${fixed(figures.idle.max, 1)})`,
+        kind === 'mqtt' && peer?.probe?.kinds.mqtt
+          ? `${fixed(peer.probe.kinds.mqtt.push.p99, 1)} / ${fixed(peer.probe.kinds.mqtt.push.max, 1)} ms`
+          : '–',
+        kind === 'mqtt' && peer?.probe?.kinds.mqtt ? ratioOf(figures.push.p99, peer.probe.kinds.mqtt.push.p99) : '',
+        'keeps being answered',
+        verdict(figures.push.count > 0 && figures.unansweredMs === undefined),
+      ]);
+    }
+  }
+  const mosquittoRss = anchor ? rssPer(anchor.connect) : NaN;
+  for (const [protocol, figures, limit] of [
+    ['TCP', fleetConnect.tcp, 4],
+    ['MQTT', fleetConnect.mqtt, 8],
+  ] as const) {
+    rows.push([
+      `RSS per connected device, ${protocol}`,
+      kib(rssPer(figures)),
+      anchor ? kib(mosquittoRss) : '–',
+      ratioOf(rssPer(figures), mosquittoRss),
+      `≤ ${limit} KiB`,
+      verdict(rssPer(figures) <= limit * 1024),
+    ]);
+  }
+  const peerConnect = anchor ? cpuPer(anchor.connect) : NaN;
+  rows.push([
+    'connect CPU per device (TCP and MQTT together)',
+    `${fixed(cpuPer(connect) * 1e3, 3)} ms`,
+    anchor ? `${fixed(peerConnect * 1e3, 3)} ms` : '–',
+    ratioOf(cpuPer(connect), peerConnect),
+    '≤ 5×',
+    verdict(anchor ? cpuPer(connect) / peerConnect <= 5 : undefined),
+  ]);
+  if (storm) {
+    const peerStorm = anchor?.storm;
+    rows.push([
+      `reconnect storm of ${count(storm.devices)}, last device back`,
+      `${fixed(storm.lastAckMs / 1000, 2)} s`,
+      peerStorm ? `${fixed(peerStorm.lastAckMs / 1000, 2)} s` : '–',
+      ratioOf(storm.lastAckMs, peerStorm?.lastAckMs ?? NaN),
+      '≤ 1.0×',
+      verdict(peerStorm ? storm.lastAckMs / peerStorm.lastAckMs <= 1 : undefined),
+    ]);
+  }
+  return {
+    title: 'Targets of the issue "Push at fleet scale" (fota, its peer mosquitto in the same run, the ratio)',
+    text: table(['row', 'fota', 'mosquitto', 'ratio', 'target', ''], rows),
+    figures: {},
   };
 }
