@@ -4,14 +4,25 @@ const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789
 // 256 - (256 % 62) = 248: bytes at or above it are rejected so every letter is equally likely.
 const UNBIASED_LIMIT = 256 - (256 % ALPHABET.length);
 
-/** Random letters and digits from node:crypto, without modulo bias. */
+/** Random bytes from node:crypto, drawn a few KiB at a time: a push asks for 10,000 tokens at once. */
+const POOL_BYTES = 4096;
+let pool = Buffer.alloc(0);
+let used = 0;
+
+function randomByte(): number {
+  if (used === pool.length) {
+    pool = randomBytes(POOL_BYTES);
+    used = 0;
+  }
+  return pool[used++]!;
+}
+
+/** Random letters and digits from node:crypto, without modulo bias. Each byte is used once. */
 export function randomAlphanumeric(length: number): string {
   let out = '';
   while (out.length < length) {
-    for (const byte of randomBytes(length * 2)) {
-      if (byte < UNBIASED_LIMIT) out += ALPHABET[byte % ALPHABET.length];
-      if (out.length === length) break;
-    }
+    const byte = randomByte();
+    if (byte < UNBIASED_LIMIT) out += ALPHABET[byte % ALPHABET.length];
   }
   return out;
 }

@@ -7,7 +7,6 @@ import type { Kysely } from 'kysely';
 export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema.alterTable('push_targets').addColumn('token_hash', 'text').execute();
   await db.schema.createIndex('push_targets_token').unique().on('push_targets').column('token_hash').execute();
-  await db.schema.createIndex('push_targets_status').on('push_targets').columns(['status', 'device_id']).execute();
   await db.schema
     .alterTable('pushes')
     .addColumn('selection', 'text', (c) => c.notNull().defaultTo('ids'))

@@ -14,6 +14,7 @@ import {
 } from '../../domain/push.js';
 import type { Db } from '../database.js';
 import type { PushTable, PushTargetTable, Tables } from '../schema.js';
+import { insertRows, updateWhereIn } from '../bulk.js';
 import { chunks } from './chunks.js';
 
 type PushRow = Selectable<PushTable>;
@@ -42,30 +43,28 @@ export class SqlPushRepository implements PushRepository {
           selection: push.selection,
         })
         .execute();
-      for (const part of chunks(targets)) {
-        await trx
-          .insertInto('push_targets')
-          .values(
-            part.map((target) => ({
-              push_id: push.id,
-              device_id: target.deviceId,
-              status: target.status,
-              reason: target.reason ?? null,
-              updated_at: at.getTime(),
-              deadline_at: target.deadline?.getTime() ?? null,
-              token_hash: target.tokenHash ?? null,
-            })),
-          )
-          .execute();
-        await insertTransitions(
-          trx,
-          part.map((target) => ({
-            pushId: push.id,
-            deviceId: target.deviceId,
-            step: { status: target.status, reason: target.reason, at },
-          })),
-        );
-      }
+      await insertRows(
+        trx,
+        'push_targets',
+        ['push_id', 'device_id', 'status', 'reason', 'updated_at', 'deadline_at', 'token_hash'],
+        targets.map((target) => [
+          push.id,
+          target.deviceId,
+          target.status,
+          target.reason ?? null,
+          at.getTime(),
+          target.deadline?.getTime() ?? null,
+          target.tokenHash ?? null,
+        ]),
+      );
+      await insertTransitions(
+        trx,
+        targets.map((target) => ({
+          pushId: push.id,
+          deviceId: target.deviceId,
+          step: { status: target.status, reason: target.reason, at },
+        })),
+      );
     });
   }
 
@@ -202,36 +201,30 @@ export class SqlPushRepository implements PushRepository {
     await this.db.transaction().execute(async (trx) => {
       for (const indexes of groups.values()) {
         const first = moves[indexes[0]!]!;
-        for (const part of chunks(indexes)) {
-          let update = trx
-            .updateTable('push_targets')
-            .set({
+        const done = await updateWhereIn(
+          trx,
+          {
+            table: 'push_targets',
+            set: {
               status: first.to.status,
               reason: first.to.reason ?? null,
               updated_at: first.to.at.getTime(),
               deadline_at: first.deadline?.getTime() ?? null,
               ...(first.tokenHash !== undefined ? { token_hash: first.tokenHash } : {}),
-            })
-            .where('push_id', '=', first.pushId)
-            .where('status', '=', first.from);
-          update =
-            part.length === 1
-              ? update.where('device_id', '=', moves[part[0]!]!.deviceId)
-              : update.where(
-                  'device_id',
-                  'in',
-                  part.map((index) => moves[index]!.deviceId),
-                );
-          const done = new Set((await update.returning('device_id').execute()).map((row) => row.device_id));
-          const steps = [];
-          for (const index of part) {
-            const move = moves[index]!;
-            if (!done.has(move.deviceId)) continue;
-            moved[index] = true;
-            steps.push({ pushId: move.pushId, deviceId: move.deviceId, step: move.to });
-          }
-          await insertTransitions(trx, steps);
+            },
+            where: { push_id: first.pushId, status: first.from },
+            key: 'device_id',
+          },
+          indexes.map((index) => moves[index]!.deviceId),
+        );
+        const steps = [];
+        for (const index of indexes) {
+          const move = moves[index]!;
+          if (!done.has(move.deviceId)) continue;
+          moved[index] = true;
+          steps.push({ pushId: move.pushId, deviceId: move.deviceId, step: move.to });
         }
+        await insertTransitions(trx, steps);
       }
     });
     return moved;
@@ -286,20 +279,12 @@ async function insertTransitions(
   trx: Transaction<Tables>,
   steps: ReadonlyArray<{ readonly pushId: string; readonly deviceId: string; readonly step: PushTransition }>,
 ): Promise<void> {
-  for (const part of chunks(steps)) {
-    await trx
-      .insertInto('push_transitions')
-      .values(
-        part.map(({ pushId, deviceId, step }) => ({
-          push_id: pushId,
-          device_id: deviceId,
-          status: step.status,
-          reason: step.reason ?? null,
-          at: step.at.getTime(),
-        })),
-      )
-      .execute();
-  }
+  await insertRows(
+    trx,
+    'push_transitions',
+    ['push_id', 'device_id', 'status', 'reason', 'at'],
+    steps.map(({ pushId, deviceId, step }) => [pushId, deviceId, step.status, step.reason ?? null, step.at.getTime()]),
+  );
 }
 
 function recordFromRow(row: PushRow): PushRecord {

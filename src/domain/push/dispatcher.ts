@@ -6,7 +6,7 @@ import { hashDownloadToken, newDownloadToken, type PlannedTarget } from './plann
 import type { PushProgress } from './progress.js';
 
 /** Targets written, announced and sent per batch; the event loop runs between batches. */
-export const DEFAULT_DISPATCH_BATCH = 500;
+export const DEFAULT_DISPATCH_BATCH = 100;
 
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
@@ -53,7 +53,10 @@ export class PushDispatcher {
       })),
       now,
     );
-    for (const target of planned) if (target.status === 'queued') this.waiting.add(target.deviceId);
+    // Only those waiting for their device to connect: the others are sent now.
+    for (const target of planned) {
+      if (target.status === 'queued' && target.protocol === undefined) this.waiting.add(target.deviceId);
+    }
     this.fanOut(push, firmware, planned).catch((error: unknown) => this.deps.onError(error));
   }
 
@@ -100,7 +103,8 @@ export class PushDispatcher {
       // A device may have gone since the plan: with queueOffline it waits for its next connect.
       const online = await this.deps.gateway.online(planned.map((target) => target.deviceId));
       const gone = planned.filter((target) => !online.has(target.deviceId));
-      if (gone.length > 0 && !push.queueOffline) {
+      if (push.queueOffline) for (const target of gone) this.waiting.add(target.deviceId);
+      else if (gone.length > 0) {
         await progress.moveAll(
           gone.map((target) => queuedTarget(push, target)),
           'failed',

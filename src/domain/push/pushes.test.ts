@@ -238,6 +238,16 @@ describe('PushService', () => {
     expect(world.calls.activeTargets).toBe(before);
   });
 
+  it('runs no query when a device that was sent its push reconnects', async () => {
+    const device = await world.device('1');
+    await world.connect(device.id);
+    await world.pushes.create(admin, world.two.id, { deviceIds: [device.id] });
+    await settle();
+    const before = world.calls.activeTargets;
+    await world.connect(device.id);
+    expect(world.calls.activeTargets).toBe(before);
+  });
+
   it('answers incompatible for a device not on a prerequisite, unless forced', async () => {
     const device = await world.device();
     const connection = await world.connect(device.id);
