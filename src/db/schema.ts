@@ -72,6 +72,9 @@ export interface PushTargetTable {
   updated_at: number;
   deadline_at: number | null;
   token_hash: string | null;
+  /** The status the target started in; null for targets whose first transition is recorded instead. */
+  first_status: string | null;
+  first_reason: string | null;
 }
 
 export interface PushTransitionTable {

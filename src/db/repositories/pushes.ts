@@ -46,7 +46,17 @@ export class SqlPushRepository implements PushRepository {
       await insertRows(
         trx,
         'push_targets',
-        ['push_id', 'device_id', 'status', 'reason', 'updated_at', 'deadline_at', 'token_hash'],
+        [
+          'push_id',
+          'device_id',
+          'status',
+          'reason',
+          'updated_at',
+          'deadline_at',
+          'token_hash',
+          'first_status',
+          'first_reason',
+        ],
         targets.map((target) => [
           push.id,
           target.deviceId,
@@ -55,15 +65,9 @@ export class SqlPushRepository implements PushRepository {
           at.getTime(),
           target.deadline?.getTime() ?? null,
           target.tokenHash ?? null,
+          target.status,
+          target.reason ?? null,
         ]),
-      );
-      await insertTransitions(
-        trx,
-        targets.map((target) => ({
-          pushId: push.id,
-          deviceId: target.deviceId,
-          step: { status: target.status, reason: target.reason, at },
-        })),
       );
     });
   }
@@ -96,6 +100,8 @@ export class SqlPushRepository implements PushRepository {
         'push_targets.updated_at',
         'push_targets.deadline_at',
         'push_targets.token_hash',
+        'push_targets.first_status',
+        'push_targets.first_reason',
       ])
       .where('push_targets.device_id', '=', deviceId)
       .orderBy('pushes.created_at', 'desc')
@@ -107,7 +113,11 @@ export class SqlPushRepository implements PushRepository {
     );
     return rows.map((row) => ({
       ...recordFromRow(row),
-      target: targetFromRow({ ...row, push_id: row.id }, histories.get(`${row.id}/${deviceId}`) ?? []),
+      target: targetFromRow(
+        { ...row, push_id: row.id },
+        histories.get(`${row.id}/${deviceId}`) ?? [],
+        new Date(row.created_at),
+      ),
     }));
   }
 
@@ -116,12 +126,14 @@ export class SqlPushRepository implements PushRepository {
     if (query.status !== undefined) select = select.where('status', '=', query.status);
     if (query.after !== undefined) select = select.where('device_id', '>', query.after);
     const rows = await select.orderBy('device_id').limit(query.limit).execute();
+    const push = await this.db.selectFrom('pushes').select('created_at').where('id', '=', pushId).executeTakeFirst();
     const histories = await this.histories(
       [pushId],
       undefined,
       rows.map((row) => row.device_id),
     );
-    return rows.map((row) => targetFromRow(row, histories.get(`${pushId}/${row.device_id}`) ?? []));
+    const createdAt = new Date(push?.created_at ?? 0);
+    return rows.map((row) => targetFromRow(row, histories.get(`${pushId}/${row.device_id}`) ?? [], createdAt));
   }
 
   async activeTargets(deviceIds: readonly string[]): Promise<ActiveTarget[]> {
@@ -305,7 +317,19 @@ function activeFromRow(row: TargetRow & { firmware_id: string; version: string }
   return { ...targetFromRow(row, []), firmwareId: row.firmware_id, version: row.version };
 }
 
-function targetFromRow(row: Omit<TargetRow, 'token_hash'>, history: PushTransition[]): PushTarget {
+/** A target as read; its history starts with the status it was created in when the row keeps it. */
+function targetFromRow(
+  row: Omit<TargetRow, 'token_hash'>,
+  transitions: PushTransition[],
+  createdAt?: Date,
+): PushTarget {
+  const history =
+    row.first_status === null || createdAt === undefined
+      ? transitions
+      : [
+          { status: row.first_status as PushStatus, reason: row.first_reason ?? undefined, at: createdAt },
+          ...transitions,
+        ];
   return {
     pushId: row.push_id,
     deviceId: row.device_id,
