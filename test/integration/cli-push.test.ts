@@ -1,63 +1,22 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../support/data-dir.js';
 import { connectOverTcp, reportVersion } from '../support/devices.js';
+import { startFota, stopAllFota, type Run, type Started } from '../support/fota-cli.js';
 import { startServer, uploadFirmware, type TestServer } from '../support/server.js';
 import { TcpDevice } from '../support/tcp-device.js';
 
 /** `fota push` as a user runs it, against a real server with real devices connected over TCP. */
-
-interface Run {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
 
 interface Device {
   readonly deviceId: string;
   readonly deviceKey: string;
 }
 
-const repoRoot = new URL('../..', import.meta.url);
-
-/** `fota` processes still running: a failed test may leave a `--wait` behind, ended after the tests. */
-const running = new Set<ChildProcess>();
-
-/** A `fota` process started and not waited for yet. */
-interface Started {
-  readonly result: Promise<Run>;
-  /** What it wrote on stderr so far. */
-  stderr(): string;
-}
-
-/** Starts `fota …` with the environment given and nothing of this process's FOTA_* variables. */
-function start(args: readonly string[], env: Record<string, string>): Started {
-  const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('FOTA_')));
-  const child = spawn(process.execPath, ['bin/fota.js', ...args], {
-    cwd: repoRoot,
-    env: { ...inherited, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  running.add(child);
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (text: string) => (stdout += text));
-  child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
-  const result = new Promise<Run>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', (code) => {
-      running.delete(child);
-      resolve({ code, stdout, stderr });
-    });
-  });
-  return { result, stderr: () => stderr };
-}
-
 /** A line of the push table: the device id first, then its status and reason. */
 const row = (deviceId: string, status: string, reason = '') =>
   new RegExp(`^${deviceId}\\s+${status}\\s+${reason.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`, 'm');
 
-// Every `fota` run is a new Node process that compiles TypeScript through tsx: give them time.
+// Every `fota` run is a new Node process: give them time on a loaded machine.
 describe('fota push', { timeout: 180_000 }, () => {
   let server: TestServer;
   const sockets: TcpDevice[] = [];
@@ -66,12 +25,12 @@ describe('fota push', { timeout: 180_000 }, () => {
 
   beforeAll(async () => {
     server = await startServer();
-    startCli = (...args) => start(args, { FOTA_URL: server.url, FOTA_TOKEN: server.token });
+    startCli = (...args) => startFota(args, { FOTA_URL: server.url, FOTA_TOKEN: server.token });
     cli = (...args) => startCli(...args).result;
   });
 
   afterAll(async () => {
-    for (const child of running) child.kill();
+    stopAllFota();
     for (const socket of sockets) socket.close();
     await server?.stop();
   });
