@@ -20,7 +20,12 @@ try {
   const { services } = app;
   const prototype = await services.prototypes.create(admin, { name: 'bench' });
   const { Readable } = await import('node:stream');
-  const firmware = await services.firmwares.upload(admin, prototype.id, { name: 'fw', version: '2' }, Readable.from([Buffer.from('x')]));
+  const firmware = await services.firmwares.upload(
+    admin,
+    prototype.id,
+    { name: 'fw', version: '2' },
+    Readable.from([Buffer.from('x')]),
+  );
   let sent = 0;
   let lastAt = 0;
   const ids: string[] = [];
