@@ -301,6 +301,20 @@ describe('API tokens', () => {
     expect(revoked.body.error.message).toBe('the bearer token is not valid');
   });
 
+  it("acts with its owner's role once that is lowered, and dies with its owner", async () => {
+    server = await startServer();
+    const ada = await createUser(server, 'ada@example.com', 'developer');
+    const { cookie, csrf } = await signIn(server, 'ada@example.com');
+    const created = await call(server, 'POST', '/tokens', { cookie, csrf, body: { name: 'ci', role: 'developer' } });
+    const { token } = created.body;
+    expect((await call(server, 'POST', '/prototypes', { token, body: { name: 'p' } })).status).toBe(201);
+    await call(server, 'PATCH', `/users/${ada.userId}`, { token: server.token, body: { role: 'viewer' } });
+    expect((await call(server, 'POST', '/prototypes', { token, body: { name: 'q' } })).status).toBe(403);
+    expect((await call(server, 'GET', '/prototypes', { token })).status).toBe(200);
+    await call(server, 'DELETE', `/users/${ada.userId}`, { token: server.token });
+    expect((await call(server, 'GET', '/prototypes', { token })).status).toBe(401);
+  });
+
   it('stores only the SHA-256 of a token, and scrypt hashes of passwords', async () => {
     server = await startServer();
     await createUser(server, 'ada@example.com', 'viewer', 'the secret password');

@@ -287,10 +287,12 @@ export async function verifyPassword(password: string, stored: string): Promise<
   const [scheme, n, r, p, salt, hash] = stored.split('$');
   if (scheme !== 'scrypt' || salt === undefined || hash === undefined) return false;
   const expected = Buffer.from(hash, 'base64url');
+  if (expected.length === 0) return false;
+  // Parameters scrypt refuses (a damaged row) verify nothing, rather than failing the sign-in.
   const key = await derive(password, Buffer.from(salt, 'base64url'), expected.length, {
     N: Number(n),
     r: Number(r),
     p: Number(p),
-  });
-  return timingSafeEqual(key, expected);
+  }).catch(() => undefined);
+  return key !== undefined && timingSafeEqual(key, expected);
 }
