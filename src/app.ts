@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
 import type { Config } from './config.js';
 import { migrate, openSqlite, type Db } from './db/database.js';
+import { SqlAccountRepository } from './db/repositories/accounts.js';
 import { SqlChannelValueRepository } from './db/repositories/channel-values.js';
 import { SqlDeviceRepository } from './db/repositories/devices.js';
 import { SqlFirmwareRepository } from './db/repositories/firmwares.js';
@@ -13,6 +14,7 @@ import { SqlSettingsRepository } from './db/repositories/settings.js';
 import { LocalEventBus } from './domain/events.js';
 import type { Protocol } from './domain/model.js';
 import type { Clock } from './domain/ports.js';
+import { AccountService } from './domain/services/accounts.js';
 import { AdminTokens } from './domain/services/admin-tokens.js';
 import { DeviceConnections } from './domain/services/connections.js';
 import { DataPointService } from './domain/services/data-points.js';
@@ -113,6 +115,7 @@ async function assemble(config: Config, logger: Logger, lock: { release(): void 
     blobs,
     clock: systemClock,
   });
+  const adminTokens = new AdminTokens(new SqlSettingsRepository(db));
   const services: HttpServices = {
     prototypes,
     devices: new DeviceService({
@@ -160,7 +163,13 @@ async function assemble(config: Config, logger: Logger, lock: { release(): void 
       onError: onBackgroundError,
     }),
     events,
-    adminTokens: new AdminTokens(new SqlSettingsRepository(db)),
+    adminTokens,
+    accounts: new AccountService({
+      accounts: new SqlAccountRepository(db),
+      adminTokens,
+      clock: systemClock,
+      sessionTtlMs: config.sessionTtlMs,
+    }),
     firmwareUrl,
     endpoints: () => ({
       publicUrl: config.publicUrl,
@@ -177,6 +186,13 @@ async function assemble(config: Config, logger: Logger, lock: { release(): void 
     failuresPerMinute: config.authFailuresPerMinute,
     maxAddresses: config.authThrottleAddresses,
   });
+  // Failed sign-ins per account (email): a burst, then one more every FOTA_ACCOUNT_LOCK_S.
+  const accountThrottle = new AuthThrottle({
+    burst: config.accountFailureBurst,
+    failuresPerMinute: 60_000 / config.accountLockMs,
+    maxAddresses: config.authThrottleAddresses,
+    keyOf: (email) => email ?? '',
+  });
   const http = await buildHttpServer({
     services,
     logger,
@@ -184,6 +200,8 @@ async function assemble(config: Config, logger: Logger, lock: { release(): void 
     publicUrl: config.publicUrl,
     version: packageVersion,
     throttle,
+    accountThrottle,
+    sessionTtlSeconds: Math.round(config.sessionTtlMs / 1000),
     limits: config.httpLimits,
   });
 

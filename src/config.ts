@@ -30,6 +30,12 @@ export interface Config {
   readonly authFailuresPerMinute: number;
   /** Source addresses the throttle remembers at most. */
   readonly authThrottleAddresses: number;
+  /** Failed sign-ins one account may have at once before it is refused for a while. */
+  readonly accountFailureBurst: number;
+  /** Past the burst, an account regains one sign-in attempt this often. */
+  readonly accountLockMs: number;
+  /** How long a console session lasts from sign-in (absolute, not sliding). */
+  readonly sessionTtlMs: number;
   /** Data channels one device may have. */
   readonly maxChannelsPerDevice: number;
   /** How long a push target may stay in each active status before it fails. */
@@ -124,6 +130,17 @@ export const configVariables = [
   ['FOTA_AUTH_FAILURES_PER_MINUTE', '10', 'failed authentications per minute a source address regains'],
   ['FOTA_AUTH_THROTTLE_ADDRESSES', '10000', 'source addresses the failed-authentication throttle remembers at most'],
   [
+    'FOTA_ACCOUNT_FAILURE_BURST',
+    '10',
+    'failed console sign-ins one account (email) may have at once; past it the account is refused (HTTP 429 with Retry-After), a correct password too, until it regains one',
+  ],
+  ['FOTA_ACCOUNT_LOCK_S', '300', 'seconds after which a throttled account regains one sign-in attempt'],
+  [
+    'FOTA_SESSION_TTL_S',
+    '43200',
+    'seconds a console session lasts from sign-in (12 h; absolute: using it does not extend it)',
+  ],
+  [
     'FOTA_MAX_CHANNELS_PER_DEVICE',
     '100',
     'data channels one device may have; data points for a new channel past it are refused',
@@ -178,7 +195,7 @@ export const configVariables = [
 ] as const;
 
 /** Variables the `fota` client commands read (not the server): known, so not reported as unknown. */
-export const clientVariables = ['FOTA_URL', 'FOTA_TOKEN', 'FOTA_MQTT_URL'] as const;
+export const clientVariables = ['FOTA_URL', 'FOTA_TOKEN', 'FOTA_MQTT_URL', 'FOTA_USER_PASSWORD'] as const;
 
 /** Edit distance between two names (insertions, deletions, substitutions), for "did you mean". */
 export function editDistance(a: string, b: string): number {
@@ -351,6 +368,9 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   const authFailureBurst = wholeNumber('FOTA_AUTH_FAILURE_BURST', '20', 1, 1_000_000);
   const authFailuresPerMinute = wholeNumber('FOTA_AUTH_FAILURES_PER_MINUTE', '10', 1, 1_000_000);
   const authThrottleAddresses = wholeNumber('FOTA_AUTH_THROTTLE_ADDRESSES', '10000', 1, 10_000_000);
+  const accountFailureBurst = wholeNumber('FOTA_ACCOUNT_FAILURE_BURST', '10', 1, 1_000_000);
+  const accountLockMs = seconds('FOTA_ACCOUNT_LOCK_S', '300');
+  const sessionTtlMs = seconds('FOTA_SESSION_TTL_S', '43200');
   const maxChannelsPerDevice = wholeNumber('FOTA_MAX_CHANNELS_PER_DEVICE', '100', 1, 100_000);
   const httpConnectionsText = read('FOTA_MAX_HTTP_CONNECTIONS', '800');
   const maxHttpConnections = Number(httpConnectionsText);
@@ -403,6 +423,9 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     authFailureBurst,
     authFailuresPerMinute,
     authThrottleAddresses,
+    accountFailureBurst,
+    accountLockMs,
+    sessionTtlMs,
     maxChannelsPerDevice,
     pushTimeouts,
     tcpWriteGapMs,

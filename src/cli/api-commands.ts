@@ -5,9 +5,10 @@ import { registerPrototypeCommands } from './prototype-commands.js';
 import { registerPushCommand } from './push-command.js';
 import { registerPushesCommands } from './pushes-commands.js';
 import { registerServerCommands } from './server-commands.js';
+import { registerUserCommands } from './user-commands.js';
 
 /**
- * Commands over the management API (prototypes, devices, firmware, pushes, the server): each is
+ * Commands over the management API (prototypes, devices, firmware, pushes, the server, users and tokens): each is
  * one HTTP call, or the event stream, with `--url`, `--token` and `--json`.
  */
 export function registerApiCommands(program: Command): void {
@@ -17,4 +18,5 @@ export function registerApiCommands(program: Command): void {
   registerPushCommand(program);
   registerPushesCommands(program);
   registerServerCommands(program);
+  registerUserCommands(program);
 }

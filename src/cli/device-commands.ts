@@ -79,7 +79,7 @@ Examples:
               ['DEVICE ID', 'DEVICE KEY', 'NAME', 'ONLINE', 'FIRMWARE', 'CREATED'],
               list.map((device) => [
                 device.deviceId,
-                device.deviceKey,
+                device.deviceKey ?? '(hidden)',
                 device.name,
                 onlineText(device),
                 reportedFirmware(device),
@@ -197,7 +197,7 @@ function describeDevice(device: DeviceBody, full = false): string {
   const { presence } = device;
   const pairs: Array<readonly [string, string]> = [
     ['deviceId', device.deviceId],
-    ['deviceKey', device.deviceKey],
+    ['deviceKey', device.deviceKey ?? '(hidden: a viewer does not see keys)'],
     ['prototypeId', device.prototypeId],
     ['name', device.name],
     ...(device.description === '' ? [] : [['description', device.description] as const]),

@@ -63,7 +63,10 @@ export const ChannelValue = Type.Object({
 export const Device = Type.Object(
   {
     deviceId: Type.String({ examples: ['Dk3Jd9aQ'] }),
-    deviceKey: Type.String({ examples: ['x8Jf03kdLq0aZ7Wm'] }),
+    deviceKey: Type.Union([Type.String(), Type.Null()], {
+      description: 'null when the caller is a viewer: viewers do not see device keys',
+      examples: ['x8Jf03kdLq0aZ7Wm'],
+    }),
     prototypeId: Type.String(),
     name: Type.String(),
     description: Type.String(),
@@ -259,3 +262,88 @@ export const commonErrors = {
   403: ErrorBody,
   404: ErrorBody,
 } as const;
+
+// Users, sessions and API tokens.
+
+export const RoleName = Type.Union([Type.Literal('viewer'), Type.Literal('developer'), Type.Literal('admin')], {
+  description:
+    'viewer: reads all but device keys; developer: also changes prototypes, devices, firmware and pushes; admin: also users and every token',
+});
+
+export const User = Type.Object({
+  userId: Type.String({ examples: ['Uq3Jd9aQx0Lm'] }),
+  email: Type.String({ examples: ['ada@example.com'] }),
+  role: RoleName,
+  createdAt: Type.String({ format: 'date-time' }),
+});
+
+export const SessionUser = Type.Object({
+  userId: Type.String({ description: '`admin` for the built-in administrator (signed in with the admin token)' }),
+  email: Type.String(),
+  role: RoleName,
+  createdAt: Type.String({ format: 'date-time' }),
+  builtIn: Type.Boolean({ description: 'signed in with the admin token, not as a user' }),
+});
+
+export const Session = Type.Object({
+  user: SessionUser,
+  csrfToken: Type.String({ description: 'send it as `X-CSRF-Token` with every POST, PUT, PATCH and DELETE' }),
+});
+
+export const SignIn = Type.Union([
+  Type.Object(
+    {
+      email: Type.String({ minLength: 1, maxLength: 254 }),
+      password: Type.String({ minLength: 1, maxLength: 1024 }),
+    },
+    { additionalProperties: false },
+  ),
+  Type.Object({ adminToken: Type.String({ minLength: 1, maxLength: 1024 }) }, { additionalProperties: false }),
+]);
+
+export const UserCreate = Type.Object(
+  {
+    email: Type.String({ minLength: 1, maxLength: 254 }),
+    password: Type.String({ minLength: 10, maxLength: 1024 }),
+    role: RoleName,
+  },
+  { additionalProperties: false },
+);
+
+export const UserPatch = Type.Object(
+  {
+    role: Type.Optional(RoleName),
+    password: Type.Optional(Type.String({ minLength: 10, maxLength: 1024 })),
+  },
+  { additionalProperties: false },
+);
+
+export const UserParams = Type.Object({ userId: Type.String({ minLength: 1, maxLength: 64 }) });
+
+export const ApiToken = Type.Object({
+  tokenId: Type.String({ examples: ['Tz8Jf03kdLq0'] }),
+  name: Type.String(),
+  role: RoleName,
+  userId: Type.Union([Type.String(), Type.Null()], { description: 'null: a token of the built-in administrator' }),
+  createdAt: Type.String({ format: 'date-time' }),
+  lastUsedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], {
+    description: 'updated at most once a minute',
+  }),
+});
+
+export const ApiTokenCreated = Type.Intersect([
+  ApiToken,
+  Type.Object({ token: Type.String({ description: 'the bearer token, shown only in this answer' }) }),
+]);
+
+export const ApiTokenCreate = Type.Object(
+  { name: Type.String({ minLength: 1, maxLength: 100 }), role: RoleName },
+  { additionalProperties: false },
+);
+
+export const ApiTokenParams = Type.Object({ tokenId: Type.String({ minLength: 1, maxLength: 64 }) });
+
+export type UserBody = Static<typeof User>;
+export type SessionBody = Static<typeof Session>;
+export type ApiTokenBody = Static<typeof ApiToken>;
+export type ApiTokenCreatedBody = Static<typeof ApiTokenCreated>;

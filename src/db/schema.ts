@@ -86,6 +86,31 @@ export interface PushTransitionTable {
   at: number;
 }
 
+export interface UserTable {
+  id: string;
+  email: string;
+  role: string;
+  password_hash: string;
+  created_at: number;
+}
+
+export interface SessionTable {
+  token_hash: string;
+  user_id: string | null;
+  created_at: number;
+  expires_at: number;
+}
+
+export interface ApiTokenTable {
+  id: string;
+  token_hash: string;
+  user_id: string | null;
+  name: string;
+  role: string;
+  created_at: number;
+  last_used_at: number | null;
+}
+
 export interface Tables {
   prototypes: PrototypeTable;
   devices: DeviceTable;
@@ -96,4 +121,7 @@ export interface Tables {
   pushes: PushTable;
   push_targets: PushTargetTable;
   push_transitions: PushTransitionTable;
+  users: UserTable;
+  sessions: SessionTable;
+  api_tokens: ApiTokenTable;
 }

@@ -46,9 +46,45 @@ export interface Firmware {
   readonly createdAt: Date;
 }
 
-/** Who is asking. Every service method receives one and checks it. */
+/** What a person or an API token may do, each role including the ones before it. */
+export const roles = ['viewer', 'developer', 'admin'] as const;
+export type Role = (typeof roles)[number];
+
+/**
+ * Who is asking. Every service method receives one and checks it. `admin` is the administrator
+ * token (`FOTA_ADMIN_TOKEN`, or a session opened with it); `user` a person's session or an API
+ * token, acting with a role; `device` a device's key.
+ */
 export type Actor =
-  { readonly kind: 'admin' } | { readonly kind: 'device'; readonly deviceId: string; readonly prototypeId: string };
+  | { readonly kind: 'admin' }
+  | {
+      readonly kind: 'user';
+      readonly role: Role;
+      /** Undefined for the built-in administrator (a token created by a session opened with the admin token). */
+      readonly userId: string | undefined;
+      /** The user's email, or `admin`: who pushes record as their creator. */
+      readonly name: string;
+    }
+  | { readonly kind: 'device'; readonly deviceId: string; readonly prototypeId: string };
+
+/** A person who signs in to the console. The password hash never leaves the accounts service. */
+export interface User {
+  readonly id: string;
+  readonly email: string;
+  readonly role: Role;
+  readonly createdAt: Date;
+}
+
+/** An API token as listed: the token itself is shown once, at creation, and stored hashed. */
+export interface ApiToken {
+  readonly id: string;
+  /** Undefined for a token of the built-in administrator. */
+  readonly userId: string | undefined;
+  readonly name: string;
+  readonly role: Role;
+  readonly createdAt: Date;
+  readonly lastUsedAt: Date | undefined;
+}
 
 /** The ways a device holds a live connection for commands, each a transport started by the composition root. */
 export const protocols = ['tcp', 'mqtt'] as const;

@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import type { ChannelValue, Device, Firmware, Prototype } from './model.js';
+import type { ApiToken, ChannelValue, Device, Firmware, Prototype, Role, User } from './model.js';
 import type { DevicePush, PushRecord, PushStatus, PushSummary, PushTarget, PushTransition } from './push.js';
 
 /** One repository per aggregate. Drivers translate their own errors into DomainError codes. */
@@ -46,6 +46,48 @@ export interface FirmwareRepository {
   listDependents(firmwareId: string): Promise<string[]>;
   /** How many firmwares, in any prototype, are stored as this blob. */
   countBySha256(sha256: string): Promise<number>;
+}
+
+/** A user with the hash of their password (`scrypt$N$r$p$salt$hash`, base64url). */
+export interface StoredUser extends User {
+  readonly passwordHash: string;
+}
+
+/** A session as stored: the SHA-256 of its cookie value (hex), and its user (undefined: built-in admin). */
+export interface StoredSession {
+  readonly tokenHash: string;
+  readonly userId: string | undefined;
+  readonly createdAt: Date;
+  readonly expiresAt: Date;
+}
+
+/** Users, their sessions and API tokens. Writes that could remove the last admin are refused atomically. */
+export interface AccountRepository {
+  /** Refuses a taken email with `duplicate`. */
+  insertUser(user: StoredUser): Promise<void>;
+  getUser(id: string): Promise<StoredUser | undefined>;
+  findUserByEmail(email: string): Promise<StoredUser | undefined>;
+  listUsers(): Promise<User[]>;
+  /** Writes the user unless that leaves no admin user: then answers false and writes nothing. */
+  updateUser(user: StoredUser): Promise<boolean>;
+  /** Deletes the user with their sessions and tokens unless they are the last admin: then answers false. */
+  deleteUser(id: string): Promise<boolean>;
+
+  insertSession(session: StoredSession): Promise<void>;
+  getSession(tokenHash: string): Promise<StoredSession | undefined>;
+  deleteSession(tokenHash: string): Promise<void>;
+  /** Every session of a user but `except` (the one that changed the password keeps going). */
+  deleteSessionsOf(userId: string, except?: string): Promise<void>;
+  deleteExpiredSessions(now: Date): Promise<number>;
+
+  insertToken(token: ApiToken, tokenHash: string): Promise<void>;
+  /** The token with that hash and its owner's current role (admin for the built-in administrator). */
+  findToken(tokenHash: string): Promise<{ token: ApiToken; ownerRole: Role; ownerName: string } | undefined>;
+  getToken(id: string): Promise<ApiToken | undefined>;
+  /** Of one user (undefined: the built-in administrator's), or every token when `all`. */
+  listTokens(owner: { readonly userId: string | undefined } | 'all'): Promise<ApiToken[]>;
+  deleteToken(id: string): Promise<void>;
+  touchToken(id: string, at: Date): Promise<void>;
 }
 
 /** Small named values the service keeps, such as the admin token's hash. */

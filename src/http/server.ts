@@ -19,6 +19,10 @@ export interface HttpServerOptions {
   readonly version: string;
   /** Failed authentication per source address, shared with TCP and MQTT; none means no throttle. */
   readonly throttle?: AuthThrottle | undefined;
+  /** Failed sign-ins per account. */
+  readonly accountThrottle?: AuthThrottle | undefined;
+  /** How long a console session lasts from sign-in. */
+  readonly sessionTtlSeconds: number;
   readonly limits: HttpLimits;
 }
 
@@ -32,6 +36,7 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
     serverFactory: (handler) => createLimitedServer(handler, options.limits, warnOncePerMinute(options)),
   });
   app.decorateRequest('actor', null as never);
+  app.decorateRequest('sessionSecret', undefined);
   useBodyDeadlines(app, options.limits);
   useStrictBodies(app);
 
@@ -65,6 +70,9 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
     services: options.services,
     maxFirmwareBytes: options.maxFirmwareBytes,
     throttle: options.throttle,
+    accountThrottle: options.accountThrottle,
+    sessionTtlSeconds: options.sessionTtlSeconds,
+    secureCookie: options.publicUrl.startsWith('https:'),
   });
   await app.register(mcsDeviceApi, { prefix: '/mcs/v2', services: options.services, throttle: options.throttle });
   await app.register(downloadRoutes, { services: options.services });

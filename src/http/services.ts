@@ -1,4 +1,5 @@
 import type { EventBus } from '../domain/events.js';
+import type { AccountService } from '../domain/services/accounts.js';
 import type { AdminTokens } from '../domain/services/admin-tokens.js';
 import type { DeviceConnections } from '../domain/services/connections.js';
 import type { DataPointService } from '../domain/services/data-points.js';
@@ -19,6 +20,7 @@ export interface HttpServices {
   readonly pushes: PushService;
   readonly events: EventBus;
   readonly adminTokens: AdminTokens;
+  readonly accounts: AccountService;
   /** The public download URL of a firmware. */
   readonly firmwareUrl: (firmwareId: string) => string;
   /** Where devices reach this server, read when asked (the ports are known once it listens). */

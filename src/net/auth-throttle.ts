@@ -8,6 +8,8 @@ export interface AuthThrottleOptions {
   readonly maxAddresses: number;
   /** Monotonic milliseconds; `performance.now` unless a test drives the time. */
   readonly now?: () => number;
+  /** What one bucket counts: by default an address (IPv6 per /64); the per-account throttle counts emails. */
+  readonly keyOf?: (subject: string | undefined) => string;
 }
 
 interface Bucket {
@@ -27,15 +29,17 @@ export class AuthThrottle {
   private readonly buckets = new Map<string, Bucket>();
   private readonly perMs: number;
   private readonly now: () => number;
+  private readonly keyOf: (subject: string | undefined) => string;
 
   constructor(private readonly options: AuthThrottleOptions) {
     this.perMs = options.failuresPerMinute / 60_000;
     this.now = options.now ?? (() => performance.now());
+    this.keyOf = options.keyOf ?? addressKey;
   }
 
   /** Milliseconds until `address` may try again; 0 when it may try now. */
   retryAfterMs(address: string | undefined): number {
-    const key = addressKey(address);
+    const key = this.keyOf(address);
     const bucket = this.buckets.get(key);
     if (!bucket) return 0;
     const tokens = this.refill(key, bucket);
@@ -50,7 +54,7 @@ export class AuthThrottle {
 
   /** Records one failed attempt from `address`. */
   failed(address: string | undefined): void {
-    const key = addressKey(address);
+    const key = this.keyOf(address);
     const bucket = this.buckets.get(key);
     const tokens = bucket ? this.refill(key, bucket) : this.options.burst;
     this.buckets.delete(key);

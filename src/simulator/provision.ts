@@ -32,6 +32,11 @@ export async function provisionDevices(
           description: 'created by fota simulate',
         })
       ).body;
+    if (device.deviceKey === null) {
+      throw new Error(
+        "the token is a viewer's, which does not see device keys: simulate needs a developer or admin token",
+      );
+    }
     return { deviceId: device.deviceId, deviceKey: device.deviceKey, name };
   });
 }

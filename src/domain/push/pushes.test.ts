@@ -181,6 +181,21 @@ afterEach(async () => {
 });
 
 describe('PushService', () => {
+  it('refuses a push to a viewer, sends nothing, and records a developer as its creator', async () => {
+    const device = await world.device('1');
+    const connection = await world.connect(device.id);
+    const viewer = { kind: 'user', role: 'viewer', userId: 'Uv', name: 'viewer@example.com' } as const;
+    await expect(world.pushes.create(viewer, world.two.id, { deviceIds: [device.id] })).rejects.toMatchObject({
+      code: 'forbidden',
+    });
+    await settle();
+    expect(connection.commands).toEqual([]);
+    expect(await world.pushes.listByFirmware(viewer, world.two.id)).toEqual([]);
+    const developer = { kind: 'user', role: 'developer', userId: 'Ud', name: 'dev@example.com' } as const;
+    const push = await world.pushes.create(developer, world.two.id, { deviceIds: [device.id] });
+    expect(push.createdBy).toBe('dev@example.com');
+  });
+
   it('answers the summary at once, then sends to a connected device once with a token URL', async () => {
     const device = await world.device('1');
     const connection = await world.connect(device.id);

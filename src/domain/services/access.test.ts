@@ -109,3 +109,43 @@ describe('device methods', () => {
     await expect(call(deviceActor)).resolves.toBeDefined();
   });
 });
+
+describe('roles', () => {
+  const viewer: Actor = { kind: 'user', role: 'viewer', userId: 'Uviewer', name: 'viewer@example.com' };
+  const developer: Actor = { kind: 'user', role: 'developer', userId: 'Udeveloper', name: 'dev@example.com' };
+  const reads = new Set([
+    'PrototypeService.list',
+    'PrototypeService.get',
+    'DeviceService.list',
+    'DeviceService.get',
+    'FirmwareService.list',
+    'FirmwareService.get',
+  ]);
+
+  it.each(adminMethods.filter(([name]) => !reads.has(name)))(
+    'a viewer gets forbidden from %s, and nothing changes',
+    async (_name, call) => {
+      const before = structuredClone(s.repositories.tables);
+      const error = await call(viewer).then(
+        () => undefined,
+        (caught: unknown) => caught,
+      );
+      expect(isDomainError(error, 'forbidden')).toBe(true);
+      expect(s.repositories.tables).toEqual(before);
+    },
+  );
+
+  it.each(adminMethods.filter(([name]) => reads.has(name)))('a viewer may call %s', async (_name, call) => {
+    await call(viewer);
+  });
+
+  it.each(adminMethods)('a developer may call %s', async (_name, call) => {
+    await call(developer);
+  });
+
+  it('hides device keys from a viewer only', async () => {
+    expect((await s.devices.get(viewer, device.id)).key).toBe('');
+    expect((await s.devices.list(viewer, prototype.id)).map((d) => d.key)).toEqual(['']);
+    expect((await s.devices.get(developer, device.id)).key).toBe(device.key);
+  });
+});

@@ -1,4 +1,4 @@
-import { requireAdmin } from '../access.js';
+import { mayReadDeviceKeys, requireRole } from '../access.js';
 import { notFound } from '../errors.js';
 import { newDeviceId, newDeviceKey } from '../ids.js';
 import type { Actor, ChannelValue, Device, Presence } from '../model.js';
@@ -33,7 +33,7 @@ export class DeviceService {
   ) {}
 
   async create(actor: Actor, prototypeId: string, input: DeviceInput): Promise<Device> {
-    requireAdmin(actor);
+    requireRole(actor, 'developer');
     const prototype = await this.deps.prototypes.require(prototypeId);
     const device: Device = {
       id: newDeviceId(),
@@ -49,14 +49,14 @@ export class DeviceService {
   }
 
   async list(actor: Actor, prototypeId: string): Promise<Device[]> {
-    requireAdmin(actor);
+    requireRole(actor, 'viewer');
     await this.deps.prototypes.require(prototypeId);
-    return this.deps.devices.listByPrototype(prototypeId);
+    return (await this.deps.devices.listByPrototype(prototypeId)).map((device) => shownTo(actor, device));
   }
 
   async get(actor: Actor, id: string): Promise<Device> {
-    requireAdmin(actor);
-    return this.require(id);
+    requireRole(actor, 'viewer');
+    return shownTo(actor, await this.require(id));
   }
 
   async overview(actor: Actor, id: string): Promise<DeviceOverview> {
@@ -75,7 +75,7 @@ export class DeviceService {
   }
 
   async update(actor: Actor, id: string, patch: DevicePatch): Promise<Device> {
-    requireAdmin(actor);
+    requireRole(actor, 'developer');
     const current = await this.require(id);
     const updated: Device = {
       ...current,
@@ -90,7 +90,7 @@ export class DeviceService {
   }
 
   async delete(actor: Actor, id: string): Promise<void> {
-    requireAdmin(actor);
+    requireRole(actor, 'developer');
     await this.require(id);
     await this.deps.devices.delete(id);
     this.deps.connections.forget(id);
@@ -98,7 +98,7 @@ export class DeviceService {
 
   /** Gives the device a new random key; the old one stops working at once. */
   async rotateKey(actor: Actor, id: string): Promise<Device> {
-    requireAdmin(actor);
+    requireRole(actor, 'developer');
     const updated: Device = { ...(await this.require(id)), key: newDeviceKey() };
     await this.deps.devices.update(updated);
     // The old key stops working at once, in live sessions too: TCP and MQTT sessions proved the old one.
@@ -111,4 +111,12 @@ export class DeviceService {
     if (!device) throw notFound(`no device ${id}`);
     return device;
   }
+}
+
+/** A key no device has: what a viewer gets in place of a device's key. */
+export const HIDDEN_KEY = '';
+
+/** The device as `actor` may see it: viewers do not see device keys. */
+function shownTo(actor: Actor, device: Device): Device {
+  return mayReadDeviceKeys(actor) ? device : { ...device, key: HIDDEN_KEY };
 }

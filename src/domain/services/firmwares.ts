@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { requireAdmin } from '../access.js';
+import { requireRole } from '../access.js';
 import { byVersion } from '../compatibility.js';
 import { DomainError, invalid, notFound } from '../errors.js';
 import { cleanFileName } from '../file-name.js';
@@ -62,7 +62,7 @@ export class FirmwareService {
     file: Readable,
     options: { readonly beforeCommit?: () => Promise<void> } = {},
   ): Promise<{ firmware: Firmware; created: boolean }> {
-    requireAdmin(actor);
+    requireRole(actor, 'developer');
     const prototype = await this.deps.prototypes.require(prototypeId);
     const name = requireText('name', upload.name, limits.name);
     const version = requireVersion(upload.version);
@@ -111,18 +111,18 @@ export class FirmwareService {
   }
 
   async list(actor: Actor, prototypeId: string): Promise<Firmware[]> {
-    requireAdmin(actor);
+    requireRole(actor, 'viewer');
     await this.deps.prototypes.require(prototypeId);
     return (await this.deps.firmwares.listByPrototype(prototypeId)).sort(byVersion);
   }
 
   async get(actor: Actor, id: string): Promise<Firmware> {
-    requireAdmin(actor);
+    requireRole(actor, 'viewer');
     return this.require(id);
   }
 
   async update(actor: Actor, id: string, patch: FirmwarePatch): Promise<Firmware> {
-    requireAdmin(actor);
+    requireRole(actor, 'developer');
     const current = await this.require(id);
     const updated: Firmware = {
       ...current,
@@ -146,7 +146,7 @@ export class FirmwareService {
    * lose it.
    */
   async delete(actor: Actor, id: string, options: { force: boolean }): Promise<void> {
-    requireAdmin(actor);
+    requireRole(actor, 'developer');
     const firmware = await this.require(id);
     if (!options.force) {
       const [devices, dependents] = await Promise.all([

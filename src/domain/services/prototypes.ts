@@ -1,4 +1,4 @@
-import { requireAdmin } from '../access.js';
+import { requireRole } from '../access.js';
 import { DomainError, notFound, invalid } from '../errors.js';
 import { newPrototypeId } from '../ids.js';
 import { versionPolicies, type Actor, type Prototype, type VersionPolicy } from '../model.js';
@@ -27,7 +27,7 @@ export class PrototypeService {
   ) {}
 
   async create(actor: Actor, input: PrototypeInput): Promise<Prototype> {
-    requireAdmin(actor);
+    requireRole(actor, 'developer');
     const prototype: Prototype = {
       id: newPrototypeId(),
       name: requireText('name', input.name, limits.name),
@@ -40,17 +40,17 @@ export class PrototypeService {
   }
 
   async list(actor: Actor): Promise<Prototype[]> {
-    requireAdmin(actor);
+    requireRole(actor, 'viewer');
     return this.deps.prototypes.list();
   }
 
   async get(actor: Actor, id: string): Promise<Prototype> {
-    requireAdmin(actor);
+    requireRole(actor, 'viewer');
     return this.require(id);
   }
 
   async update(actor: Actor, id: string, patch: PrototypePatch): Promise<Prototype> {
-    requireAdmin(actor);
+    requireRole(actor, 'developer');
     const current = await this.require(id);
     const updated: Prototype = {
       ...current,
@@ -70,7 +70,7 @@ export class PrototypeService {
 
   /** Deleting a prototype that still has devices or firmwares needs `force`, which deletes them too. */
   async delete(actor: Actor, id: string, options: { force: boolean }): Promise<void> {
-    requireAdmin(actor);
+    requireRole(actor, 'developer');
     await this.require(id);
     const [devices, firmwares] = await Promise.all([
       this.deps.devices.listByPrototype(id),

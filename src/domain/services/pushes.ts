@@ -1,4 +1,4 @@
-import { requireAdmin } from '../access.js';
+import { actorName, requireRole } from '../access.js';
 import { invalid, notFound } from '../errors.js';
 import type { DomainEvent, EventBus } from '../events.js';
 import type { DeviceGateway } from '../gateway.js';
@@ -90,7 +90,7 @@ export class PushService {
 
   /** Plans and records the push, answers its summary, and sends it in the background. */
   async create(actor: Actor, firmwareId: string, request: PushRequest): Promise<PushSummary> {
-    requireAdmin(actor);
+    requireRole(actor, 'developer');
     const selection = selectionOf(request);
     const firmware = await this.deps.firmwares.get(firmwareId);
     if (!firmware) throw notFound(`no firmware ${firmwareId}`);
@@ -107,7 +107,7 @@ export class PushService {
       firmwareId: firmware.id,
       prototypeId: firmware.prototypeId,
       version: firmware.version,
-      createdBy: actor.kind,
+      createdBy: actorName(actor),
       createdAt: this.deps.clock.now(),
       force: request.force ?? false,
       queueOffline: request.queueOffline ?? false,
@@ -132,7 +132,7 @@ export class PushService {
   }
 
   async get(actor: Actor, id: string): Promise<PushSummary> {
-    requireAdmin(actor);
+    requireRole(actor, 'viewer');
     const push = await this.deps.pushes.summary(id);
     if (!push) throw notFound(`no push ${id}`);
     return push;
@@ -148,7 +148,7 @@ export class PushService {
       readonly limit?: number | undefined;
     },
   ): Promise<TargetPage> {
-    requireAdmin(actor);
+    requireRole(actor, 'viewer');
     const status = query.status as PushStatus | undefined;
     if (status !== undefined && !pushStatuses.includes(status)) {
       throw invalid(`status must be one of ${pushStatuses.join(', ')}, not "${query.status}"`);
@@ -165,13 +165,13 @@ export class PushService {
   }
 
   async listByFirmware(actor: Actor, firmwareId: string): Promise<PushSummary[]> {
-    requireAdmin(actor);
+    requireRole(actor, 'viewer');
     if (!(await this.deps.firmwares.get(firmwareId))) throw notFound(`no firmware ${firmwareId}`);
     return this.deps.pushes.listByFirmware(firmwareId);
   }
 
   async listByDevice(actor: Actor, deviceId: string): Promise<DevicePush[]> {
-    requireAdmin(actor);
+    requireRole(actor, 'viewer');
     if (!(await this.deps.devices.get(deviceId))) throw notFound(`no device ${deviceId}`);
     return this.deps.pushes.listByDevice(deviceId);
   }

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { requireAdmin } from '../../domain/access.js';
+import { requireRole } from '../../domain/access.js';
 import type { DomainEvent } from '../../domain/events.js';
 import type { HttpServices } from '../services.js';
 
@@ -26,7 +26,7 @@ export const eventRoutes: FastifyPluginAsync<{ services: HttpServices }> = async
       },
     },
     async (request, reply) => {
-      requireAdmin(request.actor);
+      requireRole(request.actor, 'viewer');
       reply.hijack();
       const response = reply.raw;
       response.writeHead(200, {

@@ -1,27 +1,37 @@
 import multipart from '@fastify/multipart';
 import type { FastifyPluginAsync } from 'fastify';
-import { isDomainError } from '../../domain/errors.js';
 import type { AuthThrottle } from '../../net/auth-throttle.js';
 import type { HttpServices } from '../services.js';
 import { jsonErrorHandler } from '../http-errors.js';
-import { bearerToken } from './auth.js';
+import { authenticate } from './authenticate.js';
 import { deviceRoutes } from './devices.js';
 import { eventRoutes } from './events.js';
 import { firmwareRoutes } from './firmwares.js';
 import { prototypeRoutes } from './prototypes.js';
 import { pushRoutes } from './pushes.js';
 import { serverInfoRoutes } from './server-info.js';
+import { sessionRoutes } from './session.js';
+import { tokenRoutes } from './tokens.js';
+import { userRoutes } from './users.js';
 
 export interface ManagementOptions {
   readonly services: HttpServices;
   readonly maxFirmwareBytes: number;
   readonly throttle?: AuthThrottle | undefined;
+  /** Failed sign-ins per account; none means no per-account throttle. */
+  readonly accountThrottle?: AuthThrottle | undefined;
+  readonly sessionTtlSeconds: number;
+  /** The session cookie gets `Secure`: the public URL is https. */
+  readonly secureCookie: boolean;
 }
 
-/** The management API under /api/v1: JSON, a bearer token on every route, errors as {"error":{code,message}}. */
+/**
+ * The management API under /api/v1: JSON, a bearer token or a session cookie on every route but
+ * `/session`, errors as {"error":{code,message}}.
+ */
 export const managementApi: FastifyPluginAsync<ManagementOptions> = async (
   app,
-  { services, maxFirmwareBytes, throttle },
+  { services, maxFirmwareBytes, throttle, accountThrottle, sessionTtlSeconds, secureCookie },
 ) => {
   await app.register(multipart, {
     // One byte over the limit reaches the service, which then refuses the upload as too large;
@@ -40,12 +50,9 @@ export const managementApi: FastifyPluginAsync<ManagementOptions> = async (
           error: { code: 'too_many_requests', message: `too many failed authentications; retry in ${retryAfter} s` },
         });
     }
-    try {
-      request.actor = services.adminTokens.authenticate(bearerToken(request));
-    } catch (error) {
-      if (isDomainError(error, 'unauthenticated')) throttle?.failed(request.ip);
-      throw error;
-    }
+    // Signing in, out and asking who is signed in check their own credentials.
+    if (request.routeOptions.url === '/api/v1/session') return;
+    request.actor = await authenticate(request, services, throttle);
   });
 
   app.setErrorHandler(jsonErrorHandler('management request'));
@@ -60,4 +67,7 @@ export const managementApi: FastifyPluginAsync<ManagementOptions> = async (
   await app.register(pushRoutes, { services });
   await app.register(eventRoutes, { services });
   await app.register(serverInfoRoutes, { services });
+  await app.register(sessionRoutes, { services, throttle, accountThrottle, sessionTtlSeconds, secureCookie });
+  await app.register(userRoutes, { services });
+  await app.register(tokenRoutes, { services });
 };

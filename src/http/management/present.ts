@@ -1,6 +1,6 @@
 import type { Firmware, Prototype } from '../../domain/model.js';
 import type { DevicePush, PushRecord, PushSummary, PushTarget } from '../../domain/push.js';
-import type { DeviceOverview } from '../../domain/services/devices.js';
+import { HIDDEN_KEY, type DeviceOverview } from '../../domain/services/devices.js';
 import type {
   DeviceBody,
   DevicePushBody,
@@ -21,7 +21,7 @@ export const presentPrototype = (prototype: Prototype): PrototypeBody => ({
 
 export const presentDevice = ({ device, presence, channels }: DeviceOverview): DeviceBody => ({
   deviceId: device.id,
-  deviceKey: device.key,
+  deviceKey: device.key === HIDDEN_KEY ? null : device.key,
   prototypeId: device.prototypeId,
   name: device.name,
   description: device.description,

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { requireAdmin } from '../../domain/access.js';
+import { requireRole } from '../../domain/access.js';
 import { packageVersion } from '../../version.js';
 import type { HttpServices } from '../services.js';
 import { commonErrors, ServerInfo, type ServerInfoBody } from '../../contract/schemas.js';
@@ -20,7 +20,7 @@ export const serverInfoRoutes: FastifyPluginAsyncTypebox<{ services: HttpService
       },
     },
     async (request): Promise<ServerInfoBody> => {
-      requireAdmin(request.actor);
+      requireRole(request.actor, 'viewer');
       const { publicUrl, tcp, mqtt } = services.endpoints();
       return { version: packageVersion, publicUrl, tcp: { ...tcp }, mqtt: { ...mqtt } };
     },
