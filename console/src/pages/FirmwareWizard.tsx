@@ -44,9 +44,9 @@ export function FirmwareWizard({
     >
       {!pushOnly && (
         <Stepper active={step} size="sm" mb="md" allowNextStepsSelect={false}>
-          <Stepper.Step label="Upload" />
+          <Stepper.Step label="Firmware file" />
           <Stepper.Step label="Compatibility" />
-          <Stepper.Step label="Push" />
+          <Stepper.Step label="Devices" />
         </Stepper>
       )}
       {step === 0 && (
