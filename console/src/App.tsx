@@ -11,7 +11,7 @@ import { PushPage } from './pages/PushPage';
 import { SignInPage } from './pages/SignInPage';
 import { Link, match, navigate, usePath } from './router';
 
-const SignedContext = createContext<Signed>({ email: '', role: 'viewer', via: 'session' });
+export const SignedContext = createContext<Signed>({ email: '', role: 'viewer', via: 'session' });
 
 /** Who is signed in; viewers see no push, edit or delete controls. */
 export function useSigned(): Signed & { canEdit: boolean } {

@@ -92,7 +92,7 @@ export class HttpClient {
 
   constructor(
     /** Base URL of the server, '' for the page's own origin. */
-    private readonly base: string,
+    public base: string,
     private readonly fetchImpl: typeof fetch = (input, init) => fetch(input, init),
   ) {}
 
