@@ -82,8 +82,13 @@ export async function startConsoleServer(): Promise<ConsoleServer> {
 }
 
 function Live({ queries, children }: { queries: QueryClient; children: ReactNode }) {
-  useEventStream(client, queries, true);
-  return <>{children}</>;
+  const state = useEventStream(client, queries, true);
+  return (
+    <>
+      <output data-testid="stream" data-state={state} />
+      {children}
+    </>
+  );
 }
 
 export function renderConsole(

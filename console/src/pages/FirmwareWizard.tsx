@@ -181,11 +181,10 @@ function CompatibilityStep({
               key={other.fwId}
               label={`${other.name} ${other.version}`}
               checked={chosen.includes(other.fwId)}
-              onChange={(event) =>
-                setChosen((list) =>
-                  event.currentTarget.checked ? [...list, other.fwId] : list.filter((id) => id !== other.fwId),
-                )
-              }
+              onChange={(event) => {
+                const checked = event.currentTarget.checked;
+                setChosen((list) => (checked ? [...list, other.fwId] : list.filter((id) => id !== other.fwId)));
+              }}
             />
           ))}
         </Stack>
@@ -263,13 +262,12 @@ export function PushStep({ firmware, onClose }: { firmware: FirmwareBody; onClos
                 label={`${device.name} (${device.deviceId})${device.presence.online ? '' : ' · offline'}`}
                 disabled={!enabled}
                 checked={enabled && chosen.includes(device.deviceId)}
-                onChange={(event) =>
+                onChange={(event) => {
+                  const checked = event.currentTarget.checked;
                   setChosen((list) =>
-                    event.currentTarget.checked
-                      ? [...list, device.deviceId]
-                      : list.filter((id) => id !== device.deviceId),
-                  )
-                }
+                    checked ? [...list, device.deviceId] : list.filter((id) => id !== device.deviceId),
+                  );
+                }}
               />
             </Group>
           );
