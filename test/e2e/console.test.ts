@@ -186,4 +186,31 @@ describe('the web console in chromium', () => {
     expect(pageErrors).toEqual([]);
     await context.close();
   });
+
+  it('reconnects its event stream after a server restart and shows presence live again', async () => {
+    const context = await browser!.newContext({ viewport: { width: 1280, height: 800 } });
+    const page = await context.newPage();
+    page.setDefaultTimeout(30_000);
+    await page.goto(server!.url);
+    await page.getByLabel('Admin token').fill(env['FOTA_ADMIN_TOKEN']!);
+    await page.getByRole('button', { name: 'Sign in with the admin token' }).click();
+    await page.getByRole('link', { name: 'Smart lamp' }).click();
+    await page.getByRole('tab', { name: 'Devices' }).click();
+    const row = page.locator('tr[data-device]').filter({ hasText: 'Lamp 1' });
+    const deviceId = (await row.getAttribute('data-device'))!;
+    const { deviceKey } = await api<{ deviceKey: string }>('GET', `/devices/${deviceId}`);
+    await page.getByText('live', { exact: true }).waitFor();
+
+    device?.close();
+    await server!.kill('SIGTERM');
+    await page.getByText('reconnecting…').waitFor();
+    server = await startChildServer(env);
+    await page.getByText('live', { exact: true }).waitFor({ timeout: 60_000 });
+    await row.getByRole('img', { name: 'offline' }).waitFor();
+
+    device = await TcpDevice.connect(Number(env['FOTA_TCP_PORT']));
+    device.send(`${deviceId},${deviceKey},0`);
+    await row.getByRole('img', { name: 'online' }).waitFor();
+    await context.close();
+  });
 });
