@@ -62,7 +62,8 @@ export function build({ ifStale = false } = {}) {
       '--logLevel',
       'warn',
     ],
-    { stdio: 'inherit', cwd: root },
+    // A production bundle even when the build runs under Vitest (NODE_ENV=test builds React for development).
+    { stdio: 'inherit', cwd: root, env: { ...process.env, NODE_ENV: 'production' } },
   );
   if (bundle.status !== 0) {
     rmSync(fresh, { recursive: true, force: true });
