@@ -115,6 +115,8 @@ describe('the live dot', () => {
     sockets.push(socket);
     socket.send(`${device.deviceId},${device.deviceKey},0`);
     await within(row).findByRole('img', { name: 'online' }, { timeout: 10_000 });
+    // The fleet summary counts it live too (the wizard's "on" device is still connected).
+    await waitFor(() => expect(screen.getByTestId('fleet-online').textContent).toBe('2 of 3 online'));
     socket.close();
     await within(row).findByRole('img', { name: 'offline' }, { timeout: 10_000 });
   });

@@ -1,4 +1,17 @@
-import { Button, Group, Modal, Stack, Table, Tabs, Text, TextInput, Textarea, Title } from '@mantine/core';
+import {
+  Button,
+  Group,
+  Modal,
+  Paper,
+  Progress,
+  Stack,
+  Table,
+  Tabs,
+  Text,
+  TextInput,
+  Textarea,
+  Title,
+} from '@mantine/core';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import type { DeviceBody, FirmwareBody } from '../../../src/contract/schemas.js';
@@ -192,6 +205,37 @@ export function currentlyUses(device: DeviceBody, firmwares: FirmwareBody[]): st
   return `${found?.name ?? 'deleted firmware'}, ${device.firmware.version}`;
 }
 
+/** The fleet at a glance: how many devices are online, and how many run each version, live. */
+export function Fleet({ devices }: { devices: DeviceBody[] }) {
+  const online = devices.filter((device) => device.presence.online).length;
+  const versions = new Map<string, number>();
+  for (const device of devices) {
+    const version = device.firmware?.version ?? 'N/A';
+    versions.set(version, (versions.get(version) ?? 0) + 1);
+  }
+  return (
+    <Paper withBorder p="md" aria-label="Fleet">
+      <Stack gap="xs">
+        <Text fw={600} data-testid="fleet-online">
+          {online} of {devices.length} online
+        </Text>
+        <Progress value={(100 * online) / devices.length} color="green" aria-label="Devices online" />
+        {[...versions].map(([version, count]) => (
+          <Group key={version} gap="sm" wrap="nowrap">
+            <Text w={90} size="sm">
+              {version}
+            </Text>
+            <Progress value={(100 * count) / devices.length} style={{ flex: 1 }} aria-label={`Devices on ${version}`} />
+            <Text size="sm" w={40} ta="right">
+              {count}
+            </Text>
+          </Group>
+        ))}
+      </Stack>
+    </Paper>
+  );
+}
+
 export function DevicesTab({ pid }: { pid: string }) {
   const { canEdit } = useSigned();
   const queries = useQueryClient();
@@ -225,6 +269,7 @@ export function DevicesTab({ pid }: { pid: string }) {
       {devices.isPending && <Loading what="devices" />}
       {devices.isError && <ErrorText error={devices.error} title="The devices could not be read" />}
       {devices.data?.length === 0 && <Empty>No device yet.</Empty>}
+      {devices.data !== undefined && devices.data.length > 0 && <Fleet devices={devices.data} />}
       {devices.data !== undefined && devices.data.length > 0 && (
         <Table.ScrollContainer minWidth={520}>
           <Table striped aria-label="Devices">
