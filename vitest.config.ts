@@ -28,6 +28,31 @@ export default defineConfig({
       },
       {
         test: {
+          name: 'console',
+          include: ['console/test/**/*.test.tsx'],
+          environment: 'jsdom',
+          setupFiles: ['console/test/setup.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+          pool: 'forks',
+          // Against `fota serve` from dist/, as the integration tests.
+          globalSetup: ['test/support/build.ts'],
+        },
+      },
+      {
+        test: {
+          name: 'e2e',
+          include: ['test/e2e/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 180_000,
+          hookTimeout: 60_000,
+          pool: 'forks',
+          // The web console in Debian's chromium against `fota serve` from dist/, console included.
+          globalSetup: ['test/support/build.ts'],
+        },
+      },
+      {
+        test: {
           name: 'stress',
           include: ['test/stress/**/*.test.ts'],
           environment: 'node',

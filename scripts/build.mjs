@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // `npm run build` (also run by `npm ci` and `npm install`, through `prepare`): compiles src/ to
 // dist/ once, so `fota` runs JavaScript and starts fast. `--if-stale` builds only when a source
-// changed after the last build; tests and benchmarks use it so they never run an old build.
+// changed after the last build; tests and benchmarks use it so they never run an old build. The web
+// console (console/, React and Vite) is bundled into dist/console/, which `fota serve` serves at `/`.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -9,7 +10,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const stampFile = join(root, 'dist', '.built');
-const inputs = ['src', 'package.json', 'tsconfig.json', 'tsconfig.build.json'];
+const consoleTests = join(root, 'console', 'test');
+const inputs = ['src', 'console', 'package.json', 'tsconfig.json', 'tsconfig.build.json'];
 
 /** Modification time of the newest build input, in milliseconds. */
 function newestInput() {
@@ -21,7 +23,10 @@ function newestInput() {
     newest = Math.max(newest, stats.mtimeMs);
     if (!stats.isDirectory()) continue;
     for (const entry of readdirSync(path, { recursive: true, withFileTypes: true })) {
-      newest = Math.max(newest, statSync(join(entry.parentPath, entry.name)).mtimeMs);
+      // The console's tests are not part of what it builds.
+      const file = join(entry.parentPath, entry.name);
+      if (file.startsWith(consoleTests)) continue;
+      newest = Math.max(newest, statSync(file).mtimeMs);
     }
   }
   return newest;
@@ -47,6 +52,26 @@ export function build({ ifStale = false } = {}) {
   if (run.status !== 0) {
     rmSync(fresh, { recursive: true, force: true });
     throw new Error(`the build failed: tsc exited with ${run.status ?? run.signal}`);
+  }
+  const vite = join(root, 'node_modules', 'vite', 'bin', 'vite.js');
+  const bundle = spawnSync(
+    process.execPath,
+    [
+      vite,
+      'build',
+      '--config',
+      join(root, 'console', 'vite.config.ts'),
+      '--outDir',
+      join(fresh, 'console'),
+      '--logLevel',
+      'warn',
+    ],
+    // A production bundle even when the build runs under Vitest (NODE_ENV=test builds React for development).
+    { stdio: 'inherit', cwd: root, env: { ...process.env, NODE_ENV: 'production' } },
+  );
+  if (bundle.status !== 0) {
+    rmSync(fresh, { recursive: true, force: true });
+    throw new Error(`the console build failed: vite exited with ${bundle.status ?? bundle.signal}`);
   }
   writeFileSync(join(fresh, '.built'), `${new Date().toISOString()}\n`);
   if (existsSync(join(root, 'dist'))) renameSync(join(root, 'dist'), old);

@@ -3,6 +3,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { AuthThrottle } from '../net/auth-throttle.js';
+import { serveConsole } from './console.js';
 import { downloadRoutes } from './downloads.js';
 import { FirmwareUploadForm } from './management/firmwares.js';
 import { managementApi } from './management/index.js';
@@ -26,7 +27,7 @@ export interface HttpServerOptions {
   readonly limits: HttpLimits;
 }
 
-/** The one HTTP server: management API, MCS device API, downloads, OpenAPI and its browsable docs. */
+/** The one HTTP server: management API, MCS device API, downloads, OpenAPI and its docs, the web console. */
 export async function buildHttpServer(options: HttpServerOptions): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: options.logger,
@@ -76,6 +77,7 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
   });
   await app.register(mcsDeviceApi, { prefix: '/mcs/v2', services: options.services, throttle: options.throttle });
   await app.register(downloadRoutes, { services: options.services });
+  await serveConsole(app);
   return app;
 }
 

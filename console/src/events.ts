@@ -1,0 +1,70 @@
+import { useEffect, useState } from 'react';
+import type { QueryClient } from '@tanstack/react-query';
+import type { DeviceBody } from '../../src/contract/schemas.js';
+import { readEvents, type HttpClient, type StreamEvent } from '../../src/contract/http-client.js';
+
+export type StreamState = 'connecting' | 'live' | 'reconnecting';
+
+/** Applies one event to the cached answers: presence in place, pushes read again. */
+export function applyEvent(queries: QueryClient, event: StreamEvent): void {
+  const data = event.data;
+  if (event.type === 'device.online' || event.type === 'device.offline') {
+    const online = event.type === 'device.online';
+    const deviceId = String(data['deviceId']);
+    const change = (device: DeviceBody): DeviceBody =>
+      device.deviceId === deviceId
+        ? {
+            ...device,
+            presence: {
+              ...device.presence,
+              online,
+              since: String(data['at']),
+              protocol: (data['protocol'] as DeviceBody['presence']['protocol']) ?? device.presence.protocol,
+            },
+          }
+        : device;
+    queries.setQueryData<DeviceBody[]>(['devices', String(data['prototypeId'])], (list) => list?.map(change));
+    queries.setQueryData<DeviceBody>(['device', deviceId], (device) => (device ? change(device) : device));
+  } else if (event.type === 'push.progress') {
+    void queries.invalidateQueries({ queryKey: ['push', String(data['pushId'])] });
+    void queries.invalidateQueries({ queryKey: ['push-targets', String(data['pushId'])] });
+    void queries.invalidateQueries({ queryKey: ['device-pushes', String(data['deviceId'])] });
+    // An upgrade changes what the device reports.
+    if (data['status'] === 'upgraded') void queries.invalidateQueries({ queryKey: ['device'] });
+  }
+}
+
+/**
+ * Keeps the event stream open while signed in, and opens it again after it ends (a server restart):
+ * after a reconnection every cached answer is read again, for what happened in between.
+ */
+export function useEventStream(client: HttpClient, queries: QueryClient, enabled: boolean): StreamState {
+  const [state, setState] = useState<StreamState>('connecting');
+  useEffect(() => {
+    if (!enabled) return;
+    const abort = new AbortController();
+    let delay = 500;
+    let first = true;
+    void (async () => {
+      while (!abort.signal.aborted) {
+        try {
+          const response = await client.openEvents(abort.signal);
+          setState('live');
+          delay = 500;
+          if (!first) void queries.invalidateQueries();
+          first = false;
+          await readEvents(response, (event) => applyEvent(queries, event));
+        } catch {
+          // closed or refused: try again below
+        }
+        if (abort.signal.aborted) return;
+        setState('reconnecting');
+        first = false;
+        await new Promise((resolve) => setTimeout(resolve, delay));
+        delay = Math.min(delay * 2, 10_000);
+      }
+    })();
+    return () => abort.abort();
+  }, [client, queries, enabled]);
+  return state;
+}

@@ -1,0 +1,160 @@
+import { Button, Group, Modal, Select, Stack, Table, Text, TextInput, Textarea, Title } from '@mantine/core';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useState, type FormEvent } from 'react';
+import type { PrototypeBody } from '../../../src/contract/schemas.js';
+import { ApiError } from '../../../src/contract/http-client.js';
+import { client } from '../api';
+import { useSigned } from '../App';
+import { Empty, ErrorText, formatDate, Loading } from '../components';
+import { Link } from '../router';
+
+export function PrototypesPage() {
+  const { canEdit } = useSigned();
+  const prototypes = useQuery({ queryKey: ['prototypes'], queryFn: () => client.prototypes() });
+  const [editing, setEditing] = useState<PrototypeBody | 'new' | undefined>();
+  const [deleting, setDeleting] = useState<PrototypeBody | undefined>();
+  return (
+    <Stack>
+      <Group justify="space-between">
+        <Title order={2}>Prototypes</Title>
+        {canEdit && <Button onClick={() => setEditing('new')}>+ Create prototype</Button>}
+      </Group>
+      {prototypes.isPending && <Loading what="prototypes" />}
+      {prototypes.isError && <ErrorText error={prototypes.error} title="The prototypes could not be read" />}
+      {prototypes.data?.length === 0 && <Empty>No prototype yet{canEdit ? ': create the first one.' : '.'}</Empty>}
+      {prototypes.data !== undefined && prototypes.data.length > 0 && (
+        <Table.ScrollContainer minWidth={560}>
+          <Table striped highlightOnHover>
+            <Table.Thead>
+              <Table.Tr>
+                <Table.Th>Name</Table.Th>
+                <Table.Th>Description</Table.Th>
+                <Table.Th>Versions</Table.Th>
+                <Table.Th>Created</Table.Th>
+                {canEdit && <Table.Th>Actions</Table.Th>}
+              </Table.Tr>
+            </Table.Thead>
+            <Table.Tbody>
+              {prototypes.data.map((prototype) => (
+                <Table.Tr key={prototype.prototypeId}>
+                  <Table.Td>
+                    <Link to={`/prototypes/${prototype.prototypeId}`}>{prototype.name}</Link>
+                  </Table.Td>
+                  <Table.Td>{prototype.description}</Table.Td>
+                  <Table.Td>{prototype.versionPolicy}</Table.Td>
+                  <Table.Td>{formatDate(prototype.createdAt)}</Table.Td>
+                  {canEdit && (
+                    <Table.Td>
+                      <Group gap="xs" wrap="nowrap">
+                        <Button size="compact-sm" variant="light" onClick={() => setEditing(prototype)}>
+                          Edit
+                        </Button>
+                        <Button size="compact-sm" variant="light" color="red" onClick={() => setDeleting(prototype)}>
+                          Delete
+                        </Button>
+                      </Group>
+                    </Table.Td>
+                  )}
+                </Table.Tr>
+              ))}
+            </Table.Tbody>
+          </Table>
+        </Table.ScrollContainer>
+      )}
+      {editing !== undefined && <PrototypeForm prototype={editing} onClose={() => setEditing(undefined)} />}
+      {deleting !== undefined && <DeletePrototype prototype={deleting} onClose={() => setDeleting(undefined)} />}
+    </Stack>
+  );
+}
+
+function PrototypeForm({ prototype, onClose }: { prototype: PrototypeBody | 'new'; onClose: () => void }) {
+  const queries = useQueryClient();
+  const isNew = prototype === 'new';
+  const [name, setName] = useState(isNew ? '' : prototype.name);
+  const [description, setDescription] = useState(isNew ? '' : prototype.description);
+  const [versionPolicy, setVersionPolicy] = useState<'any' | 'increasing'>(isNew ? 'any' : prototype.versionPolicy);
+  const save = useMutation({
+    mutationFn: () =>
+      isNew
+        ? client.createPrototype({ name, description, versionPolicy })
+        : client.editPrototype(prototype.prototypeId, { name, description, versionPolicy }),
+    onSuccess: () => {
+      void queries.invalidateQueries({ queryKey: ['prototypes'] });
+      void queries.invalidateQueries({ queryKey: ['prototype'] });
+      onClose();
+    },
+  });
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    save.mutate();
+  };
+  return (
+    <Modal opened onClose={onClose} title={isNew ? 'Create prototype' : `Edit ${prototype.name}`}>
+      <form onSubmit={submit}>
+        <Stack gap="sm">
+          {save.isError && <ErrorText error={save.error} title="Not saved" />}
+          <TextInput
+            label="Name"
+            required
+            data-autofocus
+            value={name}
+            onChange={(e) => setName(e.currentTarget.value)}
+          />
+          <Textarea label="Description" value={description} onChange={(e) => setDescription(e.currentTarget.value)} />
+          <Select
+            label="Versions"
+            data={[
+              { value: 'any', label: 'any: free versions' },
+              { value: 'increasing', label: 'increasing: each new version higher (LinkIt 7681)' },
+            ]}
+            value={versionPolicy}
+            allowDeselect={false}
+            onChange={(value) => setVersionPolicy(value === 'increasing' ? 'increasing' : 'any')}
+          />
+          <Group justify="flex-end">
+            <Button variant="default" onClick={onClose}>
+              Cancel
+            </Button>
+            <Button type="submit" loading={save.isPending}>
+              {isNew ? 'Create' : 'Save'}
+            </Button>
+          </Group>
+        </Stack>
+      </form>
+    </Modal>
+  );
+}
+
+function DeletePrototype({ prototype, onClose }: { prototype: PrototypeBody; onClose: () => void }) {
+  const queries = useQueryClient();
+  const remove = useMutation({
+    mutationFn: (force: boolean) => client.deletePrototype(prototype.prototypeId, force),
+    onSuccess: () => {
+      void queries.invalidateQueries({ queryKey: ['prototypes'] });
+      onClose();
+    },
+  });
+  const refused = remove.error instanceof ApiError && remove.error.status === 409;
+  return (
+    <Modal opened onClose={onClose} title={`Delete ${prototype.name}?`}>
+      <Stack gap="sm">
+        <Text>Its devices and firmware go with it.</Text>
+        {remove.isError && <ErrorText error={remove.error} title="Not deleted" />}
+        <Group justify="flex-end">
+          <Button variant="default" onClick={onClose}>
+            Cancel
+          </Button>
+          {refused ? (
+            <Button color="red" loading={remove.isPending} onClick={() => remove.mutate(true)}>
+              Delete anyway
+            </Button>
+          ) : (
+            <Button color="red" loading={remove.isPending} onClick={() => remove.mutate(false)}>
+              Delete
+            </Button>
+          )}
+        </Group>
+      </Stack>
+    </Modal>
+  );
+}
