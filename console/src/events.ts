@@ -23,8 +23,15 @@ export function applyEvent(queries: QueryClient, event: StreamEvent): void {
             },
           }
         : device;
-    queries.setQueryData<DeviceBody[]>(['devices', String(data['prototypeId'])], (list) => list?.map(change));
-    queries.setQueryData<DeviceBody>(['device', deviceId], (device) => (device ? change(device) : device));
+    const listKey = ['devices', String(data['prototypeId'])];
+    const deviceKey = ['device', deviceId];
+    queries.setQueryData<DeviceBody[]>(listKey, (list) => list?.map(change));
+    queries.setQueryData<DeviceBody>(deviceKey, (device) => (device ? change(device) : device));
+    // A read started before this event (as after a reconnect) would answer the older presence and
+    // overwrite it: such a read is replaced by a fresh one.
+    for (const queryKey of [listKey, deviceKey]) {
+      if (queries.isFetching({ queryKey }) > 0) void queries.invalidateQueries({ queryKey });
+    }
   } else if (event.type === 'push.progress') {
     void queries.invalidateQueries({ queryKey: ['push', String(data['pushId'])] });
     void queries.invalidateQueries({ queryKey: ['push-targets', String(data['pushId'])] });
