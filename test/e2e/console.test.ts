@@ -213,4 +213,81 @@ describe('the web console in chromium', () => {
     await row.getByRole('img', { name: 'online' }).waitFor();
     await context.close();
   });
+
+  it('signs a viewer in with email and password, offers no push or key rotation, and the API refuses one; a wrong password is refused, then throttled', async () => {
+    const email = 'viewer@example.com';
+    const password = 'a viewer password';
+    const created = await fetch(`${server!.url}/api/v1/users`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${env['FOTA_ADMIN_TOKEN']}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ email, password, role: 'viewer' }),
+    });
+    expect(created.status).toBe(201);
+    const prototype = await api<{ prototypeId: string }>('POST', '/prototypes', { name: 'Viewed lamp' });
+    const first = await api<{ deviceId: string }>('POST', `/prototypes/${prototype.prototypeId}/devices`, {
+      name: 'Viewed 1',
+    });
+    const form = new FormData();
+    form.set('name', 'viewed-fw');
+    form.set('version', '1.0');
+    form.set('file', new Blob(['viewed firmware']), 'viewed.bin');
+    const uploaded = await fetch(`${server!.url}/api/v1/prototypes/${prototype.prototypeId}/firmwares`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${env['FOTA_ADMIN_TOKEN']}` },
+      body: form,
+    });
+    expect(uploaded.status).toBe(201);
+
+    const context = await browser!.newContext({ viewport: { width: 1280, height: 800 } });
+    const page = await context.newPage();
+    page.setDefaultTimeout(30_000);
+    await page.goto(server!.url);
+    await page.getByRole('heading', { name: 'Sign in to fota' }).waitFor();
+    await page.getByRole('textbox', { name: 'Email' }).fill(email);
+    await page.locator('input[autocomplete="current-password"]').fill('not the password');
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await page.getByRole('alert').filter({ hasText: 'wrong email or password' }).waitFor();
+
+    await page.locator('input[autocomplete="current-password"]').fill(password);
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await page.getByRole('heading', { name: 'Prototypes' }).waitFor();
+    await page.goto(`${server!.url}/devices/${first.deviceId}`);
+    await page.getByText('Currently use:').waitFor();
+    // The firmware list is there, without its Push buttons.
+    await page.getByText('viewed-fw').first().waitFor();
+    expect(await page.getByRole('button', { name: /^Push / }).count()).toBe(0);
+    expect(await page.getByRole('button', { name: 'Rotate key' }).count()).toBe(0);
+
+    // The browser's own session may not push either: the service layer refuses a viewer.
+    const refused = await page.evaluate(
+      async ([deviceId, pid]) => {
+        const session = (await (await fetch('/api/v1/session')).json()) as { csrfToken: string };
+        const list = (await (await fetch(`/api/v1/prototypes/${pid}/firmwares`)).json()) as Array<{ fwId: string }>;
+        const answer = await fetch(`/api/v1/firmwares/${list[0]!.fwId}/push`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-csrf-token': session.csrfToken },
+          body: JSON.stringify({ deviceIds: [deviceId] }),
+        });
+        return answer.status;
+      },
+      [first.deviceId, prototype.prototypeId] as const,
+    );
+    expect(refused).toBe(403);
+    await context.close();
+
+    // Wrong passwords for one account are throttled: 429 with Retry-After past the burst.
+    let status = 0;
+    let retryAfter: string | null = null;
+    for (let attempt = 0; attempt < 30 && status !== 429; attempt++) {
+      const answer = await fetch(`${server!.url}/api/v1/session`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email, password: `wrong ${attempt}` }),
+      });
+      status = answer.status;
+      retryAfter = answer.headers.get('retry-after');
+    }
+    expect(status).toBe(429);
+    expect(Number(retryAfter)).toBeGreaterThan(0);
+  });
 });
