@@ -32,6 +32,10 @@ export function applyEvent(queries: QueryClient, event: StreamEvent): void {
     for (const queryKey of [listKey, deviceKey]) {
       if (queries.isFetching({ queryKey }) > 0) void queries.invalidateQueries({ queryKey });
     }
+  } else if (event.type === 'device.reported') {
+    // The firmware a device runs: its page and the fleet's versions are read again.
+    void queries.invalidateQueries({ queryKey: ['device', String(data['deviceId'])] });
+    void queries.invalidateQueries({ queryKey: ['devices'] });
   } else if (event.type === 'push.progress') {
     void queries.invalidateQueries({ queryKey: ['push', String(data['pushId'])] });
     void queries.invalidateQueries({ queryKey: ['push-targets', String(data['pushId'])] });

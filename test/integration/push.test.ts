@@ -349,7 +349,16 @@ describe('live events', () => {
       async () => events.map((e) => `${e.event}:${e.data.status ?? e.data.deviceId}`),
       (seen) => seen.includes('push.progress:sent'),
     );
+    expect(await report(device, '2')).toBe(200);
+    await eventually(
+      async () => events.filter((e) => e.event === 'device.reported' && e.data.version === '2'),
+      (reported) => reported.length > 0,
+    );
     stream.destroy();
+    expect(events).toContainEqual({
+      event: 'device.reported',
+      data: expect.objectContaining({ deviceId: device.deviceId, fwId: fw['2'].fwId, version: '2' }),
+    });
     expect(events).toContainEqual({
       event: 'device.online',
       data: expect.objectContaining({ deviceId: device.deviceId, protocol: 'tcp', prototypeId }),

@@ -5,8 +5,8 @@ import type { HttpServices } from '../services.js';
 
 const KEEPALIVE_MS = 15_000;
 
-/** Events the console shows live; device reports and downloads are internal and not streamed. */
-const streamed = new Set<DomainEvent['type']>(['device.online', 'device.offline', 'push.progress']);
+/** Events the console shows live; acknowledgements, fotaing and downloads are internal and not streamed. */
+const streamed = new Set<DomainEvent['type']>(['device.online', 'device.offline', 'device.reported', 'push.progress']);
 
 /**
  * `GET /api/v1/events`: Server-Sent Events of devices going online or offline and of push progress,
@@ -21,7 +21,7 @@ export const eventRoutes: FastifyPluginAsync<{ services: HttpServices }> = async
         tags: ['events'],
         summary: 'Live events as Server-Sent Events',
         description:
-          'Event names: `device.online`, `device.offline` ({deviceId, prototypeId, protocol, at}) and `push.progress` ({pushId, deviceId, fwId, status, reason, at}).',
+          'Event names: `device.online`, `device.offline` ({deviceId, prototypeId, protocol, at}), `device.reported` ({deviceId, fwId, version, at}: the firmware a device now runs) and `push.progress` ({pushId, deviceId, fwId, status, reason, at}).',
         produces: ['text/event-stream'],
       },
     },
@@ -55,6 +55,10 @@ function serialize(event: DomainEvent): Record<string, unknown> {
   if (event.type === 'push.progress') {
     const { firmwareId, at, ...rest } = event;
     return { ...rest, fwId: firmwareId, reason: event.reason ?? null, at: at.toISOString() };
+  }
+  if (event.type === 'device.reported') {
+    const { firmwareId, at, ...rest } = event;
+    return { ...rest, fwId: firmwareId, at: at.toISOString() };
   }
   return { ...event, at: event.at.toISOString() };
 }
