@@ -342,12 +342,6 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   }
   const tcpEchoHeartbeat = ['true', '1', 'yes'].includes(echoText);
   const mqttPort = port('FOTA_MQTT_PORT', '1883');
-  const connectionsText = read('FOTA_MAX_DEVICE_CONNECTIONS', '18000');
-  const maxDeviceConnections = Number(connectionsText);
-  if (!/^\d+$/.test(connectionsText) || maxDeviceConnections < 1 || maxDeviceConnections > 10_000_000) {
-    problems.push(`FOTA_MAX_DEVICE_CONNECTIONS must be a whole number from 1, not "${connectionsText}"`);
-  }
-
   const wholeNumber = (name: string, fallback: string, min: number, max: number): number => {
     const text = read(name, fallback);
     const value = Number(text);
@@ -356,6 +350,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     }
     return value;
   };
+  const maxDeviceConnections = wholeNumber('FOTA_MAX_DEVICE_CONNECTIONS', '18000', 1, 10_000_000);
   // By default unidentified sockets may use the whole budget: they are only the first to be shed, so
   // that a reconnect storm (every device at once after an outage) sheds nobody while there is room.
   const maxUnidentifiedConnections =
@@ -372,13 +367,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   const accountLockMs = seconds('FOTA_ACCOUNT_LOCK_S', '300');
   const sessionTtlMs = seconds('FOTA_SESSION_TTL_S', '43200');
   const maxChannelsPerDevice = wholeNumber('FOTA_MAX_CHANNELS_PER_DEVICE', '100', 1, 100_000);
-  const httpConnectionsText = read('FOTA_MAX_HTTP_CONNECTIONS', '800');
-  const maxHttpConnections = Number(httpConnectionsText);
-  if (!/^\d+$/.test(httpConnectionsText) || maxHttpConnections < 1 || maxHttpConnections > 10_000_000) {
-    problems.push(`FOTA_MAX_HTTP_CONNECTIONS must be a whole number from 1, not "${httpConnectionsText}"`);
-  }
   const httpLimits: HttpLimits = {
-    maxConnections: maxHttpConnections,
+    maxConnections: wholeNumber('FOTA_MAX_HTTP_CONNECTIONS', '800', 1, 10_000_000),
     headersTimeoutMs: seconds('FOTA_HTTP_HEADERS_TIMEOUT_S', '10'),
     requestTimeoutMs: seconds('FOTA_HTTP_REQUEST_TIMEOUT_S', '30'),
     deviceRequestTimeoutMs: seconds('FOTA_HTTP_DEVICE_REQUEST_TIMEOUT_S', '10'),

@@ -1,3 +1,4 @@
+import { pushStatuses, type PushStatus } from '../domain/push.js';
 import type {
   DeviceBody,
   DevicePushBody,
@@ -28,18 +29,8 @@ export interface SessionBody {
   readonly csrfToken: string;
 }
 
-export type PushStatus = PushTargetPageBody['targets'][number]['status'];
-
-export const pushStatuses: readonly PushStatus[] = [
-  'queued',
-  'sent',
-  'delivered',
-  'downloading',
-  'upgraded',
-  'failed',
-  'offline',
-  'incompatible',
-];
+// The push statuses are the domain's own list, not a copy: the console cannot drift from them.
+export { pushStatuses, type PushStatus };
 
 /** How requests prove who sends them: a session cookie with its CSRF token, or a bearer token. */
 export type Credentials =
