@@ -336,10 +336,13 @@ describe('fota serve: stopping', () => {
 /**
  * A real terminal: `script` (util-linux, in every Debian) runs the command on a new pty, what the
  * test writes is typed on its keyboard (Ctrl-C is \x03) and the screen is what it prints.
+ * `script` runs the command through $SHELL; the shell is pinned to bash because dash (/bin/sh,
+ * what a CI machine without SHELL gets) stays as the parent of a single command, takes the Ctrl-C
+ * too and exits 130 whatever the command did.
  */
 function terminal(command: string, env: Record<string, string>) {
   const child = spawn('script', ['-qfec', command, '/dev/null'], {
-    env: { ...process.env, ...env },
+    env: { ...process.env, ...env, SHELL: '/bin/bash' },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   let screen = '';
@@ -397,7 +400,7 @@ describe('fota serve in a terminal', () => {
   it('prints readable log lines and the admin token framed on its own', async () => {
     const env = await environment();
     delete env['FOTA_LOG_FORMAT'];
-    const term = terminal('node bin/fota.js serve', env);
+    const term = terminal('exec node bin/fota.js serve', env);
     const screen = await eventually(
       async () => term.screen(),
       (text) => text.includes('fota is serving'),
