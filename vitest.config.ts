@@ -1,8 +1,10 @@
 import { defineConfig } from 'vitest/config';
 
 /**
- * Three tiers: unit tests beside the code, integration tests against real servers and sockets, and a
- * short stress tier that fuzzes the device ports of a real server process with fixed seeds.
+ * Tiers: unit tests beside the code, integration tests against real servers and sockets, the
+ * console against a real server (jsdom) and in Debian's chromium (e2e), the engines tier against
+ * real PostgreSQL, Redis and S3 servers it starts itself, and a short stress tier that fuzzes the
+ * device ports of a real server process with fixed seeds.
  */
 export default defineConfig({
   test: {
@@ -48,6 +50,20 @@ export default defineConfig({
           hookTimeout: 60_000,
           pool: 'forks',
           // The web console in Debian's chromium against `fota serve` from dist/, console included.
+          globalSetup: ['test/support/build.ts'],
+        },
+      },
+      {
+        test: {
+          name: 'engines',
+          include: ['test/engines/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+          pool: 'forks',
+          // Each engine's global setup starts a throwaway server of its own (Debian's binaries, a
+          // temporary folder, a free loopback port), fails loudly when its binaries are missing,
+          // hands its address to the tests with `provide`, and stops it at the end.
           globalSetup: ['test/support/build.ts'],
         },
       },
