@@ -98,6 +98,36 @@ async function listPrototypes(url: string, token: string): Promise<number> {
   return (await fetch(`${url}/api/v1/prototypes`, { headers: { authorization: `Bearer ${token}` } })).status;
 }
 
+async function createPrototype(url: string, token: string, name: string): Promise<string> {
+  const created = await fetch(`${url}/api/v1/prototypes`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ name }),
+  });
+  return ((await created.json()) as { prototypeId: string }).prototypeId;
+}
+
+/**
+ * A firmware upload of `size` bytes that stops halfway until `release()`; resolves once the half
+ * sent is in a temporary file of the data folder.
+ */
+async function uploadHeldHalfway(url: string, token: string, dataDir: string, size: number) {
+  const prototypeId = await createPrototype(url, token, 'held');
+  const content = randomBytes(size);
+  let release: () => void = () => undefined;
+  const halfway = new Promise<void>((resolve) => (release = resolve));
+  const send = chunksOf(content, 16 * 1024);
+  const upload = streamUpload(url, token, prototypeId, { name: 'fw', version: '1.0' }, content.length, async (sent) => {
+    if (sent === content.length / 2) await halfway;
+    return send(sent);
+  });
+  await eventually(
+    () => filesUnder(join(dataDir, 'blobs', 'tmp')),
+    (files) => files.length === 1,
+  );
+  return { release, done: upload.done };
+}
+
 describe('fota serve: a start that fails', () => {
   for (const variable of ['FOTA_HTTP_PORT', 'FOTA_TCP_PORT', 'FOTA_MQTT_PORT']) {
     it(`names ${variable} when its port is in use, stores no token, and the next start shows one`, async () => {
@@ -178,33 +208,8 @@ describe('fota serve: one server per data folder', () => {
     const token = env['FOTA_ADMIN_TOKEN']!;
     const first = fota(['serve'], env);
     const url = await ready(first, env);
-    const created = await fetch(`${url}/api/v1/prototypes`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ name: 'lock' }),
-    });
-    const prototypeId = ((await created.json()) as { prototypeId: string }).prototypeId;
-
     // An upload in progress: half of the file is on disk when the second server starts.
-    const content = randomBytes(256 * 1024);
-    let release: () => void = () => undefined;
-    const halfway = new Promise<void>((resolve) => (release = resolve));
-    const sendHalf = chunksOf(content, 16 * 1024);
-    const upload = streamUpload(
-      url,
-      token,
-      prototypeId,
-      { name: 'fw', version: '1.0' },
-      content.length,
-      async (sent) => {
-        if (sent === content.length / 2) await halfway;
-        return sendHalf(sent);
-      },
-    );
-    await eventually(
-      () => filesUnder(join(env['FOTA_DATA_DIR']!, 'blobs', 'tmp')),
-      (files) => files.length === 1,
-    );
+    const upload = await uploadHeldHalfway(url, token, env['FOTA_DATA_DIR']!, 256 * 1024);
 
     const other = await testEnvironment({ FOTA_DATA_DIR: env['FOTA_DATA_DIR']!, FOTA_LOG_FORMAT: 'json' });
     const second = fota(['serve'], other);
@@ -212,7 +217,7 @@ describe('fota serve: one server per data folder', () => {
     expect(second.output()).toContain(`a fota server is using the data folder ${env['FOTA_DATA_DIR']}`);
     expect(await filesUnder(join(env['FOTA_DATA_DIR']!, 'blobs', 'tmp'))).toHaveLength(1);
 
-    release();
+    upload.release();
     const answer = await upload.done;
     expect(answer.status, JSON.stringify(answer.body)).toBe(201);
   });
@@ -236,12 +241,7 @@ describe('fota serve: the URLs devices use', () => {
     const url = await ready(run, env);
     const port = env['FOTA_HTTP_PORT'];
     const headers = { authorization: `Bearer ${env['FOTA_ADMIN_TOKEN']}` };
-    const created = await fetch(`${url}/api/v1/prototypes`, {
-      method: 'POST',
-      headers: { ...headers, 'content-type': 'application/json' },
-      body: JSON.stringify({ name: 'url' }),
-    });
-    const prototypeId = ((await created.json()) as { prototypeId: string }).prototypeId;
+    const prototypeId = await createPrototype(url, env['FOTA_ADMIN_TOKEN']!, 'url');
     const form = new FormData();
     form.append('name', 'fw');
     form.append('version', '1.0');
@@ -295,37 +295,13 @@ describe('fota serve: stopping', () => {
     const token = env['FOTA_ADMIN_TOKEN']!;
     const run = fota(['serve'], env);
     const url = await ready(run, env);
-    const created = await fetch(`${url}/api/v1/prototypes`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ name: 'stop' }),
-    });
-    const prototypeId = ((await created.json()) as { prototypeId: string }).prototypeId;
-    const content = randomBytes(128 * 1024);
-    let release: () => void = () => undefined;
-    const halfway = new Promise<void>((resolve) => (release = resolve));
-    const send = chunksOf(content, 16 * 1024);
-    const upload = streamUpload(
-      url,
-      token,
-      prototypeId,
-      { name: 'fw', version: '1.0' },
-      content.length,
-      async (sent) => {
-        if (sent === content.length / 2) await halfway;
-        return send(sent);
-      },
-    );
-    await eventually(
-      () => filesUnder(join(env['FOTA_DATA_DIR']!, 'blobs', 'tmp')),
-      (files) => files.length === 1,
-    );
+    const upload = await uploadHeldHalfway(url, token, env['FOTA_DATA_DIR']!, 128 * 1024);
     run.child.kill('SIGTERM');
     await eventually(
       async () => run.output(),
       (output) => output.includes('stopping'),
     );
-    release();
+    upload.release();
     const answer = await upload.done;
     expect(answer.status, JSON.stringify(answer.body)).toBe(201);
     expect(await exitWithin(run, 30_000)).toBe(0);

@@ -1,18 +1,11 @@
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { printFigures, startStressServer, STRESS_SEED, type StressServer } from '../support/stress.js';
+import { describe, expect, it } from 'vitest';
+import { fuzzTarget, printFigures, STRESS_SEED } from '../support/stress.js';
 
 const CASES = 900;
 const PARALLEL = 8;
 
-let server: StressServer;
-let device: { deviceId: string; deviceKey: string };
-
-beforeAll(async () => {
-  server = await startStressServer();
-  device = await server.newDevice('http fuzz');
-});
-afterAll(async () => server?.child.kill('SIGKILL'));
+const target = fuzzTarget('http fuzz');
 
 interface DeviceRequest {
   readonly method: string;
@@ -87,7 +80,7 @@ function requests(valid: { deviceId: string; deviceKey: string }) {
 }
 
 async function send(request: DeviceRequest): Promise<number> {
-  const response = await fetch(`${server.child.url}${request.path}`, {
+  const response = await fetch(`${target.server.child.url}${request.path}`, {
     method: request.method,
     headers: request.key === undefined ? {} : { deviceKey: request.key },
     body: request.method === 'GET' ? undefined : request.body,
@@ -98,6 +91,7 @@ async function send(request: DeviceRequest): Promise<number> {
 
 describe('MCS HTTP device API fuzz', () => {
   it('answers every case below 500, still serves a valid device after, and prints its figures', async () => {
+    const { server, device } = target;
     const rssBefore = await server.rssMiB();
     const cases = fc.sample(requests(device), { seed: STRESS_SEED, numRuns: CASES });
     const statuses = new Map<number, number>();

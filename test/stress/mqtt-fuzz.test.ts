@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import mqtt from 'mqtt';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   connectPacket,
   DISCONNECT,
@@ -9,19 +9,12 @@ import {
   publishPacketQos,
   subscribePacket,
 } from '../support/mqtt-bytes.js';
-import { printFigures, rawExchange, startStressServer, STRESS_SEED, type StressServer } from '../support/stress.js';
+import { fuzzRawPort, fuzzTarget, printFigures, STRESS_SEED } from '../support/stress.js';
 
 const CASES = 1200;
 const PARALLEL = 12;
 
-let server: StressServer;
-let device: { deviceId: string; deviceKey: string };
-
-beforeAll(async () => {
-  server = await startStressServer();
-  device = await server.newDevice('mqtt fuzz');
-});
-afterAll(async () => server?.child.kill('SIGKILL'));
+const target = fuzzTarget('mqtt fuzz');
 
 /** Packets, well-formed or not, as a hostile or broken MQTT client sends them. */
 function packets(valid: { deviceId: string; deviceKey: string }) {
@@ -87,18 +80,10 @@ function packets(valid: { deviceId: string; deviceKey: string }) {
 
 describe('MQTT broker fuzz', () => {
   it('survives every case, still serves a valid device after, and prints its figures', async () => {
+    const { server, device } = target;
     const rssBefore = await server.rssMiB();
     const cases = fc.sample(packets(device), { seed: STRESS_SEED, numRuns: CASES });
-    let tried = 0;
-    let closedByServer = 0;
-    let crashes = 0;
-    for (let start = 0; start < cases.length && crashes === 0; start += PARALLEL) {
-      const batch = cases.slice(start, start + PARALLEL);
-      const outcomes = await Promise.all(batch.map((written) => rawExchange(server.mqttPort, written, 40)));
-      tried += batch.length;
-      closedByServer += outcomes.filter(Boolean).length;
-      if (!server.alive()) crashes++;
-    }
+    const { tried, closedByServer, crashes } = await fuzzRawPort(server, server.mqttPort, cases, PARALLEL);
     const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${server.mqttPort}`, { reconnectPeriod: 0 });
     const [grant] = await client.subscribeAsync(`mcs/${device.deviceId}/${device.deviceKey}/+`, { qos: 1 });
     await client.publishAsync(`mcs/${device.deviceId}/${device.deviceKey}/after`, ',,ok', { qos: 1 });

@@ -1,19 +1,12 @@
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { printFigures, rawExchange, startStressServer, STRESS_SEED, type StressServer } from '../support/stress.js';
+import { describe, expect, it } from 'vitest';
+import { fuzzRawPort, fuzzTarget, printFigures, STRESS_SEED } from '../support/stress.js';
 import { TcpDevice } from '../support/tcp-device.js';
 
 const CASES = 1200;
 const PARALLEL = 12;
 
-let server: StressServer;
-let device: { deviceId: string; deviceKey: string };
-
-beforeAll(async () => {
-  server = await startStressServer();
-  device = await server.newDevice('tcp fuzz');
-});
-afterAll(async () => server?.child.kill('SIGKILL'));
+const target = fuzzTarget('tcp fuzz');
 
 /** What a hostile or broken client writes to the TCP command server, chunk by chunk. */
 function chunks(valid: { deviceId: string; deviceKey: string }) {
@@ -43,18 +36,10 @@ function chunks(valid: { deviceId: string; deviceKey: string }) {
 
 describe('TCP command server fuzz', () => {
   it('survives every case, still serves a valid device after, and prints its figures', async () => {
+    const { server, device } = target;
     const rssBefore = await server.rssMiB();
     const cases = fc.sample(chunks(device), { seed: STRESS_SEED, numRuns: CASES });
-    let tried = 0;
-    let closedByServer = 0;
-    let crashes = 0;
-    for (let start = 0; start < cases.length && crashes === 0; start += PARALLEL) {
-      const batch = cases.slice(start, start + PARALLEL);
-      const outcomes = await Promise.all(batch.map((written) => rawExchange(server.tcpPort, written, 40)));
-      tried += batch.length;
-      closedByServer += outcomes.filter(Boolean).length;
-      if (!server.alive()) crashes++;
-    }
+    const { tried, closedByServer, crashes } = await fuzzRawPort(server, server.tcpPort, cases, PARALLEL);
     const valid = await TcpDevice.connect(server.tcpPort);
     valid.send(`${device.deviceId},${device.deviceKey},0`);
     await valid.waitFor(`${device.deviceId},${device.deviceKey},`);

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { connect } from 'node:net';
+import { afterAll, beforeAll } from 'vitest';
 import { startChildServer, type ChildServer } from './child-server.js';
 import { testEnvironment } from './server.js';
 
@@ -20,7 +21,7 @@ export interface StressServer {
   readonly mqttPort: number;
   api(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }>;
   /** A prototype with one device, made through the management API. */
-  newDevice(name: string): Promise<{ deviceId: string; deviceKey: string }>;
+  newDevice(name: string): Promise<StressDevice>;
   /** Resident memory of the server process, in MiB. */
   rssMiB(): Promise<number>;
   alive(): boolean;
@@ -95,4 +96,54 @@ export function rawExchange(port: number, chunks: readonly Buffer[], lingerMs: n
       setTimeout(finish, lingerMs);
     });
   });
+}
+
+/**
+ * Registers the file's hooks: `fota serve` as its own process and one valid device, made before the
+ * first test and killed after the last. Read `server` and `device` inside tests.
+ */
+export function fuzzTarget(name: string): { readonly server: StressServer; readonly device: StressDevice } {
+  let server: StressServer | undefined;
+  let device: StressDevice | undefined;
+  beforeAll(async () => {
+    server = await startStressServer();
+    device = await server.newDevice(name);
+  });
+  afterAll(async () => server?.child.kill('SIGKILL'));
+  return {
+    get server() {
+      return server!;
+    },
+    get device() {
+      return device!;
+    },
+  };
+}
+
+export interface StressDevice {
+  readonly deviceId: string;
+  readonly deviceKey: string;
+}
+
+/**
+ * Writes each case to a raw socket on `port`, `parallel` sockets at a time, and stops at the first
+ * round after which the server process is gone.
+ */
+export async function fuzzRawPort(
+  server: StressServer,
+  port: number,
+  cases: ReadonlyArray<readonly Buffer[]>,
+  parallel: number,
+): Promise<{ tried: number; closedByServer: number; crashes: number }> {
+  let tried = 0;
+  let closedByServer = 0;
+  let crashes = 0;
+  for (let start = 0; start < cases.length && crashes === 0; start += parallel) {
+    const batch = cases.slice(start, start + parallel);
+    const outcomes = await Promise.all(batch.map((written) => rawExchange(port, written, 40)));
+    tried += batch.length;
+    closedByServer += outcomes.filter(Boolean).length;
+    if (!server.alive()) crashes++;
+  }
+  return { tried, closedByServer, crashes };
 }
