@@ -185,7 +185,8 @@ function bundleSizes(): { kind: string; raw: number; gzip: number }[] {
     const total = sizes.get(kind) ?? { raw: 0, gzip: 0 };
     sizes.set(kind, { raw: total.raw + bytes.length, gzip: total.gzip + gzipSync(bytes, { level: 9 }).length });
   }
-  return [...sizes].map(([kind, size]) => ({ kind, ...size }));
+  // JS first, then CSS.
+  return [...sizes].sort(([a], [b]) => b.localeCompare(a)).map(([kind, size]) => ({ kind, ...size }));
 }
 
 /** The commit the console was built from, and whether console/ has changes not committed yet. */
