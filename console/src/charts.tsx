@@ -60,7 +60,7 @@ export function StackedBar({
             ) : null;
           })}
       </svg>
-      <Group component="ul" gap="md" mt="xs" p={0} style={{ listStyle: 'none' }} aria-label={`${title}, legend`}>
+      <Group component="ul" gap="md" mt="xs" mb={0} p={0} style={{ listStyle: 'none' }} aria-label={`${title}, legend`}>
         {segments.map((segment) => (
           <Group component="li" key={segment.key} gap={6} wrap="nowrap" data-count={segment.key}>
             <Swatch color={segment.color} />
@@ -85,7 +85,7 @@ function Swatch({ color }: { color: string }) {
   );
 }
 
-const BAR_SLOT = 72;
+const BAR_SLOT = 88;
 const BAR_WIDTH = 44;
 const PLOT_HEIGHT = 140;
 const TOP = 22;
@@ -117,7 +117,7 @@ export function ColumnChart({ title, bars }: { title: string; bars: readonly Seg
           const x = index * BAR_SLOT + (BAR_SLOT - BAR_WIDTH) / 2;
           const y = TOP + PLOT_HEIGHT - barHeight;
           const middle = index * BAR_SLOT + BAR_SLOT / 2;
-          const label = bar.label.length > 10 ? `${bar.label.slice(0, 9)}…` : bar.label;
+          const label = bar.label.length > 13 ? `${bar.label.slice(0, 12)}…` : bar.label;
           return (
             <g key={bar.key} data-bar={bar.key} data-value={bar.value}>
               <rect x={x} y={y} width={BAR_WIDTH} height={barHeight} rx={3} fill={bar.color} />

@@ -127,7 +127,15 @@ export function QueryState<T>({
 }
 
 // One formatter for every date: `toLocaleString` builds a new one per call (slow in a list of 1,000).
-const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'short', timeStyle: 'medium' });
+// The fields `toLocaleString` shows by default.
+const dateFormat = new Intl.DateTimeFormat(undefined, {
+  year: 'numeric',
+  month: 'numeric',
+  day: 'numeric',
+  hour: 'numeric',
+  minute: '2-digit',
+  second: '2-digit',
+});
 
 export function formatDate(iso: string): string {
   return dateFormat.format(new Date(iso));

@@ -6,13 +6,13 @@ import { pushStatuses, type PushStatus } from '../../src/contract/http-client.js
  * added there fails the typecheck here until it has a colour.
  */
 export const statusColors: Readonly<Record<PushStatus, string>> = {
-  queued: 'gray',
+  queued: 'yellow',
   sent: 'blue',
   delivered: 'cyan',
   downloading: 'indigo',
   upgraded: 'green',
   failed: 'red',
-  offline: 'dark',
+  offline: 'gray',
   incompatible: 'orange',
 };
 

@@ -53,6 +53,9 @@ export function PushPage({ pushId }: { pushId: string }) {
             {push.force ? ' · forced' : ''}
           </Text>
           <Paper withBorder p="md" component="section" aria-label="Devices per status">
+            <Title order={4} mb="xs">
+              Devices per status
+            </Title>
             <StackedBar title="Devices per status" segments={statusSegments(push)} height={24} />
           </Paper>
           <Group align="flex-end">
