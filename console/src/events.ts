@@ -5,6 +5,32 @@ import { readEvents, type HttpClient, type StreamEvent } from '../../src/contrac
 
 export type StreamState = 'connecting' | 'live' | 'reconnecting';
 
+/** Events come in bursts (a push to a fleet): a list is read again at most this often, after the last one. */
+export const REFRESH_MS = 250;
+
+const pending = new WeakMap<QueryClient, Map<string, ReturnType<typeof setTimeout>>>();
+
+/**
+ * Reads the answers under `queryKey` again soon, once per burst of events: a read that starts
+ * while another is still running would cancel it, so a busy stream would never let one finish.
+ * The read starts after the last event of the burst and after the read in flight, so it sees them all.
+ */
+export function refreshSoon(queries: QueryClient, queryKey: readonly unknown[]): void {
+  let timers = pending.get(queries);
+  if (timers === undefined) pending.set(queries, (timers = new Map()));
+  const id = JSON.stringify(queryKey);
+  if (timers.has(id)) return;
+  const fire = () => {
+    if (queries.isFetching({ queryKey }) > 0) {
+      timers.set(id, setTimeout(fire, REFRESH_MS));
+      return;
+    }
+    timers.delete(id);
+    void queries.invalidateQueries({ queryKey });
+  };
+  timers.set(id, setTimeout(fire, REFRESH_MS));
+}
+
 /** Applies one event to the cached answers: presence in place, pushes read again. */
 export function applyEvent(queries: QueryClient, event: StreamEvent): void {
   const data = event.data;
@@ -33,15 +59,25 @@ export function applyEvent(queries: QueryClient, event: StreamEvent): void {
       if (queries.isFetching({ queryKey }) > 0) void queries.invalidateQueries({ queryKey });
     }
   } else if (event.type === 'device.reported') {
-    // The firmware a device runs: its page and the fleet's versions are read again.
-    void queries.invalidateQueries({ queryKey: ['device', String(data['deviceId'])] });
-    void queries.invalidateQueries({ queryKey: ['devices'] });
+    // The firmware a device runs: changed in place in the lists (the fleet chart moves at once),
+    // then its page and the fleet's lists are read again.
+    const deviceId = String(data['deviceId']);
+    const firmware: DeviceBody['firmware'] = {
+      fwId: typeof data['fwId'] === 'string' ? data['fwId'] : null,
+      version: String(data['version']),
+      reportedAt: String(data['at']),
+    };
+    queries.setQueriesData<DeviceBody[]>({ queryKey: ['devices'] }, (list) =>
+      list?.map((device) => (device.deviceId === deviceId ? { ...device, firmware } : device)),
+    );
+    void queries.invalidateQueries({ queryKey: ['device', deviceId] });
+    refreshSoon(queries, ['devices']);
   } else if (event.type === 'push.progress') {
-    void queries.invalidateQueries({ queryKey: ['push', String(data['pushId'])] });
-    void queries.invalidateQueries({ queryKey: ['push-targets', String(data['pushId'])] });
-    void queries.invalidateQueries({ queryKey: ['device-pushes', String(data['deviceId'])] });
+    refreshSoon(queries, ['push', String(data['pushId'])]);
+    refreshSoon(queries, ['push-targets', String(data['pushId'])]);
+    refreshSoon(queries, ['device-pushes', String(data['deviceId'])]);
     // An upgrade changes what the device reports.
-    if (data['status'] === 'upgraded') void queries.invalidateQueries({ queryKey: ['device'] });
+    if (data['status'] === 'upgraded') refreshSoon(queries, ['device']);
   }
 }
 

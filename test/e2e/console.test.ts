@@ -139,6 +139,9 @@ describe('the web console in chromium', () => {
     device = await TcpDevice.connect(Number(env['FOTA_TCP_PORT']));
     device.send(`${deviceId},${deviceKey},0`);
     await row.getByRole('img', { name: 'online' }).waitFor();
+    // The fleet chart follows it: one device, online, not reported yet.
+    await page.getByRole('img', { name: 'Devices online and offline: online 1, offline 0, of 1' }).waitFor();
+    await page.getByRole('img', { name: 'Devices per firmware version: not reported 1' }).waitFor();
     await shoot(page, 'devices');
 
     // It reports 1.0; its page shows what it runs.
