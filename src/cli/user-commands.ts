@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import type { ApiTokenBody, ApiTokenCreatedBody, UserBody } from '../contract/schemas.js';
-import { ApiClient } from './api-client.js';
+import { connect } from './api-connection.js';
 import { CliError, USAGE_EXIT_CODE } from './cli-error.js';
 import { JSON_HELP_DELETE, pathOf, show, withApiOptions, type ApiOptions } from './command-options.js';
 import { formatTime, summary, table } from './output.js';
@@ -54,14 +54,17 @@ Examples:
           USAGE_EXIT_CODE,
         );
       }
-      const client = ApiClient.connect(options);
-      const answer = await client.post<UserBody>('/users', { email, password, role: options.role });
+      const answer = await connect(options).request<UserBody>('POST', '/users', {
+        email,
+        password,
+        role: options.role,
+      });
       show(options, answer, (user) => `Created user ${user.userId}\n${describeUser(user)}`);
     });
 
   withApiOptions(users.command('list').description('list the users, oldest first')).action(
     async (options: ApiOptions) => {
-      const answer = await ApiClient.connect(options).get<UserBody[]>('/users');
+      const answer = await connect(options).request<UserBody[]>('GET', '/users');
       show(options, answer, (list) =>
         list.length === 0
           ? 'No users yet. Create one with: fota users create <email> --role admin --password-stdin\n'
@@ -88,7 +91,7 @@ Examples:
         USAGE_EXIT_CODE,
       );
     }
-    const answer = await ApiClient.connect(options).patch<UserBody>(pathOf('/users', userId), {
+    const answer = await connect(options).request<UserBody>('PATCH', pathOf('/users', userId), {
       role: options.role,
       password,
     });
@@ -102,7 +105,7 @@ Examples:
       .argument('<userId>', 'the user, as `fota users list` shows'),
     JSON_HELP_DELETE,
   ).action(async (userId: string, options: ApiOptions) => {
-    const answer = await ApiClient.connect(options).delete(pathOf('/users', userId));
+    const answer = await connect(options).request<undefined>('DELETE', pathOf('/users', userId));
     show(options, answer, () => `Deleted user ${userId}\n`);
   });
 
@@ -132,7 +135,7 @@ Examples:
   $ CI_TOKEN=$(fota tokens create ci --role developer --json | jq -r .token)`,
     )
     .action(async (name: string, options: TokenCreateOptions) => {
-      const answer = await ApiClient.connect(options).post<ApiTokenCreatedBody>('/tokens', {
+      const answer = await connect(options).request<ApiTokenCreatedBody>('POST', '/tokens', {
         name,
         role: options.role,
       });
@@ -146,7 +149,7 @@ Examples:
 
   withApiOptions(tokens.command('list').description('list your API tokens (an admin: every token)')).action(
     async (options: ApiOptions) => {
-      const answer = await ApiClient.connect(options).get<ApiTokenBody[]>('/tokens');
+      const answer = await connect(options).request<ApiTokenBody[]>('GET', '/tokens');
       show(options, answer, (list) =>
         list.length === 0
           ? 'No API tokens yet. Create one with: fota tokens create <name> --role viewer\n'
@@ -171,7 +174,7 @@ Examples:
       .argument('<tokenId>', 'the token, as `fota tokens list` shows'),
     JSON_HELP_DELETE,
   ).action(async (tokenId: string, options: ApiOptions) => {
-    const answer = await ApiClient.connect(options).delete(pathOf('/tokens', tokenId));
+    const answer = await connect(options).request<undefined>('DELETE', pathOf('/tokens', tokenId));
     show(options, answer, () => `Revoked token ${tokenId}\n`);
   });
 }
