@@ -1,6 +1,7 @@
 import { AppShell, Badge, Button, Container, Group, MantineProvider, Title } from '@mantine/core';
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { createContext, useContext, useEffect, useState } from 'react';
+import { AccountLinks } from './AccountLinks';
 import { client, restore, signOut, type Signed } from './api';
 import { ErrorText, Loading } from './components';
 import { useEventStream } from './events';
@@ -9,6 +10,8 @@ import { PrototypePage } from './pages/PrototypePage';
 import { PrototypesPage } from './pages/PrototypesPage';
 import { PushPage } from './pages/PushPage';
 import { SignInPage } from './pages/SignInPage';
+import { TokensPage } from './pages/TokensPage';
+import { UsersPage } from './pages/UsersPage';
 import { Link, match, navigate, usePath } from './router';
 
 export const SignedContext = createContext<Signed>({ email: '', role: 'viewer', via: 'session' });
@@ -73,6 +76,7 @@ function Shell({ queries }: { queries: QueryClient }) {
               </Badge>
             </Group>
             <Group gap="sm" wrap="nowrap">
+              <AccountLinks />
               <Badge variant="outline" visibleFrom="xs">
                 {signed.email} · {signed.role}
               </Badge>
@@ -100,6 +104,8 @@ function Routes() {
     return <PrototypePage pid={params['pid']!} tab={params['tab']!} />;
   if ((params = match('/devices/:deviceId', path))) return <DevicePage deviceId={params['deviceId']!} />;
   if ((params = match('/pushes/:pushId', path))) return <PushPage pushId={params['pushId']!} />;
+  if (path === '/users') return <UsersPage />;
+  if (path === '/tokens') return <TokensPage />;
   if (path === '/' || path === '' || path === '/prototypes') return <PrototypesPage />;
   return <ErrorText title="No such page" error={new Error(`nothing is at ${path}`)} />;
 }
