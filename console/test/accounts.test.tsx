@@ -1,4 +1,4 @@
-import { fireEvent, screen, waitFor, within } from '@testing-library/react';
+import { configure, fireEvent, screen, waitFor, within } from '@testing-library/react';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ApiError } from '../../src/contract/http-client.js';
 import { client } from '../src/api';
@@ -6,6 +6,9 @@ import { AccountLinks } from '../src/AccountLinks';
 import { TokensPage } from '../src/pages/TokensPage';
 import { UsersPage } from '../src/pages/UsersPage';
 import { renderConsole, startConsoleServer, type ConsoleServer } from './harness';
+
+// Creating a user hashes a password (scrypt) on a shared, busy machine: wait longer than 1 s.
+configure({ asyncUtilTimeout: 10_000 });
 
 let server: ConsoleServer;
 beforeAll(async () => {
@@ -142,7 +145,7 @@ describe('the API tokens page', () => {
     const table = await screen.findByRole('table', { name: 'API tokens' });
     await within(table).findByText('CI deploy job');
     expect(within(table).getByText('developer')).toBeTruthy();
-    expect(within(table).getByText('admin token')).toBeTruthy();
+    expect(within(table).getByText('built-in admin')).toBeTruthy();
     expect(document.body.textContent).not.toContain(secret);
 
     fireEvent.click(screen.getByRole('button', { name: 'Revoke CI deploy job' }));

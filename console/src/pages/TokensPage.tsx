@@ -39,7 +39,7 @@ export function TokensPage() {
   const [revoking, setRevoking] = useState<ApiTokenBody | undefined>();
   const owner = (token: ApiTokenBody): string =>
     token.userId === null
-      ? 'admin token'
+      ? 'built-in admin'
       : (users.data?.find((user) => user.userId === token.userId)?.email ?? token.userId);
   return (
     <Stack>
@@ -56,7 +56,7 @@ export function TokensPage() {
       {tokens.isError && <ErrorText error={tokens.error} title="The API tokens could not be read" />}
       {tokens.data?.length === 0 && <Empty>No API token yet: create one for a script or a CI job.</Empty>}
       {tokens.data !== undefined && tokens.data.length > 0 && (
-        <Table.ScrollContainer minWidth={620}>
+        <Table.ScrollContainer minWidth={760}>
           <Table striped highlightOnHover aria-label="API tokens">
             <Table.Thead>
               <Table.Tr>

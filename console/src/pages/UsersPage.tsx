@@ -60,7 +60,7 @@ export function UsersPage() {
         <Empty>No user yet: you are signed in with the admin token. Create the first admin.</Empty>
       )}
       {users.data !== undefined && users.data.length > 0 && (
-        <Table.ScrollContainer minWidth={560}>
+        <Table.ScrollContainer minWidth={600}>
           <Table striped highlightOnHover aria-label="Users">
             <Table.Thead>
               <Table.Tr>
