@@ -1,6 +1,6 @@
 import { AppShell, Badge, Button, Container, Group, MantineProvider, Title } from '@mantine/core';
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
-import { createContext, useContext, useEffect, useState } from 'react';
+import { createContext, useCallback, useContext, useEffect, useState } from 'react';
 import { AccountLinks } from './AccountLinks';
 import { client, restore, signOut, type Signed } from './api';
 import { ErrorText, Loading } from './components';
@@ -45,13 +45,30 @@ function Shell({ queries }: { queries: QueryClient }) {
       setSigned(undefined);
     });
   }, []);
-  const stream = useEventStream(client, queries, signed !== null && signed !== undefined);
+  const [ended, setEnded] = useState<string | undefined>();
+  // The server ended the session (signed out elsewhere, expired, user deleted): back to sign-in.
+  const onUnauthenticated = useCallback(
+    (reason: string) => {
+      client.credentials = { kind: 'none' };
+      queries.clear();
+      setEnded(reason);
+      setSigned(undefined);
+    },
+    [queries],
+  );
+  const stream = useEventStream(client, queries, signed !== null && signed !== undefined, onUnauthenticated);
   if (signed === null) return <Loading what="the console" />;
   if (signed === undefined) {
     return (
       <Container size="xs" py="xl">
         {failure !== undefined && <ErrorText error={failure} title="The server did not answer" />}
-        <SignInPage onSignedIn={setSigned} />
+        {ended !== undefined && <ErrorText error={new Error(ended)} title="Your session ended: sign in again" />}
+        <SignInPage
+          onSignedIn={(next) => {
+            setEnded(undefined);
+            setSigned(next);
+          }}
+        />
       </Container>
     );
   }
@@ -59,6 +76,7 @@ function Shell({ queries }: { queries: QueryClient }) {
     void signOut(signed).finally(() => {
       queries.clear();
       setSigned(undefined);
+      setEnded(undefined);
       navigate('/');
     });
   };

@@ -282,6 +282,30 @@ describe('the web console in chromium', () => {
     await context.close();
   });
 
+  it('returns to sign-in, with the reason, once the session ends on the server (the user is deleted)', async () => {
+    const users = await api<Array<{ userId: string; email: string }>>('GET', '/users');
+    const grace = users.find((user) => user.email === 'grace@example.com')!;
+    const context = await browser!.newContext({ viewport: { width: 1280, height: 800 } });
+    const page = await context.newPage();
+    page.setDefaultTimeout(30_000);
+    await page.goto(server!.url);
+    await page.getByRole('textbox', { name: 'Email' }).fill('grace@example.com');
+    await page.locator('input[autocomplete="current-password"]').fill('a password for grace');
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await page.getByRole('heading', { name: 'Prototypes' }).waitFor();
+    await page.getByText('live', { exact: true }).waitFor();
+
+    const deleted = await fetch(`${server!.url}/api/v1/users/${grace.userId}`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${env['FOTA_ADMIN_TOKEN']}` },
+    });
+    expect(deleted.status).toBe(204);
+    // The event stream checks its session every 5 s, ends, and is refused when it opens again.
+    await page.getByRole('alert').filter({ hasText: 'Your session ended: sign in again' }).waitFor({ timeout: 60_000 });
+    await page.getByRole('heading', { name: 'Sign in to fota' }).waitFor();
+    await context.close();
+  });
+
   it('signs a viewer in with email and password, offers no push or key rotation, and the API refuses one; a wrong password is refused, then throttled', async () => {
     const email = 'viewer@example.com';
     const password = 'a viewer password';
