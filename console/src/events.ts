@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'react';
 import type { QueryClient } from '@tanstack/react-query';
 import type { DeviceBody } from '../../src/contract/schemas.js';
-import { readEvents, type HttpClient, type StreamEvent } from '../../src/contract/http-client.js';
+import { ApiError, readEvents, type HttpClient, type StreamEvent } from '../../src/contract/http-client.js';
 
 export type StreamState = 'connecting' | 'live' | 'reconnecting';
 
@@ -83,9 +83,16 @@ export function applyEvent(queries: QueryClient, event: StreamEvent): void {
 
 /**
  * Keeps the event stream open while signed in, and opens it again after it ends (a server restart):
- * after a reconnection every cached answer is read again, for what happened in between.
+ * after a reconnection every cached answer is read again, for what happened in between. When the
+ * server refuses the credentials (401: the session was signed out, expired or deleted; the token
+ * replaced), `onUnauthenticated` gets its reason and the stream stays closed.
  */
-export function useEventStream(client: HttpClient, queries: QueryClient, enabled: boolean): StreamState {
+export function useEventStream(
+  client: HttpClient,
+  queries: QueryClient,
+  enabled: boolean,
+  onUnauthenticated?: (reason: string) => void,
+): StreamState {
   const [state, setState] = useState<StreamState>('connecting');
   useEffect(() => {
     if (!enabled) return;
@@ -101,7 +108,11 @@ export function useEventStream(client: HttpClient, queries: QueryClient, enabled
           if (!first) void queries.invalidateQueries();
           first = false;
           await readEvents(response, (event) => applyEvent(queries, event));
-        } catch {
+        } catch (error) {
+          if (error instanceof ApiError && error.status === 401 && onUnauthenticated && !abort.signal.aborted) {
+            onUnauthenticated(error.message);
+            return;
+          }
           // closed or refused: try again below
         }
         if (abort.signal.aborted) return;
@@ -112,6 +123,6 @@ export function useEventStream(client: HttpClient, queries: QueryClient, enabled
       }
     })();
     return () => abort.abort();
-  }, [client, queries, enabled]);
+  }, [client, queries, enabled, onUnauthenticated]);
   return state;
 }

@@ -2,6 +2,8 @@ import { activePushStatuses, pushPhases, pushStatuses, type PushPhase, type Push
 import { ApiError, networkReason, readAnswer, readText } from './api-error.js';
 import { fetchStreamsRequests, FileSourceError, MultipartBody, type FileSource } from './multipart.js';
 import type {
+  ApiTokenBody,
+  ApiTokenCreatedBody,
   DeviceBody,
   DevicePushBody,
   FirmwareBody,
@@ -9,6 +11,7 @@ import type {
   PushBody,
   PushTargetPageBody,
   ServerInfoBody,
+  UserBody,
 } from './schemas.js';
 
 /**
@@ -185,6 +188,29 @@ export class HttpClient {
   }
   signOut(): Promise<void> {
     return this.request('DELETE', '/session');
+  }
+
+  // Users (admins only) and API tokens.
+  users(): Promise<UserBody[]> {
+    return this.request('GET', '/users');
+  }
+  createUser(body: { email: string; password: string; role: Role }): Promise<UserBody> {
+    return this.request('POST', '/users', body);
+  }
+  updateUser(userId: string, body: { role?: Role; password?: string }): Promise<UserBody> {
+    return this.request('PATCH', `/users/${enc(userId)}`, body);
+  }
+  deleteUser(userId: string): Promise<void> {
+    return this.request('DELETE', `/users/${enc(userId)}`);
+  }
+  tokens(): Promise<ApiTokenBody[]> {
+    return this.request('GET', '/tokens');
+  }
+  createToken(body: { name: string; role: Role }): Promise<ApiTokenCreatedBody> {
+    return this.request('POST', '/tokens', body);
+  }
+  revokeToken(tokenId: string): Promise<void> {
+    return this.request('DELETE', `/tokens/${enc(tokenId)}`);
   }
 
   serverInfo(): Promise<ServerInfoBody> {
