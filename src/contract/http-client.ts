@@ -1,3 +1,4 @@
+import type { Role } from '../domain/model.js';
 import { activePushStatuses, pushPhases, pushStatuses, type PushPhase, type PushStatus } from '../domain/push.js';
 import { ApiError, networkReason, readAnswer, readText } from './api-error.js';
 import { fetchStreamsRequests, FileSourceError, MultipartBody, type FileSource } from './multipart.js';
@@ -24,7 +25,7 @@ export { ApiError, answerText, networkReason, readAnswer, type ClientErrorCode }
 export { readEventStream, readEvents, type StreamEnd, type StreamEvent } from './event-stream.js';
 export type { FileSource } from './multipart.js';
 
-export type Role = 'admin' | 'developer' | 'viewer';
+export { roles, type Role } from '../domain/model.js';
 
 export interface SessionUser {
   readonly userId: string;
