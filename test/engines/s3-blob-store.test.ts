@@ -9,7 +9,8 @@ import {
 } from '@aws-sdk/client-s3';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { blobStoreContract } from '../../src/storage/blob-store.contract.js';
-import { S3BlobStore, type S3Settings } from '../../src/storage/s3/s3-blob-store.js';
+import type { S3Settings } from '../../src/config.js';
+import { S3BlobStore } from '../../src/storage/s3/s3-blob-store.js';
 
 const engine = inject('s3');
 const client = new S3Client({
@@ -30,6 +31,7 @@ function settings(extra: Partial<S3Settings> = {}): S3Settings {
     secretAccessKey: engine.secretAccessKey,
     forcePathStyle: true,
     prefix: `t-${randomUUID()}/`,
+    stagingGraceMs: 3600_000,
     ...extra,
   };
 }
@@ -90,7 +92,7 @@ describe('S3BlobStore start-up', () => {
   });
 
   it('refuses an endpoint nothing listens on, in words', async () => {
-    const store = new S3BlobStore(settings({ endpoint: 'http://127.0.0.1:1' }), {});
+    const store = new S3BlobStore(settings({ endpoint: 'http://127.0.0.1:1' }));
     try {
       await expect(store.open()).rejects.toThrow(/cannot be reached.*ECONNREFUSED|cannot be reached/);
     } finally {
@@ -109,7 +111,7 @@ describe('S3BlobStore start-up', () => {
     const unfinished = [`${staging}crashed-in-parts (unfinished multipart upload)`];
 
     // Just made, they may be another node's uploads in flight: a store opened now keeps them.
-    const now = new S3BlobStore(own, { stagingGraceMs: 3600_000 });
+    const now = new S3BlobStore(own);
     try {
       expect(await now.open()).toBe(0);
     } finally {
@@ -119,7 +121,7 @@ describe('S3BlobStore start-up', () => {
     expect(await uploadsUnder(staging)).toEqual(unfinished);
 
     // Two hours on, they are older than the hour of grace: removed, and blobs are untouched.
-    const later = new S3BlobStore(own, { stagingGraceMs: 3600_000, now: () => new Date(Date.now() + 7200_000) });
+    const later = new S3BlobStore(own, { now: () => new Date(Date.now() + 7200_000) });
     try {
       const blob = await later.stage(Readable.from([Buffer.from('kept')]), { maxBytes: 10 });
       await later.commit(blob);

@@ -16,37 +16,14 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { StartError } from '../../config.js';
+import { MAX_S3_FIRMWARE_BYTES, StartError, type S3Settings } from '../../config.js';
 import { DomainError, notFound } from '../../domain/errors.js';
 import type { BlobStore, ByteRange, StagedBlob } from '../../domain/ports.js';
 import { HashingStream } from '../hashing.js';
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 
-/** The largest object one CopyObject copies; a commit of a larger blob would need a multipart copy. */
-export const MAX_S3_BLOB_BYTES = 5 * 1024 ** 3;
-
-/** Where the bucket is and how to reach it (FOTA_S3_*). */
-export interface S3Settings {
-  /** An S3-compatible endpoint (http://host:port); undefined: AWS S3 of the region. */
-  readonly endpoint: string | undefined;
-  readonly bucket: string;
-  readonly region: string;
-  /** Both or neither; neither: the AWS SDK's default credential chain (AWS_* variables, profiles, instance roles). */
-  readonly accessKeyId: string | undefined;
-  readonly secretAccessKey: string | undefined;
-  /** `endpoint/bucket/key` rather than `bucket.endpoint/key`, as most S3-compatible servers need. */
-  readonly forcePathStyle: boolean;
-  /** Put before every key, so several deployments can share a bucket: empty or ending in `/`. */
-  readonly prefix: string;
-}
-
 export interface S3BlobStoreOptions {
-  /**
-   * A staging object (or unfinished multipart upload) older than this is left by a process that
-   * died, and `open` removes it; younger ones may be uploads of another node sharing the bucket.
-   */
-  readonly stagingGraceMs?: number;
   /** Bytes of each part of a multipart upload (at least 5 MiB, S3's minimum). */
   readonly partSize?: number;
   readonly now?: () => Date;
@@ -86,7 +63,9 @@ export class S3BlobStore implements BlobStore {
     this.bucket = settings.bucket;
     this.stagingPrefix = `${settings.prefix}staging/`;
     this.blobPrefix = `${settings.prefix}blobs/`;
-    this.stagingGraceMs = options.stagingGraceMs ?? 3600_000;
+    // A staging object (or unfinished multipart upload) older than this was left by a process that
+    // died; younger ones may be uploads in flight on another node sharing the bucket.
+    this.stagingGraceMs = settings.stagingGraceMs;
     this.partSize = Math.max(5 * 1024 * 1024, options.partSize ?? 8 * 1024 * 1024);
     this.now = options.now ?? (() => new Date());
   }
@@ -149,8 +128,8 @@ export class S3BlobStore implements BlobStore {
     const key = this.staged.get(staged);
     if (key === undefined) throw new Error('this blob was not staged here or was already committed');
     if ((await this.stat(staged.sha256)) !== undefined) return false;
-    if (staged.size > MAX_S3_BLOB_BYTES) {
-      throw new DomainError('too_large', `S3 storage keeps firmware of at most ${MAX_S3_BLOB_BYTES} bytes`);
+    if (staged.size > MAX_S3_FIRMWARE_BYTES) {
+      throw new DomainError('too_large', `S3 storage keeps firmware of at most ${MAX_S3_FIRMWARE_BYTES} bytes`);
     }
     await this.client.send(
       new CopyObjectCommand({
