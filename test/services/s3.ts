@@ -13,6 +13,8 @@ export interface S3Server {
   readonly region: string;
   readonly accessKeyId: string;
   readonly secretAccessKey: string;
+  /** The Swift processes (object, container, account servers and the proxy), for CPU figures. */
+  readonly pids: readonly number[];
   stop(): Promise<void>;
 }
 
@@ -90,7 +92,8 @@ export async function startS3Server(): Promise<S3Server> {
     children.push(startChild(root, 'swift-proxy-server', 'proxy-server.conf'));
     const endpoint = `http://127.0.0.1:${proxyPort}`;
     await waitUntilAnswering(endpoint, children, root);
-    return { endpoint, region: 'us-east-1', accessKeyId: 'test:tester', secretAccessKey: 'testing', stop };
+    const pids = children.map((child) => child.pid!);
+    return { endpoint, region: 'us-east-1', accessKeyId: 'test:tester', secretAccessKey: 'testing', pids, stop };
   } catch (error) {
     await stop();
     throw error;
