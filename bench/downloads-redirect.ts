@@ -6,7 +6,6 @@
  * Rounds of 100 parallel 4 MiB downloads, alternating the order, every body's length and SHA-256
  * checked. Prints throughput and the CPU each side used; every child process and folder is removed.
  */
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
@@ -99,14 +98,7 @@ async function main(): Promise<void> {
   progress('starting Swift');
   const swift: S3Server = await startS3Server();
   try {
-    const client = new S3Client({
-      endpoint: swift.endpoint,
-      region: swift.region,
-      forcePathStyle: true,
-      credentials: { accessKeyId: swift.accessKeyId, secretAccessKey: swift.secretAccessKey },
-    });
-    await client.send(new CreateBucketCommand({ Bucket: 'fota-bench' }));
-    client.destroy();
+    await swift.createBucket('fota-bench');
     const s3 = (mode: string, prefix: string): NodeJS.ProcessEnv => ({
       FOTA_S3_BUCKET: 'fota-bench',
       FOTA_S3_ENDPOINT: swift.endpoint,

@@ -26,7 +26,7 @@ export async function openBlobStorage(config: Config, logger: Logger): Promise<B
     return { store, downloadRedirect: undefined, close: () => undefined };
   }
   const { s3 } = config.blobStorage;
-  const store = new S3BlobStore(s3);
+  const store = new S3BlobStore(s3, { maxSockets: config.httpLimits.maxConnections });
   try {
     const removed = await store.open();
     if (removed > 0) logger.warn({ uploads: removed }, 'removed uploads a crash left in the S3 bucket');

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
 import { freePort } from '../support/server.js';
 
 /** A throwaway S3-compatible engine: Debian's OpenStack Swift with its s3api middleware. */
@@ -15,6 +15,11 @@ export interface S3Server {
   readonly secretAccessKey: string;
   /** The Swift processes (object, container, account servers and the proxy), for CPU figures. */
   readonly pids: readonly number[];
+  /**
+   * Creates a bucket, retrying while the servers are still starting (Swift answers 503 "Please
+   * reduce your request rate" until its container server answers, slower on a loaded machine).
+   */
+  createBucket(name: string): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -93,7 +98,16 @@ export async function startS3Server(): Promise<S3Server> {
     const endpoint = `http://127.0.0.1:${proxyPort}`;
     await waitUntilAnswering(endpoint, children, root);
     const pids = children.map((child) => child.pid!);
-    return { endpoint, region: 'us-east-1', accessKeyId: 'test:tester', secretAccessKey: 'testing', pids, stop };
+    const createBucket = (name: string) => createBucketWhenReady(endpoint, name);
+    return {
+      endpoint,
+      region: 'us-east-1',
+      accessKeyId: 'test:tester',
+      secretAccessKey: 'testing',
+      pids,
+      createBucket,
+      stop,
+    };
   } catch (error) {
     await stop();
     throw error;
@@ -217,6 +231,30 @@ async function waitUntilAnswering(endpoint: string, children: ChildProcess[], ro
       if (listed) return;
       if (Date.now() > deadline) throw new Error(`Swift did not answer within 60 s:\n${outputs()}`);
       await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  } finally {
+    client.destroy();
+  }
+}
+
+async function createBucketWhenReady(endpoint: string, name: string): Promise<void> {
+  const client = new S3Client({
+    endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: { accessKeyId: 'test:tester', secretAccessKey: 'testing' },
+  });
+  const deadline = Date.now() + 60_000;
+  try {
+    for (;;) {
+      try {
+        await client.send(new CreateBucketCommand({ Bucket: name }));
+        return;
+      } catch (error) {
+        const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+        if ((status !== undefined && status < 500) || Date.now() > deadline) throw error;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 500));
     }
   } finally {
     client.destroy();

@@ -1,6 +1,5 @@
 // Vitest global setup of the engines tier: starts a throwaway S3-compatible engine (Debian's
 // OpenStack Swift with s3api), creates one bucket, hands its address to the tests, stops it at the end.
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import type { TestProject } from 'vitest/node';
 import { startS3Server } from '../services/s3.js';
 
@@ -22,19 +21,11 @@ declare module 'vitest' {
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const server = await startS3Server();
   const bucket = 'fota-test';
-  const client = new S3Client({
-    endpoint: server.endpoint,
-    region: server.region,
-    forcePathStyle: true,
-    credentials: { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey },
-  });
   try {
-    await client.send(new CreateBucketCommand({ Bucket: bucket }));
+    await server.createBucket(bucket);
   } catch (error) {
     await server.stop();
     throw error;
-  } finally {
-    client.destroy();
   }
   const { endpoint, region, accessKeyId, secretAccessKey } = server;
   project.provide('s3', { endpoint, region, accessKeyId, secretAccessKey, bucket });

@@ -26,6 +26,11 @@ const SHA256_HEX = /^[0-9a-f]{64}$/;
 export interface S3BlobStoreOptions {
   /** Bytes of each part of a multipart upload (at least 5 MiB, S3's minimum). */
   readonly partSize?: number;
+  /**
+   * Sockets to the bucket at most (each proxied download and each upload holds one): the SDK's 50
+   * would queue downloads behind each other, so the composition root passes the HTTP socket limit.
+   */
+  readonly maxSockets?: number;
   readonly now?: () => Date;
 }
 
@@ -59,6 +64,13 @@ export class S3BlobStore implements BlobStore {
       // Checksums only where S3 requires them: many S3-compatible servers refuse the newer ones.
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
+      // A bucket that does not accept a connection within 10 s is down; no limit on a slow answer,
+      // since a proxied download reads as slowly as its client does.
+      requestHandler: {
+        connectionTimeout: 10_000,
+        httpAgent: { maxSockets: options.maxSockets ?? 256 },
+        httpsAgent: { maxSockets: options.maxSockets ?? 256 },
+      },
     });
     this.bucket = settings.bucket;
     this.stagingPrefix = `${settings.prefix}staging/`;
