@@ -1,7 +1,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { readdir, rm } from 'node:fs/promises';
 import { Readable } from 'node:stream';
-import { HeadObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { HeadObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { S3Settings } from '../../src/config.js';
 import { S3BlobStore } from '../../src/storage/s3/s3-blob-store.js';
@@ -225,7 +225,7 @@ describe('fota serve with S3 storage, redirect downloads', () => {
   });
 });
 
-describe('redirect downloads to a CDN', () => {
+describe('redirect downloads to a CDN, and the size limit, in one server', () => {
   const prefix = `cdn-${randomUUID()}/`;
   let server: TestServer;
 
@@ -234,6 +234,7 @@ describe('redirect downloads to a CDN', () => {
       s3Environment(prefix, {
         FOTA_DOWNLOAD_MODE: 'redirect',
         FOTA_DOWNLOAD_CDN_URL: 'https://cdn.example.com/firmware/',
+        FOTA_MAX_FIRMWARE_BYTES: String(9 * 1024 * 1024),
       }),
     );
   });
@@ -247,6 +248,21 @@ describe('redirect downloads to a CDN', () => {
     const answer = await fetch(`${server.url}/fw/${firmware.fwId}`, { redirect: 'manual' });
     expect(answer.status).toBe(302);
     expect(answer.headers.get('location')).toBe(`https://cdn.example.com/firmware/${prefix}blobs/${firmware.sha256}`);
+  });
+
+  it('refuses an upload past FOTA_MAX_FIRMWARE_BYTES with 413 past one upload part (8 MiB), and leaves nothing in the bucket', async () => {
+    const prototypeId = (await server.api<any>('POST', '/prototypes', { name: 'too large' })).body.prototypeId;
+    const before = await objectsUnder(prefix);
+    const refused = await uploadFirmware(
+      server,
+      prototypeId,
+      { name: 'big', version: '1' },
+      randomBytes(10 * 1024 * 1024),
+    );
+    expect(refused.status).toBe(413);
+    expect(await objectsUnder(prefix)).toEqual(before);
+    const uploads = await client.send(new ListMultipartUploadsCommand({ Bucket: engine.bucket, Prefix: prefix }));
+    expect(uploads.Uploads ?? []).toEqual([]);
   });
 });
 
