@@ -91,6 +91,21 @@ export function repositoryContract(engine: string, open: () => Promise<OpenedDat
     });
     afterEach(async () => opened.close());
 
+    /**
+     * Opens `count` connections where the engine has a pool (each transaction holds one for a
+     * moment), so that the transactions a test then starts at once really run side by side.
+     */
+    async function warmConnections(count: number): Promise<void> {
+      await Promise.all(
+        Array.from({ length: count }, () =>
+          database.db.transaction().execute(async (trx) => {
+            await trx.selectFrom('settings').selectAll().execute();
+            await new Promise((resolve) => setTimeout(resolve, 50));
+          }),
+        ),
+      );
+    }
+
     /** Many devices at once, straight into the table, 500 rows a statement. */
     async function insertDevices(prototypeId: string, count: number): Promise<string[]> {
       const ids = Array.from({ length: count }, (_, n) => deviceId(n));
@@ -226,6 +241,7 @@ export function repositoryContract(engine: string, open: () => Promise<OpenedDat
 
       it('checks each insert against the firmwares as they are, even when inserts run at once', async () => {
         // The check admits a firmware only into an empty prototype: of five at once, one is stored.
+        await warmConnections(5);
         const results = await Promise.allSettled(
           [1, 2, 3, 4, 5].map((n) =>
             firmwares.insert(firmware(`F0000000000${n}`, 'P00000000001', String(n)), (existing) => {
@@ -297,6 +313,7 @@ export function repositoryContract(engine: string, open: () => Promise<OpenedDat
       it('keeps the last admin, even against two demotions at once', async () => {
         await accounts.insertUser(user('U1', 'a@example.com', 'admin'));
         await accounts.insertUser(user('U2', 'b@example.com', 'admin'));
+        await warmConnections(2);
         const answers = await Promise.all([
           accounts.updateUser(user('U1', 'a@example.com', 'viewer')),
           accounts.updateUser(user('U2', 'b@example.com', 'viewer')),
