@@ -20,13 +20,13 @@ export const sqlitePath = (dataDir: string): string => join(dataDir, 'fota.sqlit
  */
 export async function connectDatabase(
   settings: DatabaseSettings,
-  onIdleError?: (error: Error) => void,
+  onLostConnection?: (error: Error) => void,
 ): Promise<Database> {
   if (settings.databaseUrl !== undefined) {
     return openPostgres(settings.databaseUrl, redactUrl(settings.databaseUrl), {
       poolSize: settings.databasePoolSize ?? 10,
       connectTimeoutMs: settings.databaseConnectTimeoutMs ?? 10_000,
-      onIdleError,
+      onLostConnection,
     });
   }
   await mkdir(settings.dataDir, { recursive: true });
@@ -40,9 +40,9 @@ export async function connectDatabase(
  */
 export async function openDatabase(
   settings: DatabaseSettings,
-  onIdleError?: (error: Error) => void,
+  onLostConnection?: (error: Error) => void,
 ): Promise<Database & { applied: string[] }> {
-  const database = await connectDatabase(settings, onIdleError);
+  const database = await connectDatabase(settings, onLostConnection);
   try {
     return { ...database, applied: await migrate(database) };
   } catch (error) {

@@ -24,8 +24,8 @@ export interface PostgresOptions {
   readonly poolSize: number;
   /** How long getting a connection may take before the query fails as 'unavailable'. */
   readonly connectTimeoutMs: number;
-  /** An idle connection the server dropped (a restart, a failover): the pool opens a new one. */
-  readonly onIdleError?: (error: Error) => void;
+  /** A connection the server dropped (a restart, a failover): the pool opens a new one. */
+  readonly onLostConnection?: (error: Error) => void;
 }
 
 /** OID of `bigint` (int8). */
@@ -63,9 +63,13 @@ export function openPostgres(url: string, location: string, options: PostgresOpt
     },
   });
   // Without a listener, an idle connection's error would end the process.
-  pool.on('error', (error) => options.onIdleError?.(error));
-  // Queued before any query of the connection, so no query runs without it.
+  pool.on('error', (error) => options.onLostConnection?.(error));
   pool.on('connect', (client) => {
+    // A connection lost while a transaction holds it between two queries (the server restarting)
+    // is reported on the connection itself, and would end the process without a listener; the
+    // transaction's next query fails as 'unavailable'.
+    client.on('error', (error) => options.onLostConnection?.(error));
+    // Queued before any query of the connection, so no query runs without it.
     client.query('set synchronous_commit = on').catch(() => undefined);
   });
   const dialect = new PostgresDialect({ pool });
