@@ -14,7 +14,7 @@ export const postgresEngine: Engine = {
   text: sql`text collate "C"`,
   serial: { type: 'bigint', modify: (column) => column.primaryKey().generatedByDefaultAsIdentity() },
   async version(db) {
-    const { rows } = await sql<{ version: string }>`show server_version`.execute(db);
+    const { rows } = await sql<{ version: string }>`select current_setting('server_version') as version`.execute(db);
     return `PostgreSQL ${rows[0]!.version}`;
   },
 };
