@@ -493,6 +493,8 @@ function checkDatabaseUrl(text: string, problems: string[]): void {
   const form = 'postgres://user:password@host:5432/database';
   let url: URL;
   try {
+    // Without `//` there is no user part to hide a password in: such a text is not shown at all.
+    if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) throw new Error('not a URL with a host');
     url = new URL(text);
   } catch {
     problems.push(`FOTA_DATABASE_URL must be a URL of the form ${form}`);
