@@ -17,13 +17,13 @@ export async function resetToken(): Promise<void> {
   }
   const lock = lockDataDir(config.dataDir, 'stop it, then run `fota admin reset-token` again');
   try {
-    const { db } = await openDatabase(config);
+    const { db, location } = await openDatabase(config);
     try {
       const token = await new AdminTokens(new SqlSettingsRepository(db)).reset();
       process.stdout.write(
         tokenBanner(
           token,
-          `New administrator token for ${config.dataDir}, shown this once (only its hash is stored).
+          `New administrator token for ${config.databaseUrl === undefined ? config.dataDir : location}, shown this once (only its hash is stored).
 The old token no longer works once the server starts again.`,
         ),
       );
