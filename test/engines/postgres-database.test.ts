@@ -7,6 +7,7 @@ import { migrate, pendingMigrations } from '../../src/db/migrate.js';
 import { latestMigration } from '../../src/db/migrations/index.js';
 import { connectDatabase, openDatabase } from '../../src/db/open.js';
 import { isDomainError } from '../../src/domain/errors.js';
+import { runFota } from '../support/fota-cli.js';
 import { freePort } from '../support/server.js';
 import { createDatabase, dropDatabase } from '../services/postgres.js';
 
@@ -83,6 +84,17 @@ describe('migrations on PostgreSQL', () => {
     expect(results.some((applied) => applied.length === 0)).toBe(true);
     expect(advisorySeen).toBe(true);
     expect(await pendingMigrations(first)).toEqual([]);
+  });
+
+  it('runs two `fota migrate` processes at once on one database: both succeed, each migration applied once', async () => {
+    const env = { FOTA_DATABASE_URL: await freshUrl(), FOTA_DATA_DIR: '/nonexistent' };
+    const runs = await Promise.all([runFota(['migrate'], env), runFota(['migrate'], env)]);
+    expect(runs.map((run) => [run.code, run.stderr])).toEqual([
+      [0, ''],
+      [0, ''],
+    ]);
+    const applied = runs.flatMap((run) => run.stdout.match(/^Applied: (.*)$/m)?.[1]?.split(', ') ?? []);
+    expect(applied.sort()).toEqual(['0001_initial', '0002_pushes', '0003_push_gateway', '0004_accounts']);
   });
 
   it('reports the migrations a database lacks without applying them', async () => {
