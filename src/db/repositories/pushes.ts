@@ -279,14 +279,17 @@ export class SqlPushRepository implements PushRepository {
   ): Promise<Map<string, PushTransition[]>> {
     const histories = new Map<string, PushTransition[]>();
     if (pushIds.length === 0 || deviceIds?.length === 0) return histories;
-    let query = this.db.selectFrom('push_transitions').selectAll().where('push_id', 'in', pushIds);
-    if (deviceId !== undefined) query = query.where('device_id', '=', deviceId);
-    if (deviceIds !== undefined) query = query.where('device_id', 'in', deviceIds);
-    for (const row of await query.orderBy('id').execute()) {
-      const key = `${row.push_id}/${row.device_id}`;
-      const list = histories.get(key) ?? [];
-      list.push({ status: row.status as PushStatus, reason: row.reason ?? undefined, at: new Date(row.at) });
-      histories.set(key, list);
+    // A device's pushes may be many: their ids go a chunk at a time, each target's history in one.
+    for (const part of chunks(pushIds)) {
+      let query = this.db.selectFrom('push_transitions').selectAll().where('push_id', 'in', part);
+      if (deviceId !== undefined) query = query.where('device_id', '=', deviceId);
+      if (deviceIds !== undefined) query = query.where('device_id', 'in', deviceIds);
+      for (const row of await query.orderBy('id').execute()) {
+        const key = `${row.push_id}/${row.device_id}`;
+        const list = histories.get(key) ?? [];
+        list.push({ status: row.status as PushStatus, reason: row.reason ?? undefined, at: new Date(row.at) });
+        histories.set(key, list);
+      }
     }
     return histories;
   }

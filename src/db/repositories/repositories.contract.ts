@@ -445,6 +445,25 @@ export function repositoryContract(engine: string, open: () => Promise<OpenedDat
         expect(mine).toMatchObject({ id: push.id, force: true, queueOffline: false, target: { deviceId: ids[1] } });
       });
 
+      it("lists a device's pushes with their histories, past one statement of push ids", async () => {
+        const count = 501;
+        for (let n = 0; n < count; n++) {
+          const id = `U${String(n).padStart(11, '0')}`;
+          await pushes.insert(
+            { ...push, id, createdAt: at(n) },
+            [{ ...queued(ids[0]!, 0), tokenHash: undefined }],
+            at(n),
+          );
+          await pushes.moveTargets([{ ...move(ids[0]!, 'queued', 'sent'), pushId: id }]);
+        }
+        const listed = await pushes.listByDevice(ids[0]!);
+        expect(listed).toHaveLength(count);
+        expect(listed[0]!.id).toBe(`U${String(count - 1).padStart(11, '0')}`);
+        expect(listed.every((item) => item.target.history.map((step) => step.status).join() === 'queued,sent')).toBe(
+          true,
+        );
+      });
+
       it('moves 10,000 targets by compare-and-set: each once, from the status it is in', async () => {
         await pushes.insert(push, ids.map(queued), at(50));
         expect((await pushes.moveTargets(ids.map((id) => move(id, 'queued', 'sent')))).every(Boolean)).toBe(true);
