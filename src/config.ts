@@ -96,7 +96,11 @@ export class StartError extends Error {
 export const configVariables = [
   ['FOTA_HTTP_PORT', '8080', 'port of the HTTP server (management API, MCS device API, downloads)'],
   ['FOTA_HOST', '0.0.0.0', 'address the servers listen on'],
-  ['FOTA_DATA_DIR', './data', 'folder for the SQLite database and the firmware files'],
+  [
+    'FOTA_DATA_DIR',
+    './data',
+    'folder for the SQLite database and the firmware files (only the firmware files with FOTA_DATABASE_URL)',
+  ],
   [
     'FOTA_DATABASE_URL',
     '(unset: SQLite)',
