@@ -1,9 +1,7 @@
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
 import type { Config } from './config.js';
-import { migrate, openSqlite, type Db } from './db/database.js';
+import { openDatabase } from './db/open.js';
 import { SqlAccountRepository } from './db/repositories/accounts.js';
 import { SqlChannelValueRepository } from './db/repositories/channel-values.js';
 import { SqlDeviceRepository } from './db/repositories/devices.js';
@@ -58,18 +56,6 @@ export interface App {
 
 const systemClock: Clock = { now: () => new Date() };
 
-/** Opens the database of a data folder and applies the migrations it lacks. */
-export async function openDatabase(dataDir: string): Promise<{ db: Db; applied: string[] }> {
-  await mkdir(dataDir, { recursive: true });
-  const db = openSqlite(join(dataDir, 'fota.sqlite'));
-  try {
-    return { db, applied: await migrate(db) };
-  } catch (error) {
-    await db.destroy();
-    throw error;
-  }
-}
-
 /** The composition root: reads the config once and picks every implementation. */
 export async function createApp(config: Config, logger: Logger = pino({ level: config.logLevel })): Promise<App> {
   // Before anything touches the folder: the start-up clean-up would delete another server's uploads.
@@ -83,8 +69,11 @@ export async function createApp(config: Config, logger: Logger = pino({ level: c
 }
 
 async function assemble(config: Config, logger: Logger, lock: { release(): void }): Promise<App> {
-  const { db, applied } = await openDatabase(config.dataDir);
-  if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated');
+  // SQLite in the data folder, or PostgreSQL when FOTA_DATABASE_URL is set (the folder keeps the blobs).
+  const { db, engine, applied } = await openDatabase(config, (error) =>
+    logger.warn({ err: error }, 'a database connection was lost; the next query opens a new one'),
+  );
+  if (applied.length > 0) logger.info({ migrations: applied, engine: engine.name }, 'database migrated');
 
   let storage: BlobStorage;
   try {
@@ -152,7 +141,7 @@ async function assemble(config: Config, logger: Logger, lock: { release(): void 
       maxChannelsPerDevice: config.maxChannelsPerDevice,
     }),
     pushes: new PushService({
-      pushes: new SqlPushRepository(db),
+      pushes: new SqlPushRepository(db, engine),
       devices: deviceRepository,
       firmwares: firmwareRepository,
       prototypes: prototypeRepository,

@@ -33,6 +33,9 @@ describe('loadConfig', () => {
       httpPort: 8080,
       host: '0.0.0.0',
       dataDir: resolve('./data'),
+      databaseUrl: undefined,
+      databasePoolSize: 10,
+      databaseConnectTimeoutMs: 10_000,
       publicUrl: 'http://localhost:8080',
       tcpPublicHost: '127.0.0.1',
       tcpPort: 4443,
@@ -77,6 +80,20 @@ describe('loadConfig', () => {
     );
   });
 
+  it('refuses a FOTA_DATABASE_URL that is not PostgreSQL, or not a URL, without showing its password', () => {
+    expect(() => loadConfig({ FOTA_DATABASE_URL: 'mysql://fota:s3cret@db/fota' })).toThrow(
+      'FOTA_DATABASE_URL must be a URL of the form postgres://user:password@host:5432/database, not "mysql://fota:***@db/fota"',
+    );
+    expect(() => loadConfig({ FOTA_DATABASE_URL: 'fota:s3cret@db' })).toThrow(
+      /FOTA_DATABASE_URL must be a URL of the form postgres:\/\/user:password@host:5432\/database$/m,
+    );
+    expect(() => loadConfig({ FOTA_DATABASE_URL: 'fota:s3cret@db' })).not.toThrow(/s3cret/);
+    expect(loadConfig({ FOTA_DATABASE_URL: 'postgresql://db/fota' }).databaseUrl).toBe('postgresql://db/fota');
+    expect(() => loadConfig({ FOTA_DATABASE_POOL_SIZE: '0' })).toThrow(
+      'FOTA_DATABASE_POOL_SIZE must be a whole number from 1 to 10000, not "0"',
+    );
+  });
+
   it('treats empty variables as unset', () => {
     const empty = Object.fromEntries(configVariables.map(([name]) => [name, '']));
     expect(loadConfig(empty)).toEqual(loadConfig({}));
@@ -88,6 +105,9 @@ describe('loadConfig', () => {
         FOTA_HTTP_PORT: '80',
         FOTA_HOST: '127.0.0.1',
         FOTA_DATA_DIR: '/var/lib/fota',
+        FOTA_DATABASE_URL: 'postgres://fota:pw@db.example:5432/fota',
+        FOTA_DATABASE_POOL_SIZE: '25',
+        FOTA_DATABASE_CONNECT_TIMEOUT_S: '3',
         FOTA_PUBLIC_URL: 'https://fw.example.com/base///',
         FOTA_TCP_PUBLIC_HOST: 'fw.example.com',
         FOTA_TCP_PORT: '443',
@@ -137,6 +157,9 @@ describe('loadConfig', () => {
       httpPort: 80,
       host: '127.0.0.1',
       dataDir: '/var/lib/fota',
+      databaseUrl: 'postgres://fota:pw@db.example:5432/fota',
+      databasePoolSize: 25,
+      databaseConnectTimeoutMs: 3_000,
       publicUrl: 'https://fw.example.com/base',
       tcpPublicHost: 'fw.example.com',
       tcpPort: 443,

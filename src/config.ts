@@ -6,6 +6,12 @@ export interface Config {
   readonly httpPort: number;
   readonly host: string;
   readonly dataDir: string;
+  /** A `postgres://` URL: PostgreSQL instead of the SQLite file in `dataDir`. */
+  readonly databaseUrl: string | undefined;
+  /** Connections to PostgreSQL one process holds at most. */
+  readonly databasePoolSize: number;
+  /** How long getting a connection to PostgreSQL may take. */
+  readonly databaseConnectTimeoutMs: number;
   /** Base of download URLs, without a trailing slash. */
   readonly publicUrl: string;
   readonly tcpPublicHost: string;
@@ -120,7 +126,22 @@ export class StartError extends Error {
 export const configVariables = [
   ['FOTA_HTTP_PORT', '8080', 'port of the HTTP server (management API, MCS device API, downloads)'],
   ['FOTA_HOST', '0.0.0.0', 'address the servers listen on'],
-  ['FOTA_DATA_DIR', './data', 'folder for the SQLite database and the firmware files'],
+  [
+    'FOTA_DATA_DIR',
+    './data',
+    'folder for the SQLite database and the firmware files (only the firmware files with FOTA_DATABASE_URL)',
+  ],
+  [
+    'FOTA_DATABASE_URL',
+    '(unset: SQLite)',
+    'postgres://user:password@host:5432/database to keep the data in PostgreSQL instead of the SQLite file in FOTA_DATA_DIR',
+  ],
+  ['FOTA_DATABASE_POOL_SIZE', '10', 'connections to PostgreSQL one process holds at most'],
+  [
+    'FOTA_DATABASE_CONNECT_TIMEOUT_S',
+    '10',
+    'seconds getting a connection to PostgreSQL may take before the request fails (503) or the start fails',
+  ],
   [
     'FOTA_PUBLIC_URL',
     'http://localhost:${FOTA_HTTP_PORT}',
@@ -339,6 +360,19 @@ export function longestFotaLineBytes(publicUrl: string): number {
   );
 }
 
+/** A database URL as it may be shown: without its password (in the user part or the query). */
+export function redactUrl(text: string): string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return '(not a URL)';
+  }
+  if (url.password !== '') url.password = '***';
+  if (url.searchParams.has('password')) url.searchParams.set('password', '***');
+  return url.toString();
+}
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 export function loadConfig(env: NodeJS.ProcessEnv): Config {
@@ -441,6 +475,11 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     keepAliveTimeoutMs: seconds('FOTA_HTTP_KEEP_ALIVE_TIMEOUT_S', '5'),
   };
 
+  const databaseUrl = read('FOTA_DATABASE_URL', '') === '' ? undefined : read('FOTA_DATABASE_URL', '');
+  if (databaseUrl !== undefined) checkDatabaseUrl(databaseUrl, problems);
+  const databasePoolSize = wholeNumber('FOTA_DATABASE_POOL_SIZE', '10', 1, 10_000);
+  const databaseConnectTimeoutMs = seconds('FOTA_DATABASE_CONNECT_TIMEOUT_S', '10');
+
   const adminToken = env['FOTA_ADMIN_TOKEN'] === '' ? undefined : env['FOTA_ADMIN_TOKEN'];
   if (adminToken !== undefined && (adminToken.length < 16 || /\s/.test(adminToken))) {
     problems.push('FOTA_ADMIN_TOKEN must be at least 16 characters without whitespace');
@@ -471,6 +510,9 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   return {
     httpPort,
     host,
+    databaseUrl,
+    databasePoolSize,
+    databaseConnectTimeoutMs,
     dataDir,
     publicUrl,
     tcpPublicHost,
@@ -630,5 +672,22 @@ function checkPublicUrl(publicUrl: string, problems: string[]): void {
     problems.push(
       `FOTA_PUBLIC_URL is too long: with a 32-character version a FOTA line would be ${longest} bytes, and MediaTek's C client reads at most ${MAX_FOTA_LINE_BYTES}; use a URL of at most ${publicUrl.length - (longest - MAX_FOTA_LINE_BYTES)} characters`,
     );
+  }
+}
+
+/** A PostgreSQL URL; the problem never shows the password. */
+function checkDatabaseUrl(text: string, problems: string[]): void {
+  const form = 'postgres://user:password@host:5432/database';
+  let url: URL;
+  try {
+    // Without `//` there is no user part to hide a password in: such a text is not shown at all.
+    if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) throw new Error('not a URL with a host');
+    url = new URL(text);
+  } catch {
+    problems.push(`FOTA_DATABASE_URL must be a URL of the form ${form}`);
+    return;
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+    problems.push(`FOTA_DATABASE_URL must be a URL of the form ${form}, not "${redactUrl(text)}"`);
   }
 }

@@ -24,8 +24,17 @@ program
 program
   .command('migrate')
   .description('apply the database migrations not applied yet (serve also does this at start)')
-  .addHelpText('after', '\nUses FOTA_DATA_DIR (default ./data).')
+  .addHelpText('after', '\nUses FOTA_DATABASE_URL when set (PostgreSQL), otherwise FOTA_DATA_DIR (default ./data).')
   .action(async () => (await import('./migrate.js')).migrateCommand());
+
+program
+  .command('doctor')
+  .description('check the database and the data folder this configuration uses, and say in words what is wrong')
+  .addHelpText(
+    'after',
+    '\nUses FOTA_DATA_DIR and FOTA_DATABASE_URL, as `fota serve` would. Exit code 1 when a check finds a problem.',
+  )
+  .action(async () => (await import('./doctor.js')).doctorCommand());
 
 registerApiCommands(program);
 registerAdminCommands(program);

@@ -1,10 +1,10 @@
-import { openDatabase } from '../app.js';
 import { loadConfig } from '../config.js';
+import { openDatabase } from '../db/open.js';
 
 /** `fota migrate`: applies the migrations the database lacks and says which. */
 export async function migrateCommand(): Promise<void> {
   const config = loadConfig(process.env);
-  const { db, applied } = await openDatabase(config.dataDir);
+  const { db, applied } = await openDatabase(config);
   await db.destroy();
   process.stdout.write(applied.length === 0 ? 'The database is up to date.\n' : `Applied: ${applied.join(', ')}\n`);
 }

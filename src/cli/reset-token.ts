@@ -1,7 +1,6 @@
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { openDatabase } from '../app.js';
 import { loadConfig, StartError } from '../config.js';
+import { openDatabase, sqlitePath } from '../db/open.js';
 import { SqlSettingsRepository } from '../db/repositories/settings.js';
 import { AdminTokens } from '../domain/services/admin-tokens.js';
 import { lockDataDir } from '../storage/data-dir-lock.js';
@@ -11,20 +10,20 @@ import { tokenBanner } from './log-output.js';
 export async function resetToken(): Promise<void> {
   const config = loadConfig(process.env);
   // A wrong folder would get a new, empty database and a token no server uses.
-  if (!existsSync(join(config.dataDir, 'fota.sqlite'))) {
+  if (config.databaseUrl === undefined && !existsSync(sqlitePath(config.dataDir))) {
     throw new StartError(
       `no fota database in ${config.dataDir}: set FOTA_DATA_DIR to the server's data folder (run this where the server runs)`,
     );
   }
   const lock = lockDataDir(config.dataDir, 'stop it, then run `fota admin reset-token` again');
   try {
-    const { db } = await openDatabase(config.dataDir);
+    const { db, location } = await openDatabase(config);
     try {
       const token = await new AdminTokens(new SqlSettingsRepository(db)).reset();
       process.stdout.write(
         tokenBanner(
           token,
-          `New administrator token for ${config.dataDir}, shown this once (only its hash is stored).
+          `New administrator token for ${config.databaseUrl === undefined ? config.dataDir : location}, shown this once (only its hash is stored).
 The old token, and the console sessions opened with it, no longer work once the server starts again.`,
         ),
       );

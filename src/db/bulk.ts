@@ -1,12 +1,21 @@
 import { CompiledQuery, type Kysely } from 'kysely';
+import type { Engine } from './database.js';
 
-/** Rows per statement: 500 rows of up to 8 columns stay far below SQLite's 32,766 variables. */
+/**
+ * Rows per statement: 500 rows of up to 9 columns stay far below the parameters one statement may
+ * bind (SQLite 32,766, PostgreSQL 65,535).
+ */
 export const BULK_ROWS = 500;
 
-/** Statement texts by shape, so that the same shape is one prepared statement (see database.ts). */
+/** What the statements below need of the engine. */
+type Parameters = Pick<Engine, 'name' | 'parameter'>;
+
+/** Statement texts by engine and shape, so that the same shape is one prepared statement (see sqlite/open.ts). */
 const texts = new Map<string, string>();
 
-const placeholders = (count: number): string => Array.from({ length: count }, () => '?').join(', ');
+/** `count` parameters from position `from`, separated by commas. */
+const placeholders = (engine: Parameters, from: number, count: number): string =>
+  Array.from({ length: count }, (_, index) => engine.parameter(from + index)).join(', ');
 
 function textOf(key: string, build: () => string): string {
   let text = texts.get(key);
@@ -25,6 +34,7 @@ function textOf(key: string, build: () => string): string {
  */
 export async function insertRows(
   db: Kysely<any>,
+  engine: Parameters,
   table: string,
   columns: readonly string[],
   rows: ReadonlyArray<readonly unknown[]>,
@@ -34,11 +44,13 @@ export async function insertRows(
     // insert; other queries wait for its transaction, as they would anyway.
     if (start > 0) await new Promise((resolve) => setImmediate(resolve));
     const part = rows.slice(start, start + BULK_ROWS);
-    const row = `(${placeholders(columns.length)})`;
     const text = textOf(
-      `insert ${table} ${columns.join(',')} ${part.length}`,
+      `${engine.name} insert ${table} ${columns.join(',')} ${part.length}`,
       () =>
-        `insert into "${table}" (${columns.map((column) => `"${column}"`).join(', ')}) values ${Array.from({ length: part.length }, () => row).join(', ')}`,
+        `insert into "${table}" (${columns.map((column) => `"${column}"`).join(', ')}) values ${Array.from(
+          { length: part.length },
+          (_, index) => `(${placeholders(engine, 1 + index * columns.length, columns.length)})`,
+        ).join(', ')}`,
     );
     await db.executeQuery(CompiledQuery.raw(text, part.flat()));
   }
@@ -50,6 +62,7 @@ export async function insertRows(
  */
 export async function updateWhereIn(
   db: Kysely<any>,
+  engine: Parameters,
   statement: {
     readonly table: string;
     readonly set: Readonly<Record<string, unknown>>;
@@ -64,11 +77,15 @@ export async function updateWhereIn(
   for (let start = 0; start < keys.length; start += BULK_ROWS) {
     const part = keys.slice(start, start + BULK_ROWS);
     const text = textOf(
-      `update ${statement.table} ${setColumns.join(',')} ${whereColumns.join(',')} ${statement.key} ${part.length}`,
-      () =>
-        `update "${statement.table}" set ${setColumns.map((column) => `"${column}" = ?`).join(', ')} where ${whereColumns
-          .map((column) => `"${column}" = ?`)
-          .join(' and ')} and "${statement.key}" in (${placeholders(part.length)}) returning "${statement.key}"`,
+      `${engine.name} update ${statement.table} ${setColumns.join(',')} ${whereColumns.join(',')} ${statement.key} ${part.length}`,
+      () => {
+        let position = 0;
+        const next = () => engine.parameter(++position);
+        const set = setColumns.map((column) => `"${column}" = ${next()}`).join(', ');
+        const where = whereColumns.map((column) => `"${column}" = ${next()}`).join(' and ');
+        const keys = placeholders(engine, position + 1, part.length);
+        return `update "${statement.table}" set ${set} where ${where} and "${statement.key}" in (${keys}) returning "${statement.key}"`;
+      },
     );
     const parameters = [...Object.values(statement.set), ...Object.values(statement.where), ...part];
     const result = await db.executeQuery<Record<string, string>>(CompiledQuery.raw(text, parameters));

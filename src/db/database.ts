@@ -1,55 +1,36 @@
-import Database from 'better-sqlite3';
-import { Kysely, Migrator, SqliteDialect, type SqliteDatabase } from 'kysely';
-import { migrations } from './migrations/index.js';
+import type { ColumnDataType, ColumnDefinitionBuilder, Expression, Kysely } from 'kysely';
 import type { Tables } from './schema.js';
 
 export type Db = Kysely<Tables>;
 
 /**
- * Opens the SQLite database: WAL journal with FULL synchronous, so every commit is flushed to disk
- * before it returns and survives a power cut, not only the process being killed (a rotated device
- * key, an admin token, a push status, a firmware row). Foreign keys on.
+ * What differs between the database engines, given by each dialect folder (`sqlite/`,
+ * `postgres/`): the repositories and migrations ask this, never which engine they run on.
  */
-export function openSqlite(path: string): Db {
-  const database = new Database(path);
-  database.pragma('journal_mode = WAL');
-  database.pragma('synchronous = FULL');
-  database.pragma('foreign_keys = ON');
-  database.pragma('busy_timeout = 5000');
-  return new Kysely<Tables>({ dialect: new SqliteDialect({ database: keepingStatements(database) }) });
-}
-
-/** How many prepared statements `keepingStatements` keeps, the least recently used dropped first. */
-const KEPT_STATEMENTS = 256;
-
-/**
- * Kysely prepares every query anew, which costs about as much as running a small one; this keeps
- * the prepared statements by their SQL text and reuses them. A statement still busy (an open
- * iterator) is not shared: the query gets a fresh one.
- */
-export function keepingStatements(database: Database.Database): SqliteDatabase {
-  const kept = new Map<string, Database.Statement>();
-  return {
-    close: () => database.close(),
-    prepare(text: string) {
-      let statement = kept.get(text);
-      if (statement && !statement.busy) {
-        kept.delete(text);
-        kept.set(text, statement);
-        return statement;
-      }
-      statement = database.prepare(text);
-      kept.set(text, statement);
-      if (kept.size > KEPT_STATEMENTS) kept.delete(kept.keys().next().value!);
-      return statement;
-    },
+export interface Engine {
+  /** The engine's name, for messages: `SQLite`, `PostgreSQL`. */
+  readonly name: string;
+  /** The most parameters one statement may bind (SQLite 32,766, PostgreSQL 65,535). */
+  readonly maxParameters: number;
+  /** The text of the parameter at this position, from 1, in SQL written by hand (`?`, `$1`). */
+  parameter(position: number): string;
+  /**
+   * The column type of text that compares and sorts byte by byte, the same on every engine:
+   * ids are mixed-case, and a cursor (`device_id > ?`) must page through them in the same order.
+   */
+  readonly text: ColumnDataType | Expression<unknown>;
+  /** A whole-number key the database numbers itself, in insertion order. */
+  readonly serial: {
+    readonly type: ColumnDataType | Expression<unknown>;
+    modify(column: ColumnDefinitionBuilder): ColumnDefinitionBuilder;
   };
+  /** The server's version, for `fota doctor`. */
+  version(db: Db): Promise<string>;
 }
 
-/** Applies the migrations not applied yet and returns their names. */
-export async function migrate(db: Db): Promise<string[]> {
-  const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
-  const { error, results } = await migrator.migrateToLatest();
-  if (error) throw error instanceof Error ? error : new Error(String(error));
-  return (results ?? []).filter((result) => result.status === 'Success').map((result) => result.migrationName);
+/** An open database: the query builder, its engine, and where it is in words (never a password). */
+export interface Database {
+  readonly db: Db;
+  readonly engine: Engine;
+  readonly location: string;
 }

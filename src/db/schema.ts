@@ -1,6 +1,9 @@
 import type { Generated } from 'kysely';
 
-/** The tables as Kysely sees them. Times are Unix milliseconds; booleans are 0 or 1. */
+/**
+ * The tables as Kysely sees them, on every engine: times are Unix milliseconds (`bigint`, which sorts
+ * as time does and is what SQLite files of earlier versions hold), booleans are 0 or 1 (`integer`).
+ */
 export interface PrototypeTable {
   id: string;
   name: string;

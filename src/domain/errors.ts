@@ -18,8 +18,8 @@ export type ErrorCode =
 export class DomainError extends Error {
   readonly code: ErrorCode;
 
-  constructor(code: ErrorCode, message: string) {
-    super(message);
+  constructor(code: ErrorCode, message: string, options?: ErrorOptions) {
+    super(message, options);
     this.name = 'DomainError';
     this.code = code;
   }

@@ -3,19 +3,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDatabase } from '../../src/app.js';
-import type { Db } from '../../src/db/database.js';
-import { migrate } from '../../src/db/database.js';
+import type { Database, Db } from '../../src/db/database.js';
+import { migrate } from '../../src/db/migrate.js';
+import { openDatabase } from '../../src/db/open.js';
 import { SqlFirmwareRepository } from '../../src/db/repositories/firmwares.js';
 import { SqlPushRepository } from '../../src/db/repositories/pushes.js';
 import type { Firmware } from '../../src/domain/model.js';
 
 let dir: string;
+let database: Database;
 let db: Db;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'fota-db-'));
-  db = (await openDatabase(dir)).db;
+  database = await openDatabase({ dataDir: dir });
+  ({ db } = database);
 });
 afterAll(async () => {
   await db.destroy();
@@ -33,12 +35,12 @@ describe('migrations', () => {
   it('applies every migration on a new database and nothing on a second run', async () => {
     const before = await schema();
     expect(before.join('\n')).toContain('CREATE TABLE "push_targets"');
-    expect(await migrate(db)).toEqual([]);
+    expect(await migrate(database)).toEqual([]);
     expect(await schema()).toEqual(before);
   });
 
   it('reopens an existing database without migrating again', async () => {
-    const again = await openDatabase(dir);
+    const again = await openDatabase({ dataDir: dir });
     expect(again.applied).toEqual([]);
     await again.db.destroy();
   });
@@ -106,7 +108,7 @@ describe('push targets move by compare-and-set', () => {
         created_at: now,
       })
       .execute();
-    const pushes = new SqlPushRepository(db);
+    const pushes = new SqlPushRepository(db, database.engine);
     const at = new Date(now);
     await pushes.insert(
       {

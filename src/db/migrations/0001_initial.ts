@@ -1,26 +1,27 @@
 import type { Kysely } from 'kysely';
+import type { Engine } from '../database.js';
 
-export async function up(db: Kysely<unknown>): Promise<void> {
+export async function up(db: Kysely<unknown>, engine: Engine): Promise<void> {
   await db.schema
     .createTable('prototypes')
-    .addColumn('id', 'text', (c) => c.primaryKey())
-    .addColumn('name', 'text', (c) => c.notNull())
-    .addColumn('description', 'text', (c) => c.notNull())
-    .addColumn('version_policy', 'text', (c) => c.notNull())
+    .addColumn('id', engine.text, (c) => c.primaryKey())
+    .addColumn('name', engine.text, (c) => c.notNull())
+    .addColumn('description', engine.text, (c) => c.notNull())
+    .addColumn('version_policy', engine.text, (c) => c.notNull())
     .addColumn('created_at', 'bigint', (c) => c.notNull())
     .execute();
 
   await db.schema
     .createTable('firmwares')
-    .addColumn('id', 'text', (c) => c.primaryKey())
-    .addColumn('prototype_id', 'text', (c) => c.notNull().references('prototypes.id').onDelete('cascade'))
-    .addColumn('name', 'text', (c) => c.notNull())
-    .addColumn('version', 'text', (c) => c.notNull())
-    .addColumn('release_note', 'text', (c) => c.notNull())
-    .addColumn('file_name', 'text', (c) => c.notNull())
+    .addColumn('id', engine.text, (c) => c.primaryKey())
+    .addColumn('prototype_id', engine.text, (c) => c.notNull().references('prototypes.id').onDelete('cascade'))
+    .addColumn('name', engine.text, (c) => c.notNull())
+    .addColumn('version', engine.text, (c) => c.notNull())
+    .addColumn('release_note', engine.text, (c) => c.notNull())
+    .addColumn('file_name', engine.text, (c) => c.notNull())
     .addColumn('size', 'bigint', (c) => c.notNull())
-    .addColumn('md5', 'text', (c) => c.notNull())
-    .addColumn('sha256', 'text', (c) => c.notNull())
+    .addColumn('md5', engine.text, (c) => c.notNull())
+    .addColumn('sha256', engine.text, (c) => c.notNull())
     .addColumn('prerequisites_all', 'integer', (c) => c.notNull())
     .addColumn('created_at', 'bigint', (c) => c.notNull())
     .addUniqueConstraint('firmwares_prototype_version', ['prototype_id', 'version'])
@@ -29,8 +30,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 
   await db.schema
     .createTable('firmware_prerequisites')
-    .addColumn('firmware_id', 'text', (c) => c.notNull().references('firmwares.id').onDelete('cascade'))
-    .addColumn('prerequisite_id', 'text', (c) => c.notNull().references('firmwares.id').onDelete('cascade'))
+    .addColumn('firmware_id', engine.text, (c) => c.notNull().references('firmwares.id').onDelete('cascade'))
+    .addColumn('prerequisite_id', engine.text, (c) => c.notNull().references('firmwares.id').onDelete('cascade'))
     .addPrimaryKeyConstraint('firmware_prerequisites_pk', ['firmware_id', 'prerequisite_id'])
     .execute();
   await db.schema
@@ -41,13 +42,13 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 
   await db.schema
     .createTable('devices')
-    .addColumn('id', 'text', (c) => c.primaryKey())
-    .addColumn('prototype_id', 'text', (c) => c.notNull().references('prototypes.id').onDelete('cascade'))
-    .addColumn('device_key', 'text', (c) => c.notNull())
-    .addColumn('name', 'text', (c) => c.notNull())
-    .addColumn('description', 'text', (c) => c.notNull())
-    .addColumn('reported_firmware_id', 'text', (c) => c.references('firmwares.id').onDelete('set null'))
-    .addColumn('reported_version', 'text')
+    .addColumn('id', engine.text, (c) => c.primaryKey())
+    .addColumn('prototype_id', engine.text, (c) => c.notNull().references('prototypes.id').onDelete('cascade'))
+    .addColumn('device_key', engine.text, (c) => c.notNull())
+    .addColumn('name', engine.text, (c) => c.notNull())
+    .addColumn('description', engine.text, (c) => c.notNull())
+    .addColumn('reported_firmware_id', engine.text, (c) => c.references('firmwares.id').onDelete('set null'))
+    .addColumn('reported_version', engine.text)
     .addColumn('reported_at', 'bigint')
     .addColumn('created_at', 'bigint', (c) => c.notNull())
     .execute();
@@ -56,7 +57,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 
   await db.schema
     .createTable('settings')
-    .addColumn('key', 'text', (c) => c.primaryKey())
-    .addColumn('value', 'text', (c) => c.notNull())
+    .addColumn('key', engine.text, (c) => c.primaryKey())
+    .addColumn('value', engine.text, (c) => c.notNull())
     .execute();
 }

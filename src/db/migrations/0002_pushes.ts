@@ -1,12 +1,13 @@
 import type { Kysely } from 'kysely';
+import type { Engine } from '../database.js';
 
 /** Pushes with their per-device targets and transitions, and the last value of each data channel. */
-export async function up(db: Kysely<unknown>): Promise<void> {
+export async function up(db: Kysely<unknown>, engine: Engine): Promise<void> {
   await db.schema
     .createTable('channel_values')
-    .addColumn('device_id', 'text', (c) => c.notNull().references('devices.id').onDelete('cascade'))
-    .addColumn('channel_id', 'text', (c) => c.notNull())
-    .addColumn('values_json', 'text', (c) => c.notNull())
+    .addColumn('device_id', engine.text, (c) => c.notNull().references('devices.id').onDelete('cascade'))
+    .addColumn('channel_id', engine.text, (c) => c.notNull())
+    .addColumn('values_json', engine.text, (c) => c.notNull())
     .addColumn('timestamp', 'bigint', (c) => c.notNull())
     .addPrimaryKeyConstraint('channel_values_pk', ['device_id', 'channel_id'])
     .execute();
@@ -14,11 +15,11 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   // A push keeps its firmware's id and version even after the firmware is deleted: it is history.
   await db.schema
     .createTable('pushes')
-    .addColumn('id', 'text', (c) => c.primaryKey())
-    .addColumn('firmware_id', 'text', (c) => c.notNull())
-    .addColumn('prototype_id', 'text', (c) => c.notNull().references('prototypes.id').onDelete('cascade'))
-    .addColumn('version', 'text', (c) => c.notNull())
-    .addColumn('created_by', 'text', (c) => c.notNull())
+    .addColumn('id', engine.text, (c) => c.primaryKey())
+    .addColumn('firmware_id', engine.text, (c) => c.notNull())
+    .addColumn('prototype_id', engine.text, (c) => c.notNull().references('prototypes.id').onDelete('cascade'))
+    .addColumn('version', engine.text, (c) => c.notNull())
+    .addColumn('created_by', engine.text, (c) => c.notNull())
     .addColumn('created_at', 'bigint', (c) => c.notNull())
     .addColumn('force', 'integer', (c) => c.notNull())
     .addColumn('queue_offline', 'integer', (c) => c.notNull())
@@ -27,10 +28,10 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 
   await db.schema
     .createTable('push_targets')
-    .addColumn('push_id', 'text', (c) => c.notNull().references('pushes.id').onDelete('cascade'))
-    .addColumn('device_id', 'text', (c) => c.notNull().references('devices.id').onDelete('cascade'))
-    .addColumn('status', 'text', (c) => c.notNull())
-    .addColumn('reason', 'text')
+    .addColumn('push_id', engine.text, (c) => c.notNull().references('pushes.id').onDelete('cascade'))
+    .addColumn('device_id', engine.text, (c) => c.notNull().references('devices.id').onDelete('cascade'))
+    .addColumn('status', engine.text, (c) => c.notNull())
+    .addColumn('reason', engine.text)
     .addColumn('updated_at', 'bigint', (c) => c.notNull())
     .addColumn('deadline_at', 'bigint')
     .addPrimaryKeyConstraint('push_targets_pk', ['push_id', 'device_id'])
@@ -40,11 +41,11 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 
   await db.schema
     .createTable('push_transitions')
-    .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
-    .addColumn('push_id', 'text', (c) => c.notNull())
-    .addColumn('device_id', 'text', (c) => c.notNull())
-    .addColumn('status', 'text', (c) => c.notNull())
-    .addColumn('reason', 'text')
+    .addColumn('id', engine.serial.type, (c) => engine.serial.modify(c))
+    .addColumn('push_id', engine.text, (c) => c.notNull())
+    .addColumn('device_id', engine.text, (c) => c.notNull())
+    .addColumn('status', engine.text, (c) => c.notNull())
+    .addColumn('reason', engine.text)
     .addColumn('at', 'bigint', (c) => c.notNull())
     .addForeignKeyConstraint(
       'push_transitions_target',

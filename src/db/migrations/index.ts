@@ -1,13 +1,28 @@
-import type { Migration } from 'kysely';
+import type { Kysely, Migration } from 'kysely';
+import type { Engine } from '../database.js';
 import * as initial from './0001_initial.js';
 import * as pushes from './0002_pushes.js';
 import * as pushGateway from './0003_push_gateway.js';
 import * as accounts from './0004_accounts.js';
 
-/** Numbered migrations, applied in order by `fota migrate` and at start. */
-export const migrations: Record<string, Migration> = {
+/** A migration, written once for every engine: what differs comes from the engine. */
+interface Step {
+  up(db: Kysely<unknown>, engine: Engine): Promise<void>;
+}
+
+const steps: Record<string, Step> = {
   '0001_initial': initial,
   '0002_pushes': pushes,
   '0003_push_gateway': pushGateway,
   '0004_accounts': accounts,
 };
+
+/** The numbered migrations for one engine, applied in order by `fota migrate` and at start. */
+export function migrationsFor(engine: Engine): Record<string, Migration> {
+  return Object.fromEntries(
+    Object.entries(steps).map(([name, step]) => [name, { up: (db: Kysely<unknown>) => step.up(db, engine) }]),
+  );
+}
+
+/** The name of the newest migration. */
+export const latestMigration = Object.keys(steps).at(-1)!;

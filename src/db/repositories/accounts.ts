@@ -1,10 +1,10 @@
 import type { ApiToken, Role, User } from '../../domain/model.js';
 import type { AccountRepository, StoredSession, StoredUser } from '../../domain/ports.js';
 import type { Db } from '../database.js';
-import { translateSqliteError } from '../errors.js';
+import { duplicateAs } from '../errors.js';
 import type { ApiTokenTable, UserTable } from '../schema.js';
 
-/** Users, sessions and API tokens in SQLite. */
+/** Users, sessions and API tokens, on any engine. */
 export class SqlAccountRepository implements AccountRepository {
   constructor(private readonly db: Db) {}
 
@@ -12,7 +12,7 @@ export class SqlAccountRepository implements AccountRepository {
     try {
       await this.db.insertInto('users').values(userRow(user)).execute();
     } catch (error) {
-      throw translateSqliteError(error, `a user with email ${user.email} exists already`);
+      throw duplicateAs(error, `a user with email ${user.email} exists already`);
     }
   }
 
@@ -151,7 +151,18 @@ export class SqlAccountRepository implements AccountRepository {
   }
 }
 
-async function countAdmins(db: Pick<Db, 'selectFrom'>): Promise<number> {
+/**
+ * The administrators, counted with their rows locked until the transaction ends: two changes at
+ * once (on PostgreSQL, from two nodes) cannot each see another administrator left and together
+ * leave none. The update changes nothing; it only takes the rows' write locks, which needs no
+ * engine's own syntax (SQLite has no `for update`, and writes one at a time anyway).
+ */
+async function countAdmins(db: Pick<Db, 'selectFrom' | 'updateTable'>): Promise<number> {
+  await db
+    .updateTable('users')
+    .set((eb) => ({ role: eb.ref('role') }))
+    .where('role', '=', 'admin')
+    .execute();
   const row = await db
     .selectFrom('users')
     .select((eb) => eb.fn.countAll<number>().as('count'))

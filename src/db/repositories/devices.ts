@@ -2,7 +2,7 @@ import { CompiledQuery } from 'kysely';
 import type { Device } from '../../domain/model.js';
 import type { DeviceRepository } from '../../domain/ports.js';
 import type { Db } from '../database.js';
-import { translateSqliteError } from '../errors.js';
+import { duplicateAs } from '../errors.js';
 import { chunks } from './chunks.js';
 import type { DeviceTable } from '../schema.js';
 
@@ -18,7 +18,7 @@ export class SqlDeviceRepository implements DeviceRepository {
     try {
       await this.db.insertInto('devices').values(toRow(device)).execute();
     } catch (error) {
-      throw translateSqliteError(error, `device ${device.id} exists already`);
+      throw duplicateAs(error, `device ${device.id} exists already`);
     }
   }
 

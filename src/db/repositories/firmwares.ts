@@ -1,11 +1,11 @@
 import type { Firmware } from '../../domain/model.js';
 import type { FirmwareRepository } from '../../domain/ports.js';
 import type { Db } from '../database.js';
-import { translateSqliteError } from '../errors.js';
+import { duplicateAs } from '../errors.js';
 import type { FirmwareTable } from '../schema.js';
 
 /**
- * Firmwares in SQLite. Each prototype's list is kept in memory once read, since devices poll for it
+ * Firmwares, on any engine. Each prototype's list is kept in memory once read, since devices poll for it
  * (MCS "compatible firmware"): any write through this repository drops the prototype's entry (a
  * deleted prototype's entry is never asked for again: its id is not reused). The cache is per
  * process; several nodes will need the bus to drop entries everywhere.
@@ -17,9 +17,18 @@ export class SqlFirmwareRepository implements FirmwareRepository {
 
   async insert(firmware: Firmware, check: (existing: readonly Firmware[]) => Firmware | undefined): Promise<Firmware> {
     try {
-      // With synchronous=FULL the commit is on disk when the transaction returns: nothing runs after
-      // it that could fail and turn a stored firmware into an error answer.
+      // The commit is on disk when the transaction returns (SQLite's synchronous=FULL, PostgreSQL's
+      // synchronous_commit=on): nothing runs after it that could fail and turn a stored firmware
+      // into an error answer.
       return await this.db.transaction().execute(async (trx) => {
+        // Inserts into one prototype take turns, so that each checks the list as it is: the no-op
+        // update holds the prototype row's lock to the end (PostgreSQL runs transactions side by
+        // side, from other nodes too; SQLite writes one at a time anyway).
+        await trx
+          .updateTable('prototypes')
+          .set((eb) => ({ name: eb.ref('name') }))
+          .where('id', '=', firmware.prototypeId)
+          .execute();
         const repeated = check(await listByPrototype(trx, firmware.prototypeId));
         if (repeated) return repeated;
         await trx.insertInto('firmwares').values(toRow(firmware)).execute();
@@ -27,7 +36,7 @@ export class SqlFirmwareRepository implements FirmwareRepository {
         return firmware;
       });
     } catch (error) {
-      throw translateSqliteError(error, `version ${firmware.version} already exists in this prototype`);
+      throw duplicateAs(error, `version ${firmware.version} already exists in this prototype`);
     } finally {
       this.lists.delete(firmware.prototypeId);
     }

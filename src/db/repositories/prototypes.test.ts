@@ -1,6 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Prototype } from '../../domain/model.js';
-import { migrate, openSqlite, type Db } from '../database.js';
+import type { Db } from '../database.js';
+import { migrate } from '../migrate.js';
+import { openSqlite } from '../sqlite/open.js';
 import { SqlPrototypeRepository } from './prototypes.js';
 
 let db: Db;
@@ -14,8 +16,9 @@ const board: Prototype = {
 };
 
 beforeEach(async () => {
-  db = openSqlite(':memory:');
-  await migrate(db);
+  const database = openSqlite(':memory:');
+  ({ db } = database);
+  await migrate(database);
   repository = new SqlPrototypeRepository(db);
 });
 afterEach(async () => db.destroy());

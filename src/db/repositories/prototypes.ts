@@ -4,7 +4,7 @@ import type { Db } from '../database.js';
 import type { PrototypeTable } from '../schema.js';
 
 /**
- * Prototypes in SQLite. Each one read is kept in memory, since every device poll needs its version
+ * Prototypes, on any engine. Each one read is kept in memory, since every device poll needs its version
  * policy: only this repository writes prototypes, and each write drops the entry before and after it
  * (a read that started before the write cannot leave its answer behind). Per process, like the
  * firmware lists.

@@ -12,7 +12,7 @@ import {
   type PushTarget,
   type PushTransition,
 } from '../../domain/push.js';
-import type { Db } from '../database.js';
+import type { Db, Engine } from '../database.js';
 import type { PushTable, PushTargetTable, Tables } from '../schema.js';
 import { insertRows, updateWhereIn } from '../bulk.js';
 import { chunks } from './chunks.js';
@@ -21,11 +21,14 @@ type PushRow = Selectable<PushTable>;
 type TargetRow = Selectable<PushTargetTable>;
 
 /**
- * Pushes in SQL. Writes are set-based: a batch of targets is inserted, or moved from one status to
+ * Pushes in SQL, on any engine. Writes are set-based: a batch of targets is inserted, or moved from one status to
  * another, with one statement per chunk of a few hundred rows, never one per target.
  */
 export class SqlPushRepository implements PushRepository {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly engine: Engine,
+  ) {}
 
   async insert(push: PushRecord, targets: readonly NewTarget[], at: Date): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
@@ -45,6 +48,7 @@ export class SqlPushRepository implements PushRepository {
         .execute();
       await insertRows(
         trx,
+        this.engine,
         'push_targets',
         [
           'push_id',
@@ -215,6 +219,7 @@ export class SqlPushRepository implements PushRepository {
         const first = moves[indexes[0]!]!;
         const done = await updateWhereIn(
           trx,
+          this.engine,
           {
             table: 'push_targets',
             set: {
@@ -236,7 +241,7 @@ export class SqlPushRepository implements PushRepository {
           moved[index] = true;
           steps.push({ pushId: move.pushId, deviceId: move.deviceId, step: move.to });
         }
-        await insertTransitions(trx, steps);
+        await insertTransitions(trx, this.engine, steps);
       }
     });
     return moved;
@@ -274,14 +279,17 @@ export class SqlPushRepository implements PushRepository {
   ): Promise<Map<string, PushTransition[]>> {
     const histories = new Map<string, PushTransition[]>();
     if (pushIds.length === 0 || deviceIds?.length === 0) return histories;
-    let query = this.db.selectFrom('push_transitions').selectAll().where('push_id', 'in', pushIds);
-    if (deviceId !== undefined) query = query.where('device_id', '=', deviceId);
-    if (deviceIds !== undefined) query = query.where('device_id', 'in', deviceIds);
-    for (const row of await query.orderBy('id').execute()) {
-      const key = `${row.push_id}/${row.device_id}`;
-      const list = histories.get(key) ?? [];
-      list.push({ status: row.status as PushStatus, reason: row.reason ?? undefined, at: new Date(row.at) });
-      histories.set(key, list);
+    // A device's pushes may be many: their ids go a chunk at a time, each target's history in one.
+    for (const part of chunks(pushIds)) {
+      let query = this.db.selectFrom('push_transitions').selectAll().where('push_id', 'in', part);
+      if (deviceId !== undefined) query = query.where('device_id', '=', deviceId);
+      if (deviceIds !== undefined) query = query.where('device_id', 'in', deviceIds);
+      for (const row of await query.orderBy('id').execute()) {
+        const key = `${row.push_id}/${row.device_id}`;
+        const list = histories.get(key) ?? [];
+        list.push({ status: row.status as PushStatus, reason: row.reason ?? undefined, at: new Date(row.at) });
+        histories.set(key, list);
+      }
     }
     return histories;
   }
@@ -289,10 +297,12 @@ export class SqlPushRepository implements PushRepository {
 
 async function insertTransitions(
   trx: Transaction<Tables>,
+  engine: Engine,
   steps: ReadonlyArray<{ readonly pushId: string; readonly deviceId: string; readonly step: PushTransition }>,
 ): Promise<void> {
   await insertRows(
     trx,
+    engine,
     'push_transitions',
     ['push_id', 'device_id', 'status', 'reason', 'at'],
     steps.map(({ pushId, deviceId, step }) => [pushId, deviceId, step.status, step.reason ?? null, step.at.getTime()]),

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openDatabase } from '../../app.js';
-import type { Db } from '../../db/database.js';
+import type { Db, Engine } from '../../db/database.js';
+import { openDatabase } from '../../db/open.js';
 import { SqlDeviceRepository } from '../../db/repositories/devices.js';
 import { SqlFirmwareRepository } from '../../db/repositories/firmwares.js';
 import { SqlPrototypeRepository } from '../../db/repositories/prototypes.js';
@@ -61,11 +61,12 @@ function counting(repository: PushRepository) {
 
 let dir: string;
 let db: Db;
+let engine: Engine;
 let world: Awaited<ReturnType<typeof setup>>;
 
 /** The domain services over a real SQLite file and blob folder, as the composition root wires them. */
 async function setup(batchSize = 500) {
-  ({ db } = await openDatabase(join(dir, 'data')));
+  ({ db, engine } = await openDatabase({ dataDir: join(dir, 'data') }));
   const blobStore = new LocalBlobStore(join(dir, 'blobs'));
   await blobStore.open();
   const clock = new SteppingClock();
@@ -78,7 +79,7 @@ async function setup(batchSize = 500) {
     devices: new SqlDeviceRepository(db),
     firmwares: new SqlFirmwareRepository(db),
   };
-  const { wrapped, calls } = counting(new SqlPushRepository(db));
+  const { wrapped, calls } = counting(new SqlPushRepository(db, engine));
   const blobs = new FirmwareBlobs(blobStore, repositories.firmwares);
   const connections = new DeviceConnections({ events, clock });
   const prototypes = new PrototypeService({ ...repositories, blobs, clock });

@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { keepingStatements } from './database.js';
+import { keepingStatements } from './open.js';
 
 let raw: Database.Database;
 
