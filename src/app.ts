@@ -27,7 +27,8 @@ import { PushService } from './domain/services/pushes.js';
 import { buildHttpServer } from './http/server.js';
 import type { HttpServices } from './http/services.js';
 import { startMqttBroker, type MqttBroker } from './transports/mcs-mqtt/broker.js';
-import { AuthThrottle } from './net/auth-throttle.js';
+import { AuthThrottle, type AuthThrottleOptions, type FailureThrottle } from './net/auth-throttle.js';
+import { RedisCluster } from './bus/redis/cluster.js';
 import { listenOn } from './net/listen-error.js';
 import { SocketBudget } from './net/socket-budget.js';
 import { lockDataDir } from './storage/data-dir-lock.js';
@@ -101,10 +102,29 @@ async function assemble(config: Config, logger: Logger, lock: { release(): void 
   const swept = await blobs.sweepUnreferenced();
   if (swept > 0) logger.warn({ blobs: swept }, 'removed firmware files that no firmware refers to');
   const channelRepository = new SqlChannelValueRepository(db);
-  const events = new LocalEventBus((error, event) =>
-    logger.error({ err: error, event: event.type }, 'event listener failed'),
-  );
+  const onEventError = (error: unknown, event: { type: string }) =>
+    logger.error({ err: error, event: event.type }, 'event listener failed');
+  const localEvents = new LocalEventBus(onEventError);
+  // With Redis, this node is one of a cluster: the services publish on a bus that relays what the
+  // console follows to the other nodes, and the gateway, waiting devices and throttles are shared.
+  let cluster: RedisCluster | undefined;
+  if (config.redis) {
+    try {
+      cluster = await RedisCluster.open(
+        config.redis,
+        localEvents,
+        (error) => logger.error({ err: error }, 'Redis error'),
+        onEventError,
+      );
+    } catch (error) {
+      await db.destroy();
+      throw error;
+    }
+    logger.info({ nodeId: cluster.nodeId }, 'joined the cluster through Redis');
+  }
+  const events = cluster ? cluster.events.local() : localEvents;
   const connections = new DeviceConnections({ events, clock: systemClock });
+  const gateway = cluster ? await cluster.gateway(connections, localEvents) : connections;
   const firmwareUrl = (firmwareId: string) => `${config.publicUrl}/fw/${firmwareId}`;
   const onBackgroundError = (error: unknown) => logger.error({ err: error }, 'push work in the background failed');
 
@@ -122,7 +142,7 @@ async function assemble(config: Config, logger: Logger, lock: { release(): void 
       devices: deviceRepository,
       prototypes,
       channels: channelRepository,
-      connections,
+      connections: gateway,
       clock: systemClock,
     }),
     firmwares: new FirmwareService({
@@ -155,14 +175,15 @@ async function assemble(config: Config, logger: Logger, lock: { release(): void 
       devices: deviceRepository,
       firmwares: firmwareRepository,
       prototypes: prototypeRepository,
-      gateway: connections,
+      gateway,
+      waiting: cluster?.waiting(),
       events,
       clock: systemClock,
       timeouts: config.pushTimeouts,
       downloadUrl: (token) => `${config.publicUrl}/fw/p/${token}`,
       onError: onBackgroundError,
     }),
-    events,
+    events: cluster ? cluster.events.stream() : events,
     adminTokens,
     accounts: new AccountService({
       accounts: new SqlAccountRepository(db),
@@ -181,13 +202,16 @@ async function assemble(config: Config, logger: Logger, lock: { release(): void 
   let generated: string | undefined;
 
   // One throttle of failed authentication for every surface, HTTP, TCP and MQTT alike.
-  const throttle = new AuthThrottle({
+  // Shared by the nodes of a cluster: a failure on one counts on every one.
+  const throttleOf = (name: string, options: AuthThrottleOptions): Promise<FailureThrottle> | FailureThrottle =>
+    cluster ? cluster.throttle(name, options) : new AuthThrottle(options);
+  const throttle = await throttleOf('addresses', {
     burst: config.authFailureBurst,
     failuresPerMinute: config.authFailuresPerMinute,
     maxAddresses: config.authThrottleAddresses,
   });
   // Failed sign-ins per account (email): a burst, then one more every FOTA_ACCOUNT_LOCK_S.
-  const accountThrottle = new AuthThrottle({
+  const accountThrottle = await throttleOf('accounts', {
     burst: config.accountFailureBurst,
     failuresPerMinute: 60_000 / config.accountLockMs,
     maxAddresses: config.authThrottleAddresses,
@@ -266,6 +290,7 @@ async function assemble(config: Config, logger: Logger, lock: { release(): void 
     connections.closeAll('server stopping');
     for (const transport of started.splice(0).reverse()) await transport.close();
     await http.close();
+    await cluster?.close();
     await db.destroy();
     lock.release();
   };

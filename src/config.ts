@@ -49,6 +49,19 @@ export interface Config {
   readonly logFormat: 'auto' | 'json' | 'pretty';
   /** On SIGINT or SIGTERM, requests in flight get this long to finish before the process exits. */
   readonly shutdownGraceMs: number;
+  /** Redis, for what crosses the nodes of a cluster; undefined: everything stays in this process. */
+  readonly redis: RedisConfig | undefined;
+}
+
+/** How a node joins the others through Redis. */
+export interface RedisConfig {
+  readonly url: string;
+  /** This node's id in Redis; undefined: a random one on each start. */
+  readonly nodeId: string | undefined;
+  /** A node's presence entries and liveness expire this long after it last refreshed them. */
+  readonly presenceTtlMs: number;
+  /** How long a node waits for the node holding a device to say whether its connection took a command. */
+  readonly requestTimeoutMs: number;
 }
 
 /** What one HTTP client may hold: sockets, and how long each phase of a request may take. */
@@ -191,6 +204,22 @@ export const configVariables = [
     'FOTA_SHUTDOWN_GRACE_S',
     '10',
     'seconds requests in flight (uploads, downloads) get to finish after SIGINT or SIGTERM before the process exits',
+  ],
+  [
+    'FOTA_REDIS_URL',
+    '(none)',
+    'redis://[:password@]host:port[/db] of the Redis that the nodes of a cluster share (device gateway, presence, events, queued pushes, rate limits); unset: one node, everything in this process',
+  ],
+  ['FOTA_NODE_ID', '(random)', "this node's id in Redis (letters, digits, - and _; at most 64); unique per node"],
+  [
+    'FOTA_REDIS_PRESENCE_TTL_S',
+    '30',
+    "seconds after which a node's presence entries and liveness expire unless it refreshes them (it does every third of this): how long a dead node's devices still look online",
+  ],
+  [
+    'FOTA_REDIS_REQUEST_TIMEOUT_S',
+    '10',
+    'seconds a node waits for the node holding a device to say whether its connection took a command',
   ],
 ] as const;
 
@@ -394,6 +423,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     problems.push(`FOTA_SHUTDOWN_GRACE_S must be a number of seconds from 0 to 3600, not "${graceText}"`);
   }
 
+  const redis = readRedis(read, seconds, problems);
+
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     httpPort,
@@ -424,7 +455,27 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     logLevel,
     logFormat: logFormat as Config['logFormat'],
     shutdownGraceMs,
+    redis,
   };
+}
+
+function readRedis(
+  read: (name: string, fallback: string) => string,
+  seconds: (name: string, fallback: string) => number,
+  problems: string[],
+): RedisConfig | undefined {
+  const url = read('FOTA_REDIS_URL', '');
+  const nodeId = read('FOTA_NODE_ID', '');
+  if (nodeId !== '' && !/^[A-Za-z0-9_-]{1,64}$/.test(nodeId)) {
+    problems.push('FOTA_NODE_ID must be 1 to 64 letters, digits, - or _');
+  }
+  const presenceTtlMs = seconds('FOTA_REDIS_PRESENCE_TTL_S', '30');
+  const requestTimeoutMs = seconds('FOTA_REDIS_REQUEST_TIMEOUT_S', '10');
+  if (url === '') return undefined;
+  if (!/^rediss?:\/\/[^\s]+$/.test(url)) {
+    problems.push('FOTA_REDIS_URL must be a redis:// or rediss:// URL');
+  }
+  return { url, nodeId: nodeId === '' ? undefined : nodeId, presenceTtlMs, requestTimeoutMs };
 }
 
 function checkPublicUrl(publicUrl: string, problems: string[]): void {
