@@ -71,25 +71,40 @@ export async function openDatabase(dataDir: string): Promise<{ db: Db; applied: 
   }
 }
 
+/** How this process serves: alone, or as a worker of `fota serve --workers`. */
+export interface AppRole {
+  /**
+   * A worker: the primary holds the data folder's lock, has migrated and swept it, and stays up
+   * while the workers share its database file and blob folder.
+   */
+  readonly worker: boolean;
+}
+
 /** The composition root: reads the config once and picks every implementation. */
-export async function createApp(config: Config, logger: Logger = pino({ level: config.logLevel })): Promise<App> {
+export async function createApp(
+  config: Config,
+  logger: Logger = pino({ level: config.logLevel }),
+  role: AppRole = { worker: false },
+): Promise<App> {
   // Before anything touches the folder: the start-up clean-up would delete another server's uploads.
-  const lock = lockDataDir(config.dataDir, 'stop it first, or give this server a FOTA_DATA_DIR of its own');
+  const lock = role.worker
+    ? { release: () => undefined }
+    : lockDataDir(config.dataDir, 'stop it first, or give this server a FOTA_DATA_DIR of its own');
   try {
-    return await assemble(config, logger, lock);
+    return await assemble(config, logger, lock, role);
   } catch (error) {
     lock.release();
     throw error;
   }
 }
 
-async function assemble(config: Config, logger: Logger, lock: { release(): void }): Promise<App> {
+async function assemble(config: Config, logger: Logger, lock: { release(): void }, role: AppRole): Promise<App> {
   const { db, applied } = await openDatabase(config.dataDir);
   if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated');
 
   const blobStore = new LocalBlobStore(join(config.dataDir, 'blobs'));
   try {
-    await blobStore.open();
+    await blobStore.open({ clean: !role.worker });
   } catch (error) {
     await db.destroy();
     throw error;
@@ -99,7 +114,8 @@ async function assemble(config: Config, logger: Logger, lock: { release(): void 
   const deviceRepository = new SqlDeviceRepository(db);
   const firmwareRepository = new SqlFirmwareRepository(db);
   const blobs = new FirmwareBlobs(blobStore, firmwareRepository);
-  const swept = await blobs.sweepUnreferenced();
+  // A worker shares the folder with the others: only the primary sweeps, before they start.
+  const swept = role.worker ? 0 : await blobs.sweepUnreferenced();
   if (swept > 0) logger.warn({ blobs: swept }, 'removed firmware files that no firmware refers to');
   const channelRepository = new SqlChannelValueRepository(db);
   const onEventError = (error: unknown, event: { type: string }) =>
