@@ -138,6 +138,7 @@ async function assemble(config: Config, logger: Logger, lock: { release(): void 
     }
     logger.info({ nodeId: cluster.nodeId }, 'joined the cluster through Redis');
   }
+  await cluster?.relayCaches({ firmwares: firmwareRepository, prototypes: prototypeRepository });
   const events = cluster ? cluster.events.local() : localEvents;
   const connections = new DeviceConnections({ events, clock: systemClock });
   const gateway = cluster ? await cluster.gateway(connections, localEvents) : connections;

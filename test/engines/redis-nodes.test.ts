@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { openDatabase } from '../../src/app.js';
+import { relayCacheDrops } from '../../src/bus/redis/cache-relay.js';
 import { ClusterEvents } from '../../src/bus/redis/cluster-events.js';
 import { ClusterGateway } from '../../src/bus/redis/cluster-gateway.js';
 import { RedisLink } from '../../src/bus/redis/link.js';
@@ -48,6 +49,7 @@ async function startNode(db: Db) {
     devices: new SqlDeviceRepository(db),
     firmwares: new SqlFirmwareRepository(db),
   };
+  const stopRelay = await relayCacheDrops(link, repositories, failed);
   const connections = new DeviceConnections({ events, clock });
   const gateway = await ClusterGateway.start({
     local: connections,
@@ -99,6 +101,7 @@ async function startNode(db: Db) {
       stopListening();
       connections.closeAll('test over');
       await gateway.stop();
+      await stopRelay();
       await cluster.close();
       await link.close();
       await db.destroy();
@@ -109,6 +112,7 @@ async function startNode(db: Db) {
 let prototypeId: string;
 let firmware: { one: string; two: string };
 let devices: DeviceService;
+let uploadThroughFirst: (version: string) => Promise<string>;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'fota-nodes-'));
@@ -140,6 +144,7 @@ beforeAll(async () => {
   const upload = async (version: string) =>
     (await firmwares.upload(admin, prototypeId, { name: version, version }, Readable.from([Buffer.from(version)]))).id;
   firmware = { one: await upload('1.0.0'), two: await upload('2.0.0') };
+  uploadThroughFirst = upload;
 });
 
 afterAll(async () => {
@@ -212,6 +217,16 @@ describe('several nodes on one Redis', () => {
       overTcp.close('test');
       overMqtt.close('test');
     }
+  });
+
+  it('drops the firmware list another node keeps when a firmware is uploaded through one', async () => {
+    const b = nodes[1]!;
+    const versions = async () =>
+      (await b.repositories.firmwares.sharedListByPrototype(prototypeId)).map((known) => known.version);
+    // Node B keeps the list from its first read.
+    expect(await versions()).toEqual(['1.0.0', '2.0.0']);
+    await uploadThroughFirst('2.5.0');
+    await eventually(async () => expect(await versions()).toContain('2.5.0'));
   });
 
   it('delivers a push queued on one node when the device connects to another', async () => {

@@ -2,6 +2,7 @@ import type { RedisConfig } from '../../config.js';
 import type { DomainEvent, EventBus } from '../../domain/events.js';
 import type { DeviceConnections } from '../../domain/services/connections.js';
 import type { AuthThrottleOptions } from '../../net/auth-throttle.js';
+import { relayCacheDrops } from './cache-relay.js';
 import { ClusterEvents } from './cluster-events.js';
 import { ClusterGateway } from './cluster-gateway.js';
 import { RedisLink } from './link.js';
@@ -59,6 +60,11 @@ export class RedisCluster {
     });
     this.closing.push(() => gateway.stop());
     return gateway;
+  }
+
+  /** Drops the repositories' in-memory entries on every node when this one writes. */
+  async relayCaches(repositories: Parameters<typeof relayCacheDrops>[1]): Promise<void> {
+    this.closing.push(await relayCacheDrops(this.link, repositories, this.onError));
   }
 
   async throttle(name: string, options: AuthThrottleOptions): Promise<SharedAuthThrottle> {

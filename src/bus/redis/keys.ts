@@ -23,6 +23,8 @@ export const channels = {
   disconnect: `${PREFIX}disconnect`,
   /** To every node: the events the SSE stream shows, from the node where they happened. */
   events: `${PREFIX}events`,
+  /** To every node: a firmware list or prototype kept in memory changed; drop it. */
+  caches: `${PREFIX}caches`,
   /** To every node: failed authentications, counted by every node's throttle. */
   throttle: (name: string) => `${PREFIX}throttle:${name}`,
 } as const;
