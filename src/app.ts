@@ -25,7 +25,8 @@ import { PushService } from './domain/services/pushes.js';
 import { buildHttpServer } from './http/server.js';
 import type { HttpServices } from './http/services.js';
 import { startMqttBroker, type MqttBroker } from './transports/mcs-mqtt/broker.js';
-import { AuthThrottle } from './net/auth-throttle.js';
+import { AuthThrottle, type AuthThrottleOptions, type FailureThrottle } from './net/auth-throttle.js';
+import { RedisCluster } from './bus/redis/cluster.js';
 import { listenOn } from './net/listen-error.js';
 import { SocketBudget } from './net/socket-budget.js';
 import { lockDataDir } from './storage/data-dir-lock.js';
@@ -56,19 +57,34 @@ export interface App {
 
 const systemClock: Clock = { now: () => new Date() };
 
+/** How this process serves: alone, or as a worker of `fota serve --workers`. */
+export interface AppRole {
+  /**
+   * A worker: the primary holds the data folder's lock, has migrated and swept it, and stays up
+   * while the workers share its database file and blob folder.
+   */
+  readonly worker: boolean;
+}
+
 /** The composition root: reads the config once and picks every implementation. */
-export async function createApp(config: Config, logger: Logger = pino({ level: config.logLevel })): Promise<App> {
+export async function createApp(
+  config: Config,
+  logger: Logger = pino({ level: config.logLevel }),
+  role: AppRole = { worker: false },
+): Promise<App> {
   // Before anything touches the folder: the start-up clean-up would delete another server's uploads.
-  const lock = lockDataDir(config.dataDir, 'stop it first, or give this server a FOTA_DATA_DIR of its own');
+  const lock = role.worker
+    ? { release: () => undefined }
+    : lockDataDir(config.dataDir, 'stop it first, or give this server a FOTA_DATA_DIR of its own');
   try {
-    return await assemble(config, logger, lock);
+    return await assemble(config, logger, lock, role);
   } catch (error) {
     lock.release();
     throw error;
   }
 }
 
-async function assemble(config: Config, logger: Logger, lock: { release(): void }): Promise<App> {
+async function assemble(config: Config, logger: Logger, lock: { release(): void }, role: AppRole): Promise<App> {
   // SQLite in the data folder, or PostgreSQL when FOTA_DATABASE_URL is set (the folder keeps the blobs).
   const { db, engine, applied } = await openDatabase(config, (error) =>
     logger.warn({ err: error }, 'a database connection was lost; the next query opens a new one'),
@@ -77,7 +93,8 @@ async function assemble(config: Config, logger: Logger, lock: { release(): void 
 
   let storage: BlobStorage;
   try {
-    storage = await openBlobStorage(config, logger);
+    // A worker shares the folder with its siblings: only the primary removes what a crash left.
+    storage = await openBlobStorage(config, logger, { clean: !role.worker });
   } catch (error) {
     await db.destroy();
     throw error;
@@ -88,13 +105,34 @@ async function assemble(config: Config, logger: Logger, lock: { release(): void 
   const deviceRepository = new SqlDeviceRepository(db);
   const firmwareRepository = new SqlFirmwareRepository(db);
   const blobs = new FirmwareBlobs(blobStore, firmwareRepository);
-  const swept = await blobs.sweepUnreferenced();
+  // A worker shares the folder with the others: only the primary sweeps, before they start.
+  const swept = role.worker ? 0 : await blobs.sweepUnreferenced();
   if (swept > 0) logger.warn({ blobs: swept }, 'removed firmware files that no firmware refers to');
   const channelRepository = new SqlChannelValueRepository(db);
-  const events = new LocalEventBus((error, event) =>
-    logger.error({ err: error, event: event.type }, 'event listener failed'),
-  );
+  const onEventError = (error: unknown, event: { type: string }) =>
+    logger.error({ err: error, event: event.type }, 'event listener failed');
+  const localEvents = new LocalEventBus(onEventError);
+  // With Redis, this node is one of a cluster: the services publish on a bus that relays what the
+  // console follows to the other nodes, and the gateway, waiting devices and throttles are shared.
+  let cluster: RedisCluster | undefined;
+  if (config.redis) {
+    try {
+      cluster = await RedisCluster.open(
+        config.redis,
+        localEvents,
+        (error) => logger.error({ err: error }, 'Redis error'),
+        onEventError,
+      );
+    } catch (error) {
+      await db.destroy();
+      throw error;
+    }
+    logger.info({ nodeId: cluster.nodeId }, 'joined the cluster through Redis');
+  }
+  await cluster?.relayCaches({ firmwares: firmwareRepository, prototypes: prototypeRepository });
+  const events = cluster ? cluster.events.local() : localEvents;
   const connections = new DeviceConnections({ events, clock: systemClock });
+  const gateway = cluster ? await cluster.gateway(connections, localEvents) : connections;
   const firmwareUrl = (firmwareId: string) => `${config.publicUrl}/fw/${firmwareId}`;
   const onBackgroundError = (error: unknown) => logger.error({ err: error }, 'push work in the background failed');
 
@@ -112,7 +150,7 @@ async function assemble(config: Config, logger: Logger, lock: { release(): void 
       devices: deviceRepository,
       prototypes,
       channels: channelRepository,
-      connections,
+      connections: gateway,
       clock: systemClock,
     }),
     firmwares: new FirmwareService({
@@ -145,14 +183,15 @@ async function assemble(config: Config, logger: Logger, lock: { release(): void 
       devices: deviceRepository,
       firmwares: firmwareRepository,
       prototypes: prototypeRepository,
-      gateway: connections,
+      gateway,
+      waiting: cluster?.waiting(),
       events,
       clock: systemClock,
       timeouts: config.pushTimeouts,
       downloadUrl: (token) => `${config.publicUrl}/fw/p/${token}`,
       onError: onBackgroundError,
     }),
-    events,
+    events: cluster ? cluster.events.stream() : events,
     adminTokens,
     accounts: new AccountService({
       accounts: new SqlAccountRepository(db),
@@ -172,13 +211,16 @@ async function assemble(config: Config, logger: Logger, lock: { release(): void 
   let generated: string | undefined;
 
   // One throttle of failed authentication for every surface, HTTP, TCP and MQTT alike.
-  const throttle = new AuthThrottle({
+  // Shared by the nodes of a cluster: a failure on one counts on every one.
+  const throttleOf = (name: string, options: AuthThrottleOptions): Promise<FailureThrottle> | FailureThrottle =>
+    cluster ? cluster.throttle(name, options) : new AuthThrottle(options);
+  const throttle = await throttleOf('addresses', {
     burst: config.authFailureBurst,
     failuresPerMinute: config.authFailuresPerMinute,
     maxAddresses: config.authThrottleAddresses,
   });
   // Failed sign-ins per account (email): a burst, then one more every FOTA_ACCOUNT_LOCK_S.
-  const accountThrottle = new AuthThrottle({
+  const accountThrottle = await throttleOf('accounts', {
     burst: config.accountFailureBurst,
     failuresPerMinute: 60_000 / config.accountLockMs,
     maxAddresses: config.authThrottleAddresses,
@@ -257,6 +299,7 @@ async function assemble(config: Config, logger: Logger, lock: { release(): void 
     connections.closeAll('server stopping');
     for (const transport of started.splice(0).reverse()) await transport.close();
     await http.close();
+    await cluster?.close();
     await db.destroy();
     storage.close();
     lock.release();

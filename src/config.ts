@@ -58,6 +58,19 @@ export interface Config {
   /** Where firmware bytes live: the data folder, or an S3-compatible bucket (FOTA_S3_BUCKET set). */
   readonly blobStorage: { readonly kind: 'local' } | { readonly kind: 's3'; readonly s3: S3Settings };
   readonly downloads: DownloadSettings;
+  /** Redis, for what crosses the nodes of a cluster; undefined: everything stays in this process. */
+  readonly redis: RedisConfig | undefined;
+}
+
+/** How a node joins the others through Redis. */
+export interface RedisConfig {
+  readonly url: string;
+  /** This node's id in Redis; undefined: a random one on each start. */
+  readonly nodeId: string | undefined;
+  /** A node's presence entries and liveness expire this long after it last refreshed them. */
+  readonly presenceTtlMs: number;
+  /** How long a node waits for the node holding a device to say whether its connection took a command. */
+  readonly requestTimeoutMs: number;
 }
 
 /** An S3-compatible bucket and how to reach it (FOTA_S3_*). */
@@ -277,6 +290,22 @@ export const configVariables = [
     'FOTA_DOWNLOAD_CDN_URL',
     '(none)',
     'in redirect mode, send downloads to this base + the object key (a CDN in front of the bucket) instead of a presigned URL',
+  ],
+  [
+    'FOTA_REDIS_URL',
+    '(none)',
+    'redis://[:password@]host:port[/db] of the Redis that the nodes of a cluster share (device gateway, presence, events, queued pushes, rate limits); unset: one node, everything in this process',
+  ],
+  ['FOTA_NODE_ID', '(random)', "this node's id in Redis (letters, digits, - and _; at most 64); unique per node"],
+  [
+    'FOTA_REDIS_PRESENCE_TTL_S',
+    '30',
+    "seconds after which a node's presence entries and liveness expire unless it refreshes them (it does every third of this): how long a dead node's devices still look online",
+  ],
+  [
+    'FOTA_REDIS_REQUEST_TIMEOUT_S',
+    '10',
+    'seconds a node waits for the node holding a device to say whether its connection took a command',
   ],
 ] as const;
 
@@ -505,6 +534,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     );
   }
   const downloads = readDownloads(read, blobStorage.kind, problems);
+  const redis = readRedis(read, seconds, problems);
 
   if (problems.length > 0) throw new ConfigError(problems);
   return {
@@ -541,7 +571,27 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     shutdownGraceMs,
     blobStorage,
     downloads,
+    redis,
   };
+}
+
+function readRedis(
+  read: (name: string, fallback: string) => string,
+  seconds: (name: string, fallback: string) => number,
+  problems: string[],
+): RedisConfig | undefined {
+  const url = read('FOTA_REDIS_URL', '');
+  const nodeId = read('FOTA_NODE_ID', '');
+  if (nodeId !== '' && !/^[A-Za-z0-9_-]{1,64}$/.test(nodeId)) {
+    problems.push('FOTA_NODE_ID must be 1 to 64 letters, digits, - or _');
+  }
+  const presenceTtlMs = seconds('FOTA_REDIS_PRESENCE_TTL_S', '30');
+  const requestTimeoutMs = seconds('FOTA_REDIS_REQUEST_TIMEOUT_S', '10');
+  if (url === '') return undefined;
+  if (!/^rediss?:\/\/[^\s]+$/.test(url)) {
+    problems.push('FOTA_REDIS_URL must be a redis:// or rediss:// URL');
+  }
+  return { url, nodeId: nodeId === '' ? undefined : nodeId, presenceTtlMs, requestTimeoutMs };
 }
 
 /** The largest object one S3 CopyObject copies. */

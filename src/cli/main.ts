@@ -17,9 +17,13 @@ const program = new Command('fota')
 program
   .command('serve')
   .description('serve the management API, the MCS device API and downloads (what `npm start` runs)')
+  .option(
+    '--workers <n>',
+    'run n worker processes on this machine as nodes of one cluster, sharing the ports (needs FOTA_REDIS_URL)',
+  )
   .addHelpText('after', `\n${serveHelp}`)
   // The server's modules load only when it runs, so `fota --help` and the API commands start fast.
-  .action(async () => (await import('./serve.js')).serve());
+  .action(async (options: { workers?: string }) => (await import('./serve.js')).serve(options));
 
 program
   .command('migrate')

@@ -2,7 +2,7 @@ import './fastify-types.js';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import type { AuthThrottle } from '../net/auth-throttle.js';
+import type { FailureThrottle } from '../net/auth-throttle.js';
 import { serveConsole } from './console.js';
 import { downloadRoutes } from './downloads.js';
 import { FirmwareUploadForm } from './management/firmwares.js';
@@ -19,9 +19,9 @@ export interface HttpServerOptions {
   readonly publicUrl: string;
   readonly version: string;
   /** Failed authentication per source address, shared with TCP and MQTT; none means no throttle. */
-  readonly throttle?: AuthThrottle | undefined;
+  readonly throttle?: FailureThrottle | undefined;
   /** Failed sign-ins per account. */
-  readonly accountThrottle?: AuthThrottle | undefined;
+  readonly accountThrottle?: FailureThrottle | undefined;
   /** How long a console session lasts from sign-in. */
   readonly sessionTtlSeconds: number;
   readonly limits: HttpLimits;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AuthThrottle, addressKey } from './auth-throttle.js';
+import { throttleContract } from './auth-throttle.contract.js';
 
 function throttle(options: { burst?: number; failuresPerMinute?: number; maxAddresses?: number } = {}) {
   let now = 0;
@@ -68,4 +69,10 @@ describe('addressKey', () => {
   ])('%s counts as %s', (address, key) => {
     expect(addressKey(address)).toBe(key);
   });
+});
+
+// One process is one node: every node's throttle is the same.
+throttleContract('in-memory AuthThrottle', async (nodeCount, options) => {
+  const shared = new AuthThrottle(options);
+  return { nodes: Array.from({ length: nodeCount }, () => shared), close: async () => undefined };
 });

@@ -12,6 +12,19 @@ export interface AuthThrottleOptions {
   readonly keyOf?: (subject: string | undefined) => string;
 }
 
+/**
+ * What the surfaces ask of a throttle of failed authentication. Decisions are synchronous, taken
+ * before credentials are checked; in a cluster every node's throttle counts every node's failures.
+ */
+export interface FailureThrottle {
+  /** Milliseconds until `address` may try again; 0 when it may try now. */
+  retryAfterMs(address: string | undefined): number;
+  /** Whole seconds until `address` may try again, for `Retry-After`; 0 when it may try now. */
+  retryAfterSeconds(address: string | undefined): number;
+  /** Records one failed attempt from `address`. */
+  failed(address: string | undefined): void;
+}
+
 interface Bucket {
   tokens: number;
   at: number;
@@ -25,7 +38,7 @@ interface Bucket {
  * `maxAddresses` buckets, the least recently failing one dropped first, and a bucket that has
  * refilled is dropped when next looked at. IPv6 addresses count per /64, the block one host gets.
  */
-export class AuthThrottle {
+export class AuthThrottle implements FailureThrottle {
   private readonly buckets = new Map<string, Bucket>();
   private readonly perMs: number;
   private readonly now: () => number;

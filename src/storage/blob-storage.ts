@@ -17,12 +17,17 @@ export interface BlobStorage {
 
 /**
  * The blob store the configuration names, opened: the data folder's `blobs/` (temporary files of a
- * crash removed), or the S3 bucket (reachable and writable, stale staging removed).
+ * crash removed unless `clean` is false), or the S3 bucket (reachable and writable, stale staging
+ * removed after its grace period).
  */
-export async function openBlobStorage(config: Config, logger: Logger): Promise<BlobStorage> {
+export async function openBlobStorage(
+  config: Config,
+  logger: Logger,
+  options: { readonly clean: boolean } = { clean: true },
+): Promise<BlobStorage> {
   if (config.blobStorage.kind === 'local') {
     const store = new LocalBlobStore(join(config.dataDir, 'blobs'));
-    await store.open();
+    await store.open(options);
     return { store, downloadRedirect: undefined, close: () => undefined };
   }
   const { s3 } = config.blobStorage;

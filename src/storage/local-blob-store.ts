@@ -25,9 +25,12 @@ export class LocalBlobStore implements BlobStore {
     this.blobDir = join(root, 'sha256');
   }
 
-  /** Creates the folders and removes temporary files a crash left behind. */
-  async open(): Promise<void> {
-    await rm(this.tmpDir, { recursive: true, force: true });
+  /**
+   * Creates the folders and removes temporary files a crash left behind; `clean: false` leaves them
+   * (a worker of `fota serve --workers`, whose siblings may be uploading).
+   */
+  async open(options: { readonly clean: boolean } = { clean: true }): Promise<void> {
+    if (options.clean) await rm(this.tmpDir, { recursive: true, force: true });
     await createDirectory(this.tmpDir);
     await createDirectory(this.blobDir);
   }

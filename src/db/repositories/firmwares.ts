@@ -8,7 +8,7 @@ import type { FirmwareTable } from '../schema.js';
  * Firmwares, on any engine. Each prototype's list is kept in memory once read, since devices poll for it
  * (MCS "compatible firmware"): any write through this repository drops the prototype's entry (a
  * deleted prototype's entry is never asked for again: its id is not reused). The cache is per
- * process; several nodes will need the bus to drop entries everywhere.
+ * process; with several nodes, `src/bus/redis/cache-relay.ts` drops entries on every node.
  */
 export class SqlFirmwareRepository implements FirmwareRepository {
   private readonly lists = new Map<string, Promise<readonly Firmware[]>>();
@@ -89,6 +89,12 @@ export class SqlFirmwareRepository implements FirmwareRepository {
     this.lists.clear();
     await this.db.deleteFrom('firmwares').where('id', '=', id).execute();
     this.lists.clear();
+  }
+
+  /** Drops the kept list of a prototype, or every list: another node wrote to them. */
+  forgetLists(prototypeId: string | undefined): void {
+    if (prototypeId === undefined) this.lists.clear();
+    else this.lists.delete(prototypeId);
   }
 
   async listDependents(firmwareId: string): Promise<string[]> {

@@ -52,6 +52,11 @@ export class SqlPrototypeRepository implements PrototypeRepository {
     await this.writing(id, () => this.db.deleteFrom('prototypes').where('id', '=', id).execute());
   }
 
+  /** Drops the kept prototype: another node wrote to it. */
+  forgetKept(id: string): void {
+    this.kept.delete(id);
+  }
+
   private async writing(id: string, write: () => Promise<unknown>): Promise<void> {
     this.kept.delete(id);
     try {

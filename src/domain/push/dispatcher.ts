@@ -8,6 +8,34 @@ import type { PushProgress } from './progress.js';
 /** Targets written, announced and sent per batch; the event loop runs between batches. */
 export const DEFAULT_DISPATCH_BATCH = 100;
 
+/**
+ * Devices that may have a queued target: every one that has is in it (some in it have none left,
+ * the database says). In one process a set; across nodes a shared one, since a push queued on one
+ * node is delivered by whichever node its device connects to.
+ */
+export interface WaitingDevices {
+  add(deviceIds: readonly string[]): Promise<void>;
+  has(deviceId: string): Promise<boolean>;
+  delete(deviceId: string): Promise<void>;
+}
+
+/** The waiting devices of one process. */
+export class LocalWaitingDevices implements WaitingDevices {
+  private readonly ids = new Set<string>();
+
+  async add(deviceIds: readonly string[]): Promise<void> {
+    for (const deviceId of deviceIds) this.ids.add(deviceId);
+  }
+
+  async has(deviceId: string): Promise<boolean> {
+    return this.ids.has(deviceId);
+  }
+
+  async delete(deviceId: string): Promise<void> {
+    this.ids.delete(deviceId);
+  }
+}
+
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /**
@@ -17,14 +45,12 @@ const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmedi
  * connects; a connect of a device with nothing queued runs no query.
  */
 export class PushDispatcher {
-  /** Devices that may have a queued target: every one that has is here (some here have none left). */
-  private readonly waiting = new Set<string>();
-
   constructor(
     private readonly deps: {
       readonly pushes: PushRepository;
       readonly firmwares: FirmwareRepository;
       readonly gateway: DeviceGateway;
+      readonly waiting: WaitingDevices;
       readonly progress: PushProgress;
       readonly clock: Clock;
       /** The URL a pushed device downloads from, naming its part in the push by an unguessable token. */
@@ -36,7 +62,7 @@ export class PushDispatcher {
 
   /** Learns which devices have queued targets, once at start. */
   async load(): Promise<void> {
-    for (const deviceId of await this.deps.pushes.devicesWithQueued()) this.waiting.add(deviceId);
+    await this.deps.waiting.add(await this.deps.pushes.devicesWithQueued());
   }
 
   /** Records the push and its targets, then fans it out in the background. */
@@ -54,18 +80,20 @@ export class PushDispatcher {
       now,
     );
     // Only those waiting for their device to connect: the others are sent now.
-    for (const target of planned) {
-      if (target.status === 'queued' && target.protocol === undefined) this.waiting.add(target.deviceId);
-    }
+    await this.deps.waiting.add(
+      planned
+        .filter((target) => target.status === 'queued' && target.protocol === undefined)
+        .map((target) => target.deviceId),
+    );
     this.fanOut(push, firmware, planned).catch((error: unknown) => this.deps.onError(error));
   }
 
   /** Sends a device's queued pushes, once, when it connects. */
   async deliverQueued(deviceId: string): Promise<void> {
-    if (!this.waiting.has(deviceId)) return;
+    if (!(await this.deps.waiting.has(deviceId))) return;
     const queued = (await this.deps.pushes.activeTargets([deviceId])).filter((target) => target.status === 'queued');
     if (queued.length === 0) {
-      this.waiting.delete(deviceId);
+      await this.deps.waiting.delete(deviceId);
       return;
     }
     for (const target of queued) {
@@ -84,9 +112,10 @@ export class PushDispatcher {
         () => `over ${protocol}`,
         () => hashDownloadToken(token),
       );
+      // Another node that saw the device connect may have moved it first: only one sends.
       if (sent.length === 1) this.send(sent[0]!, firmware, token);
     }
-    this.waiting.delete(deviceId);
+    await this.deps.waiting.delete(deviceId);
   }
 
   private async fanOut(push: PushRecord, firmware: Firmware, plan: readonly PlannedTarget[]): Promise<void> {
@@ -103,7 +132,7 @@ export class PushDispatcher {
       // A device may have gone since the plan: with queueOffline it waits for its next connect.
       const online = await this.deps.gateway.online(planned.map((target) => target.deviceId));
       const gone = planned.filter((target) => !online.has(target.deviceId));
-      if (push.queueOffline) for (const target of gone) this.waiting.add(target.deviceId);
+      if (push.queueOffline) await this.deps.waiting.add(gone.map((target) => target.deviceId));
       else if (gone.length > 0) {
         await progress.moveAll(
           gone.map((target) => queuedTarget(push, target)),

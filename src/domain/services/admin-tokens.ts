@@ -7,6 +7,9 @@ const ADMIN_TOKEN_HASH = 'admin_token_sha256';
 
 export const hashToken = (token: string): Buffer => createHash('sha256').update(token).digest();
 
+/** A new random administrator token. */
+export const newAdminToken = (): string => `fota_${randomBytes(32).toString('base64url')}`;
+
 /**
  * The administrator's bearer token. Only its SHA-256 is kept: the token itself is random and long,
  * so a fast hash is enough, and comparisons are in constant time.
@@ -39,10 +42,20 @@ export class AdminTokens {
    * to be shown once.
    */
   async reset(): Promise<string> {
-    const token = `fota_${randomBytes(32).toString('base64url')}`;
+    const token = newAdminToken();
+    await this.store(token);
+    return token;
+  }
+
+  /** Whether a token's hash is stored: the primary of `fota serve --workers` asks before they start. */
+  async isStored(): Promise<boolean> {
+    return (await this.settings.get(ADMIN_TOKEN_HASH)) !== undefined;
+  }
+
+  /** Stores the hash of `token` as the administrator's, in place of the old one. */
+  async store(token: string): Promise<void> {
     this.expectedHash = hashToken(token);
     await this.settings.set(ADMIN_TOKEN_HASH, this.expectedHash.toString('hex'));
-    return token;
   }
 
   authenticate(token: string | undefined): Actor {

@@ -125,6 +125,14 @@ export class DeviceConnections implements DeviceGateway {
     };
   }
 
+  /** Every device with a live connection here: its newest connection's protocol, online since when. */
+  *live(): Iterable<{ readonly deviceId: string; readonly protocol: Protocol; readonly since: Date }> {
+    for (const [deviceId, state] of this.devices) {
+      const live = state.connections.at(-1);
+      if (live) yield { deviceId, protocol: live.protocol, since: state.since };
+    }
+  }
+
   /** How many devices are online over each protocol. */
   counts(): Record<Protocol, number> {
     const counts = Object.fromEntries(protocols.map((protocol) => [protocol, 0])) as Record<Protocol, number>;

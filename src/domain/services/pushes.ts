@@ -4,7 +4,12 @@ import type { DomainEvent, EventBus } from '../events.js';
 import type { DeviceGateway } from '../gateway.js';
 import type { Actor, Device, Firmware } from '../model.js';
 import type { Clock, DeviceRepository, FirmwareRepository, PrototypeRepository, PushRepository } from '../ports.js';
-import { PushDispatcher, DEFAULT_DISPATCH_BATCH } from '../push/dispatcher.js';
+import {
+  LocalWaitingDevices,
+  PushDispatcher,
+  DEFAULT_DISPATCH_BATCH,
+  type WaitingDevices,
+} from '../push/dispatcher.js';
 import {
   hashDownloadToken,
   isDownloadToken,
@@ -72,11 +77,14 @@ export class PushService {
       /** Where failures of background work (fan-out, acknowledgements) are reported. */
       readonly onError: (error: unknown) => void;
       readonly batchSize?: number;
+      /** Devices with something queued; shared by the nodes of a cluster, in memory by default. */
+      readonly waiting?: WaitingDevices;
     },
   ) {
     this.progress = new PushProgress(deps);
     this.dispatcher = new PushDispatcher({
       ...deps,
+      waiting: deps.waiting ?? new LocalWaitingDevices(),
       progress: this.progress,
       batchSize: deps.batchSize ?? DEFAULT_DISPATCH_BATCH,
     });

@@ -3,7 +3,7 @@ import type { FastifyRequest } from 'fastify';
 import { DomainError, isDomainError } from '../../domain/errors.js';
 import type { Actor } from '../../domain/model.js';
 import { csrfTokenOf } from '../../domain/services/accounts.js';
-import type { AuthThrottle } from '../../net/auth-throttle.js';
+import type { FailureThrottle } from '../../net/auth-throttle.js';
 import type { HttpServices } from '../services.js';
 import { bearerToken, sessionCookie, unsafeMethods } from './auth.js';
 
@@ -15,7 +15,7 @@ import { bearerToken, sessionCookie, unsafeMethods } from './auth.js';
 export async function authenticate(
   request: FastifyRequest,
   services: HttpServices,
-  throttle: AuthThrottle | undefined,
+  throttle: FailureThrottle | undefined,
 ): Promise<Actor> {
   const token = bearerToken(request);
   if (token !== undefined) {

@@ -1,6 +1,6 @@
 import multipart from '@fastify/multipart';
 import type { FastifyPluginAsync } from 'fastify';
-import type { AuthThrottle } from '../../net/auth-throttle.js';
+import type { FailureThrottle } from '../../net/auth-throttle.js';
 import type { HttpServices } from '../services.js';
 import { jsonErrorHandler } from '../http-errors.js';
 import { authenticate } from './authenticate.js';
@@ -17,9 +17,9 @@ import { userRoutes } from './users.js';
 export interface ManagementOptions {
   readonly services: HttpServices;
   readonly maxFirmwareBytes: number;
-  readonly throttle?: AuthThrottle | undefined;
+  readonly throttle?: FailureThrottle | undefined;
   /** Failed sign-ins per account; none means no per-account throttle. */
-  readonly accountThrottle?: AuthThrottle | undefined;
+  readonly accountThrottle?: FailureThrottle | undefined;
   readonly sessionTtlSeconds: number;
   /** The session cookie gets `Secure`: the public URL is https. */
   readonly secureCookie: boolean;

@@ -3,7 +3,7 @@ import type { FastifyReply } from 'fastify';
 import { Type } from 'typebox';
 import { DomainError, isDomainError } from '../../domain/errors.js';
 import { csrfTokenOf, type SessionUser } from '../../domain/services/accounts.js';
-import type { AuthThrottle } from '../../net/auth-throttle.js';
+import type { FailureThrottle } from '../../net/auth-throttle.js';
 import type { HttpServices } from '../services.js';
 import { clearedSessionCookieHeader, sessionCookie, sessionCookieHeader } from './auth.js';
 import { commonErrors, ErrorBody, Session, SignIn, type SessionBody } from '../../contract/schemas.js';
@@ -11,9 +11,9 @@ import { csrfMatches } from './authenticate.js';
 
 export interface SessionOptions {
   readonly services: HttpServices;
-  readonly throttle: AuthThrottle | undefined;
+  readonly throttle: FailureThrottle | undefined;
   /** Failed sign-ins per account (email), beside the per-address throttle. */
-  readonly accountThrottle: AuthThrottle | undefined;
+  readonly accountThrottle: FailureThrottle | undefined;
   readonly sessionTtlSeconds: number;
   /** Add `Secure` to the cookie: the public URL is https. */
   readonly secureCookie: boolean;

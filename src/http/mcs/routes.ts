@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { invalid, isDomainError } from '../../domain/errors.js';
-import type { AuthThrottle } from '../../net/auth-throttle.js';
+import type { FailureThrottle } from '../../net/auth-throttle.js';
 import type { Firmware } from '../../domain/model.js';
 import { toHttpError } from '../http-errors.js';
 import type { HttpServices } from '../services.js';
@@ -19,10 +19,10 @@ interface DeviceParams {
  * The MCS device API under /mcs/v2, as real MCS clients call it. Content-Type is not checked (one
  * Arduino library quoted it), bodies are parsed here, and every answer has a Content-Length.
  */
-export const mcsDeviceApi: FastifyPluginAsync<{ services: HttpServices; throttle?: AuthThrottle | undefined }> = async (
-  app,
-  { services, throttle },
-) => {
+export const mcsDeviceApi: FastifyPluginAsync<{
+  services: HttpServices;
+  throttle?: FailureThrottle | undefined;
+}> = async (app, { services, throttle }) => {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: DEVICE_BODY_LIMIT }, (_request, body, done) =>
     done(null, body),

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
-import { REFUSAL_DELAY_MS, type AuthThrottle } from '../../net/auth-throttle.js';
+import { REFUSAL_DELAY_MS, type FailureThrottle } from '../../net/auth-throttle.js';
 import type { SocketBudget } from '../../net/socket-budget.js';
 import {
   Aedes,
@@ -41,7 +41,7 @@ export interface MqttBrokerOptions {
   /** A client that has not proved a device's id and key for this long is closed. */
   readonly identifyTimeoutMs?: number | undefined;
   /** Failed authentication per source address, shared with the other surfaces. */
-  readonly throttle?: AuthThrottle | undefined;
+  readonly throttle?: FailureThrottle | undefined;
 }
 
 /** MCS packets are tiny: five data points of at most 1 KiB each fit, a firmware never passes here. */

@@ -1,5 +1,5 @@
 import { createServer, type Server, type Socket } from 'node:net';
-import type { AuthThrottle } from '../../net/auth-throttle.js';
+import type { FailureThrottle } from '../../net/auth-throttle.js';
 import type { SocketBudget } from '../../net/socket-budget.js';
 import { performance } from 'node:perf_hooks';
 import type { FastifyBaseLogger } from 'fastify';
@@ -26,7 +26,7 @@ export interface TcpCommandServerOptions {
   /** Device sockets shared with the MQTT broker; none means no limit but the process's. */
   readonly budget?: SocketBudget | undefined;
   /** Failed authentication per source address, shared with the other surfaces. */
-  readonly throttle?: AuthThrottle | undefined;
+  readonly throttle?: FailureThrottle | undefined;
 }
 
 export interface TcpCommandServer {

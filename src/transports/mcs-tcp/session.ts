@@ -6,7 +6,7 @@ import type { DeviceConnection } from '../../domain/gateway.js';
 import type { DeviceCommand } from '../../domain/model.js';
 import type { DeviceConnections } from '../../domain/services/connections.js';
 import type { DeviceSelfService } from '../../domain/services/device-self.js';
-import { REFUSAL_DELAY_MS, type AuthThrottle } from '../../net/auth-throttle.js';
+import { REFUSAL_DELAY_MS, type FailureThrottle } from '../../net/auth-throttle.js';
 import { formatTcpFota } from './fota-line.js';
 import { HeartbeatParser, type Heartbeat } from './heartbeat-parser.js';
 
@@ -30,7 +30,7 @@ export interface SessionContext {
   readonly connections: Pick<DeviceConnections, 'attach' | 'detach' | 'touch'>;
   readonly logger: FastifyBaseLogger;
   /** Failed authentication per source address, shared with the other surfaces. */
-  readonly throttle?: AuthThrottle | undefined;
+  readonly throttle?: FailureThrottle | undefined;
   /** The session's first heartbeat authenticated: its socket is a device's now. */
   identified(socket: Socket): void;
   /** Restarts the heartbeat timeout of a session. */
