@@ -43,7 +43,7 @@ export const ReportedFirmware = Type.Object({
 export const Presence = Type.Object(
   {
     online: Type.Boolean(),
-    protocol: Type.Union([Type.Literal('tcp'), Type.Literal('mqtt'), Type.Null()], {
+    protocol: Type.Union([Type.Literal('tcp'), Type.Literal('mqtt'), Type.Literal('linkit7681'), Type.Null()], {
       description: 'protocol of the live connection, or of the last one while offline',
     }),
     since: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], {

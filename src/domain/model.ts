@@ -87,7 +87,7 @@ export interface ApiToken {
 }
 
 /** The ways a device holds a live connection for commands, each a transport started by the composition root. */
-export const protocols = ['tcp', 'mqtt'] as const;
+export const protocols = ['tcp', 'mqtt', 'linkit7681'] as const;
 export type Protocol = (typeof protocols)[number];
 
 export interface Presence {

@@ -66,6 +66,22 @@ export class DeviceSelfService {
     return { kind: 'device', deviceId: device.id, prototypeId: device.prototypeId, device };
   }
 
+  /**
+   * For a protocol where the device never sends its key but encrypts with it (LinkIt Connect 7681):
+   * `proves` gets the stored key and says whether the device's message decrypts with it. Answers
+   * the identity with the key, which the session needs for every later message; never log it.
+   */
+  async authenticateByProof(
+    deviceId: string,
+    proves: (key: string) => boolean,
+  ): Promise<DeviceActor & { readonly key: string }> {
+    const device = await this.deps.devices.get(deviceId);
+    if (!device) throw notFound(`no device ${deviceId}`);
+    if (!proves(device.key))
+      throw new DomainError('unauthenticated', 'the message does not decrypt with the device key');
+    return { kind: 'device', deviceId: device.id, prototypeId: device.prototypeId, key: device.key };
+  }
+
   /** Records the firmware the device runs; the version must be one uploaded for its prototype. */
   async reportFirmware(actor: Actor, deviceId: string, version: string): Promise<Firmware> {
     const device = await this.requireSelf(actor, deviceId);

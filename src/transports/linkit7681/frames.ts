@@ -76,6 +76,9 @@ function deviceIdBytes(deviceId: string): Buffer {
 
 /** The frame on the wire, encrypted with the device's key; throws past MAX_FRAME_BYTES. */
 export function encodeFrame(key: Buffer, frame: Frame): Buffer {
+  if (frame.type === FrameType.management && frame.subType === Management.controlOfflineRequest) {
+    throw new RangeError('CONTROL_OFFLINE_REQUEST is never sent: the board would erase its Wi-Fi settings');
+  }
   const id = deviceIdBytes(frame.deviceId);
   const head = Buffer.alloc(12);
   id.copy(head, 0);
