@@ -3,11 +3,20 @@
 export type VersionPolicy = 'any' | 'increasing';
 export const versionPolicies: readonly VersionPolicy[] = ['any', 'increasing'];
 
+/**
+ * What boards a prototype's devices are: `mcs` boards speak the MCS protocols (HTTP, TCP, MQTT);
+ * `linkit7681` boards (LinkIt Connect 7681) speak their own encrypted protocol, only take higher
+ * versions, and carry versions as two bytes (see linkit7681-version.ts).
+ */
+export type Board = 'mcs' | 'linkit7681';
+export const boards: readonly Board[] = ['mcs', 'linkit7681'];
+
 export interface Prototype {
   readonly id: string;
   readonly name: string;
   readonly description: string;
   readonly versionPolicy: VersionPolicy;
+  readonly board: Board;
   readonly createdAt: Date;
 }
 
