@@ -265,6 +265,9 @@ async function assemble(config: Config, logger: Logger, lock: { release(): void 
           budget,
           throttle,
           httpLimits: config.httpLimits,
+          firmwares: services.firmwares,
+          pushes: services.pushes,
+          events,
         })
       : []),
   ];

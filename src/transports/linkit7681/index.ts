@@ -1,6 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { HttpLimits, Linkit7681Config } from '../../config.js';
-import { DomainError } from '../../domain/errors.js';
+import type { EventBus } from '../../domain/events.js';
+import { LinkitFota, type LinkitFotaDeps } from './fota.js';
 import type { DeviceConnections } from '../../domain/services/connections.js';
 import type { DeviceSelfService } from '../../domain/services/device-self.js';
 import type { AuthThrottle } from '../../net/auth-throttle.js';
@@ -17,11 +18,21 @@ export interface Linkit7681Deps {
   readonly budget: SocketBudget;
   readonly throttle: AuthThrottle;
   readonly httpLimits: HttpLimits;
+  readonly firmwares: LinkitFotaDeps['firmwares'];
+  readonly pushes: LinkitFotaDeps['pushes'];
+  readonly events: EventBus;
 }
 
 /** The two servers of the LinkIt Connect 7681 transport, as entries of app.ts's transport list. */
 export function linkit7681Transports(deps: Linkit7681Deps) {
   const { config, logger } = deps;
+  const fota = new LinkitFota({
+    firmwares: deps.firmwares,
+    pushes: deps.pushes,
+    events: deps.events,
+    publicHost: config.publicHost,
+    logger,
+  });
   return [
     {
       protocol: 'linkit7681' as const,
@@ -39,9 +50,8 @@ export function linkit7681Transports(deps: Linkit7681Deps) {
           identifyTimeoutMs: config.identifyTimeoutMs,
           idleTimeoutMs: config.idleTimeoutMs,
           writeGapMs: config.writeGapMs,
-          command: () =>
-            Promise.reject(new DomainError('unavailable', 'pushes to LinkIt 7681 boards are not supported yet')),
-          fotaAnswered: () => {},
+          command: (session, command) => fota.command(session, command),
+          fotaAnswered: (session, status) => fota.answered(session, status),
         }),
     },
     {
@@ -58,6 +68,7 @@ export function linkit7681Transports(deps: Linkit7681Deps) {
           throttle: deps.throttle,
           maxConnections: deps.httpLimits.maxConnections,
           headersTimeoutMs: deps.httpLimits.headersTimeoutMs,
+          fallback: (request, response) => fota.serve(request, response),
         }),
     },
   ];

@@ -230,6 +230,11 @@ export class LinkitSession {
     );
   }
 
+  /** Reports the version of this session's FOTA_INFO again (after the board refused an update). */
+  reportAgain(): Promise<void> {
+    return this.report ? this.recordReport(this.report) : Promise.resolve();
+  }
+
   private async recordReport(report: FotaReport): Promise<void> {
     this.report = report;
     const version = `${report.major}.${report.minor}`;
