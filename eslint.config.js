@@ -37,4 +37,21 @@ export default tseslint.config(
     files: ['src/cli/**', 'test/**', 'bench/**', 'scripts/**'],
     rules: { 'no-restricted-syntax': 'off' },
   },
+  {
+    // The simulator talks to the server through the contract (src/contract), never through the CLI.
+    files: ['src/simulator/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/cli', '**/cli/*', '**/cli/**'],
+              message: 'The simulator does not import the CLI: use src/contract (the API client) or the simulator.',
+            },
+          ],
+        },
+      ],
+    },
+  },
 );

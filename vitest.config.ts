@@ -64,7 +64,7 @@ export default defineConfig({
           // Each engine's global setup starts a throwaway server of its own (Debian's binaries, a
           // temporary folder, a free loopback port), fails loudly when its binaries are missing,
           // hands its address to the tests with `provide`, and stops it at the end.
-          globalSetup: ['test/support/build.ts'],
+          globalSetup: ['test/support/build.ts', 'test/support/engine-s3.ts'],
         },
       },
       {

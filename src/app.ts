@@ -31,7 +31,7 @@ import { AuthThrottle } from './net/auth-throttle.js';
 import { listenOn } from './net/listen-error.js';
 import { SocketBudget } from './net/socket-budget.js';
 import { lockDataDir } from './storage/data-dir-lock.js';
-import { LocalBlobStore } from './storage/local-blob-store.js';
+import { openBlobStorage, type BlobStorage } from './storage/blob-storage.js';
 import { startTcpCommandServer, type TcpCommandServer } from './transports/mcs-tcp/server.js';
 import { linkit7681Transports } from './transports/linkit7681/index.js';
 import { packageVersion } from './version.js';
@@ -87,13 +87,14 @@ async function assemble(config: Config, logger: Logger, lock: { release(): void 
   const { db, applied } = await openDatabase(config.dataDir);
   if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated');
 
-  const blobStore = new LocalBlobStore(join(config.dataDir, 'blobs'));
+  let storage: BlobStorage;
   try {
-    await blobStore.open();
+    storage = await openBlobStorage(config, logger);
   } catch (error) {
     await db.destroy();
     throw error;
   }
+  const blobStore = storage.store;
 
   const prototypeRepository = new SqlPrototypeRepository(db);
   const deviceRepository = new SqlDeviceRepository(db);
@@ -172,6 +173,7 @@ async function assemble(config: Config, logger: Logger, lock: { release(): void 
       sessionTtlMs: config.sessionTtlMs,
     }),
     firmwareUrl,
+    downloadRedirect: storage.downloadRedirect,
     endpoints: () => ({
       publicUrl: config.publicUrl,
       tcp: { host: config.tcpPublicHost, port: config.tcpPort },
@@ -283,6 +285,7 @@ async function assemble(config: Config, logger: Logger, lock: { release(): void 
     for (const transport of started.splice(0).reverse()) await transport.close();
     await http.close();
     await db.destroy();
+    storage.close();
     lock.release();
   };
   const httpTarget = { variable: 'FOTA_HTTP_PORT', port: config.httpPort, host: config.host };

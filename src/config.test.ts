@@ -65,6 +65,8 @@ describe('loadConfig', () => {
       logLevel: 'info',
       logFormat: 'auto',
       shutdownGraceMs: 10_000,
+      blobStorage: { kind: 'local' },
+      downloads: { mode: 'proxy', urlTtlSeconds: 300, cdnUrl: undefined },
     });
   });
 
@@ -119,6 +121,17 @@ describe('loadConfig', () => {
         FOTA_LOG_LEVEL: 'silent',
         FOTA_LOG_FORMAT: 'json',
         FOTA_SHUTDOWN_GRACE_S: '2.5',
+        FOTA_S3_BUCKET: 'fota-firmware',
+        FOTA_S3_ENDPOINT: 'http://s3.example.com:9000/',
+        FOTA_S3_REGION: 'eu-west-3',
+        FOTA_S3_ACCESS_KEY_ID: 'AKIAEXAMPLE',
+        FOTA_S3_SECRET_ACCESS_KEY: 'secret/with+signs',
+        FOTA_S3_FORCE_PATH_STYLE: 'false',
+        FOTA_S3_PREFIX: '/prod/fota',
+        FOTA_S3_STAGING_GRACE_S: '600',
+        FOTA_DOWNLOAD_MODE: 'redirect',
+        FOTA_DOWNLOAD_URL_TTL_S: '60',
+        FOTA_DOWNLOAD_CDN_URL: 'https://cdn.example.com/fw/',
       }),
     ).toEqual({
       httpPort: 80,
@@ -156,6 +169,20 @@ describe('loadConfig', () => {
       logLevel: 'silent',
       logFormat: 'json',
       shutdownGraceMs: 2500,
+      blobStorage: {
+        kind: 's3',
+        s3: {
+          endpoint: 'http://s3.example.com:9000',
+          bucket: 'fota-firmware',
+          region: 'eu-west-3',
+          accessKeyId: 'AKIAEXAMPLE',
+          secretAccessKey: 'secret/with+signs',
+          forcePathStyle: false,
+          prefix: 'prod/fota/',
+          stagingGraceMs: 600_000,
+        },
+      },
+      downloads: { mode: 'redirect', urlTtlSeconds: 60, cdnUrl: 'https://cdn.example.com/fw' },
     });
   });
 
@@ -319,6 +346,76 @@ describe('unknown FOTA_* variables', () => {
     expect(
       unknownVariables({ ...known, FOTA_URL: 'x', FOTA_TOKEN: 'x', FOTA_MQTT_URL: 'x', PATH: '/bin', fota_x: '1' }),
     ).toEqual([]);
+  });
+});
+
+describe('S3 storage and download settings', () => {
+  const s3 = { FOTA_S3_BUCKET: 'fota-firmware' };
+
+  it('uses the data folder unless FOTA_S3_BUCKET is set', () => {
+    expect(loadConfig({}).blobStorage).toEqual({ kind: 'local' });
+    expect(loadConfig(s3).blobStorage).toEqual({
+      kind: 's3',
+      s3: {
+        endpoint: undefined,
+        bucket: 'fota-firmware',
+        region: 'us-east-1',
+        accessKeyId: undefined,
+        secretAccessKey: undefined,
+        forcePathStyle: false,
+        prefix: '',
+        stagingGraceMs: 86_400_000,
+      },
+    });
+  });
+
+  it('addresses the bucket by path by default once an endpoint is set', () => {
+    const config = loadConfig({ ...s3, FOTA_S3_ENDPOINT: 'http://127.0.0.1:9000' });
+    expect(config.blobStorage.kind === 's3' && config.blobStorage.s3.forcePathStyle).toBe(true);
+  });
+
+  it.each<[Record<string, string>, RegExp]>([
+    [{ FOTA_S3_BUCKET: 'Fota_Firmware' }, /^FOTA_S3_BUCKET must be a bucket name/],
+    [{ FOTA_S3_BUCKET: 'ab' }, /^FOTA_S3_BUCKET must be a bucket name/],
+    [{ ...s3, FOTA_S3_ENDPOINT: 's3.example.com' }, /^FOTA_S3_ENDPOINT must be an http/],
+    [{ ...s3, FOTA_S3_ENDPOINT: 'http://key:secret@s3.example.com' }, /^FOTA_S3_ENDPOINT must be an http/],
+    [{ ...s3, FOTA_S3_REGION: 'EU West' }, /^FOTA_S3_REGION must be a region name/],
+    [{ ...s3, FOTA_S3_ACCESS_KEY_ID: 'AKIA' }, /^FOTA_S3_ACCESS_KEY_ID and FOTA_S3_SECRET_ACCESS_KEY go together/],
+    [{ ...s3, FOTA_S3_SECRET_ACCESS_KEY: 'x' }, /^FOTA_S3_ACCESS_KEY_ID and FOTA_S3_SECRET_ACCESS_KEY go together/],
+    [{ ...s3, FOTA_S3_FORCE_PATH_STYLE: 'maybe' }, /^FOTA_S3_FORCE_PATH_STYLE must be true or false/],
+    [{ ...s3, FOTA_S3_PREFIX: 'a b' }, /^FOTA_S3_PREFIX may hold/],
+    [{ ...s3, FOTA_S3_PREFIX: 'a//b' }, /^FOTA_S3_PREFIX may hold/],
+    [{ ...s3, FOTA_S3_STAGING_GRACE_S: '0' }, /^FOTA_S3_STAGING_GRACE_S must be a number of seconds/],
+    [{ FOTA_S3_ENDPOINT: 'http://127.0.0.1:9000' }, /^FOTA_S3_ENDPOINT is set but FOTA_S3_BUCKET is not/],
+    [{ ...s3, FOTA_MAX_FIRMWARE_BYTES: String(5 * 1024 ** 3 + 1) }, /^FOTA_MAX_FIRMWARE_BYTES is at most 5368709120/],
+    [{ FOTA_DOWNLOAD_MODE: 'cdn' }, /^FOTA_DOWNLOAD_MODE must be proxy or redirect/],
+    [{ FOTA_DOWNLOAD_MODE: 'redirect' }, /^FOTA_DOWNLOAD_MODE=redirect needs S3 storage \(set FOTA_S3_BUCKET\)/],
+    [
+      { ...s3, FOTA_DOWNLOAD_URL_TTL_S: '0' },
+      /^FOTA_DOWNLOAD_URL_TTL_S must be a whole number of seconds from 1 to 604800/,
+    ],
+    [{ ...s3, FOTA_DOWNLOAD_URL_TTL_S: '604801' }, /^FOTA_DOWNLOAD_URL_TTL_S must be/],
+    [
+      { ...s3, FOTA_DOWNLOAD_MODE: 'redirect', FOTA_DOWNLOAD_CDN_URL: 'cdn.example.com' },
+      /^FOTA_DOWNLOAD_CDN_URL must be/,
+    ],
+    [
+      { ...s3, FOTA_DOWNLOAD_MODE: 'redirect', FOTA_DOWNLOAD_CDN_URL: 'https://c.example/?a=1' },
+      /^FOTA_DOWNLOAD_CDN_URL must be/,
+    ],
+    [
+      { ...s3, FOTA_DOWNLOAD_CDN_URL: 'https://cdn.example.com' },
+      /^FOTA_DOWNLOAD_CDN_URL only applies with FOTA_DOWNLOAD_MODE=redirect/,
+    ],
+  ])('%j is refused with one problem that says why', (env, problem) => {
+    const problems = problemsOf(env);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(problem);
+  });
+
+  it('never puts the secret key into a problem', () => {
+    const problems = problemsOf({ ...s3, FOTA_S3_SECRET_ACCESS_KEY: 'very-secret-value' });
+    expect(problems.join('\n')).not.toContain('very-secret-value');
   });
 });
 

@@ -51,6 +51,36 @@ export interface Config {
   readonly logFormat: 'auto' | 'json' | 'pretty';
   /** On SIGINT or SIGTERM, requests in flight get this long to finish before the process exits. */
   readonly shutdownGraceMs: number;
+  /** Where firmware bytes live: the data folder, or an S3-compatible bucket (FOTA_S3_BUCKET set). */
+  readonly blobStorage: { readonly kind: 'local' } | { readonly kind: 's3'; readonly s3: S3Settings };
+  readonly downloads: DownloadSettings;
+}
+
+/** An S3-compatible bucket and how to reach it (FOTA_S3_*). */
+export interface S3Settings {
+  /** An S3-compatible endpoint (http://host:port); undefined: AWS S3 of the region. */
+  readonly endpoint: string | undefined;
+  readonly bucket: string;
+  readonly region: string;
+  /** Both or neither; neither: the AWS SDK's default credential chain (AWS_* variables, profiles, roles). */
+  readonly accessKeyId: string | undefined;
+  readonly secretAccessKey: string | undefined;
+  /** `endpoint/bucket/key` rather than `bucket.endpoint/key`, as most S3-compatible servers need. */
+  readonly forcePathStyle: boolean;
+  /** Put before every key, so deployments can share a bucket: empty or ending in `/`. */
+  readonly prefix: string;
+  /** Staging objects older than this are what a crashed upload left; removed at start. */
+  readonly stagingGraceMs: number;
+}
+
+/** How firmware downloads are answered. */
+export interface DownloadSettings {
+  /** `proxy`: fota streams the bytes; `redirect`: 302 to a presigned URL of the bucket or to the CDN. */
+  readonly mode: 'proxy' | 'redirect';
+  /** How long a presigned download URL stays valid. */
+  readonly urlTtlSeconds: number;
+  /** A CDN in front of the bucket, without a trailing slash: redirects go to it + the object key. */
+  readonly cdnUrl: string | undefined;
 }
 
 /** What one HTTP client may hold: sockets, and how long each phase of a request may take. */
@@ -244,6 +274,41 @@ export const configVariables = [
     'FOTA_SHUTDOWN_GRACE_S',
     '10',
     'seconds requests in flight (uploads, downloads) get to finish after SIGINT or SIGTERM before the process exits',
+  ],
+  [
+    'FOTA_S3_BUCKET',
+    '(none: the data folder)',
+    'keep firmware in this S3-compatible bucket instead of FOTA_DATA_DIR; it must exist and be writable',
+  ],
+  ['FOTA_S3_ENDPOINT', '(AWS S3)', 'URL of an S3-compatible server (http://host:port), or AWS S3 of the region'],
+  ['FOTA_S3_REGION', 'us-east-1', 'region of the bucket'],
+  [
+    'FOTA_S3_ACCESS_KEY_ID',
+    "(the AWS SDK's default chain)",
+    "access key of the bucket; with FOTA_S3_SECRET_ACCESS_KEY, or both unset for the AWS SDK's default credential chain (AWS_* variables, ~/.aws, instance or task roles)",
+  ],
+  ['FOTA_S3_SECRET_ACCESS_KEY', "(the AWS SDK's default chain)", 'secret key of the bucket (never printed)'],
+  [
+    'FOTA_S3_FORCE_PATH_STYLE',
+    '(true with FOTA_S3_ENDPOINT)',
+    'address the bucket as ENDPOINT/BUCKET/KEY (most S3-compatible servers) rather than BUCKET.ENDPOINT/KEY (true or false)',
+  ],
+  ['FOTA_S3_PREFIX', '(none)', 'put before every object key (e.g. fota/), so deployments can share a bucket'],
+  [
+    'FOTA_S3_STAGING_GRACE_S',
+    '86400',
+    'seconds after which an upload left in the bucket by a crash is removed at start (nodes sharing the bucket may have younger ones in flight)',
+  ],
+  [
+    'FOTA_DOWNLOAD_MODE',
+    'proxy',
+    "proxy: fota streams firmware downloads; redirect (S3 only): /fw/ URLs answer 302 to a short-lived presigned URL of the bucket, or to FOTA_DOWNLOAD_CDN_URL; FOTA lines sent to devices keep fota's own short URL",
+  ],
+  ['FOTA_DOWNLOAD_URL_TTL_S', '300', 'seconds a presigned download URL stays valid (redirect mode; at most 604800)'],
+  [
+    'FOTA_DOWNLOAD_CDN_URL',
+    '(none)',
+    'in redirect mode, send downloads to this base + the object key (a CDN in front of the bucket) instead of a presigned URL',
   ],
 ] as const;
 
@@ -449,6 +514,14 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     problems.push(`FOTA_SHUTDOWN_GRACE_S must be a number of seconds from 0 to 3600, not "${graceText}"`);
   }
 
+  const blobStorage = readBlobStorage(read, seconds, problems);
+  if (blobStorage.kind === 's3' && maxFirmwareBytes > MAX_S3_FIRMWARE_BYTES) {
+    problems.push(
+      `FOTA_MAX_FIRMWARE_BYTES is at most ${MAX_S3_FIRMWARE_BYTES} (5 GiB) with S3 storage: a commit copies a blob in one CopyObject`,
+    );
+  }
+  const downloads = readDownloads(read, blobStorage.kind, problems);
+
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     httpPort,
@@ -480,6 +553,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     logLevel,
     logFormat: logFormat as Config['logFormat'],
     shutdownGraceMs,
+    blobStorage,
+    downloads,
   };
 }
 
@@ -522,6 +597,114 @@ function loadLinkit7681(
     idleTimeoutMs: seconds('FOTA_LINKIT7681_IDLE_TIMEOUT_S', '120'),
     writeGapMs: wholeNumber('FOTA_LINKIT7681_WRITE_GAP_MS', '200', 0, 4000),
   };
+}
+
+/** The largest object one S3 CopyObject copies. */
+export const MAX_S3_FIRMWARE_BYTES = 5 * 1024 ** 3;
+
+function readBlobStorage(
+  read: (name: string, fallback: string) => string,
+  seconds: (name: string, fallback: string) => number,
+  problems: string[],
+): Config['blobStorage'] {
+  const bucket = read('FOTA_S3_BUCKET', '');
+  const s3Only = ['FOTA_S3_ENDPOINT', 'FOTA_S3_ACCESS_KEY_ID', 'FOTA_S3_SECRET_ACCESS_KEY', 'FOTA_S3_PREFIX'];
+  if (bucket === '') {
+    for (const name of s3Only) {
+      if (read(name, '') !== '') problems.push(`${name} is set but FOTA_S3_BUCKET is not: set the bucket to use S3`);
+    }
+    return { kind: 'local' };
+  }
+  // S3's bucket naming rules (the strict, DNS-compatible ones).
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) {
+    problems.push(
+      `FOTA_S3_BUCKET must be a bucket name of 3 to 63 lower-case letters, digits, dots and hyphens, not "${bucket}"`,
+    );
+  }
+  const endpointText = read('FOTA_S3_ENDPOINT', '');
+  let endpoint: string | undefined;
+  if (endpointText !== '') {
+    endpoint = endpointText.replace(/\/+$/, '');
+    if (!isHttpUrl(endpoint)) {
+      problems.push(`FOTA_S3_ENDPOINT must be an http:// or https:// URL, not "${endpointText}"`);
+    }
+  }
+  const region = read('FOTA_S3_REGION', 'us-east-1');
+  if (!/^[a-z0-9-]{1,64}$/.test(region)) {
+    problems.push(`FOTA_S3_REGION must be a region name such as us-east-1, not "${region}"`);
+  }
+  const accessKeyId = read('FOTA_S3_ACCESS_KEY_ID', '') || undefined;
+  const secretAccessKey = read('FOTA_S3_SECRET_ACCESS_KEY', '') || undefined;
+  if ((accessKeyId === undefined) !== (secretAccessKey === undefined)) {
+    problems.push(
+      "FOTA_S3_ACCESS_KEY_ID and FOTA_S3_SECRET_ACCESS_KEY go together: set both, or neither for the AWS SDK's default credential chain",
+    );
+  }
+  const pathStyleText = read('FOTA_S3_FORCE_PATH_STYLE', endpoint === undefined ? 'false' : 'true').toLowerCase();
+  if (pathStyleText !== 'true' && pathStyleText !== 'false') {
+    problems.push(`FOTA_S3_FORCE_PATH_STYLE must be true or false, not "${pathStyleText}"`);
+  }
+  const prefixText = read('FOTA_S3_PREFIX', '').replace(/^\/+/, '');
+  const prefix = prefixText === '' || prefixText.endsWith('/') ? prefixText : `${prefixText}/`;
+  if (!/^[A-Za-z0-9!_.*'()/-]{0,512}$/.test(prefix) || prefix.includes('//')) {
+    problems.push(
+      `FOTA_S3_PREFIX may hold letters, digits, / and !_.*'()- (no empty segment, at most 512), not "${prefixText}"`,
+    );
+  }
+  return {
+    kind: 's3',
+    s3: {
+      endpoint,
+      bucket,
+      region,
+      accessKeyId,
+      secretAccessKey,
+      forcePathStyle: pathStyleText === 'true',
+      prefix,
+      stagingGraceMs: seconds('FOTA_S3_STAGING_GRACE_S', '86400'),
+    },
+  };
+}
+
+function readDownloads(
+  read: (name: string, fallback: string) => string,
+  storage: Config['blobStorage']['kind'],
+  problems: string[],
+): DownloadSettings {
+  const mode = read('FOTA_DOWNLOAD_MODE', 'proxy');
+  if (mode !== 'proxy' && mode !== 'redirect') {
+    problems.push(`FOTA_DOWNLOAD_MODE must be proxy or redirect, not "${mode}"`);
+  } else if (mode === 'redirect' && storage !== 's3') {
+    problems.push(
+      'FOTA_DOWNLOAD_MODE=redirect needs S3 storage (set FOTA_S3_BUCKET): with firmware in the data folder, fota serves downloads itself (proxy)',
+    );
+  }
+  const ttlText = read('FOTA_DOWNLOAD_URL_TTL_S', '300');
+  const urlTtlSeconds = Number(ttlText);
+  // A presigned URL of AWS Signature Version 4 lasts at most 7 days.
+  if (!/^\d+$/.test(ttlText) || urlTtlSeconds < 1 || urlTtlSeconds > 604_800) {
+    problems.push(`FOTA_DOWNLOAD_URL_TTL_S must be a whole number of seconds from 1 to 604800, not "${ttlText}"`);
+  }
+  const cdnText = read('FOTA_DOWNLOAD_CDN_URL', '');
+  let cdnUrl: string | undefined;
+  if (cdnText !== '') {
+    cdnUrl = cdnText.replace(/\/+$/, '');
+    if (!isHttpUrl(cdnUrl) || /[?#]/.test(cdnUrl)) {
+      problems.push(`FOTA_DOWNLOAD_CDN_URL must be an http:// or https:// URL without a query, not "${cdnText}"`);
+    } else if (mode !== 'redirect') {
+      problems.push('FOTA_DOWNLOAD_CDN_URL only applies with FOTA_DOWNLOAD_MODE=redirect: set both, or neither');
+    }
+  }
+  return { mode: mode === 'redirect' ? 'redirect' : 'proxy', urlTtlSeconds, cdnUrl };
+}
+
+function isHttpUrl(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.username === '' && url.password === '';
+  } catch {
+    return false;
+  }
 }
 
 function checkPublicUrl(publicUrl: string, problems: string[]): void {

@@ -2,16 +2,17 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 
 /**
- * The bare node:http peer, run as its own process: answers every request with the same JSON bytes.
- * Usage: constant-server.ts PORT BODY_FILE. Exits on SIGTERM or SIGINT.
+ * The bare node:http peer, run as its own process: answers every request with the same bytes (JSON
+ * unless a content type is given). Usage: constant-server.ts PORT BODY_FILE [CONTENT_TYPE]. Exits
+ * on SIGTERM or SIGINT.
  */
-const [portText, bodyFile] = process.argv.slice(2);
+const [portText, bodyFile, contentType = 'application/json; charset=utf-8'] = process.argv.slice(2);
 if (portText === undefined || bodyFile === undefined) {
-  process.stderr.write('usage: constant-server.ts PORT BODY_FILE\n');
+  process.stderr.write('usage: constant-server.ts PORT BODY_FILE [CONTENT_TYPE]\n');
   process.exit(2);
 }
 const body = readFileSync(bodyFile);
-const headers = { 'content-type': 'application/json; charset=utf-8', 'content-length': String(body.length) };
+const headers = { 'content-type': contentType, 'content-length': String(body.length) };
 
 const server = createServer((request, response) => {
   request.resume();

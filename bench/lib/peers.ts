@@ -11,15 +11,20 @@ export interface Peer {
   readonly url: string;
 }
 
-/** The bare node:http server of part 1, in its own process, answering `body` to every request. */
-export async function startConstantServer(resources: Resources, folder: string, body: Buffer): Promise<Peer> {
-  const bodyFile = join(folder, 'constant-body.json');
+/** A bare node:http server in its own process, answering `body` to every request (JSON unless told). */
+export async function startConstantServer(
+  resources: Resources,
+  folder: string,
+  body: Buffer,
+  contentType = 'application/json; charset=utf-8',
+): Promise<Peer> {
+  const bodyFile = join(folder, contentType.startsWith('text/html') ? 'constant-body.html' : 'constant-body.json');
   await writeFile(bodyFile, body);
   const port = await freePort();
   const child = resources.spawn(
     'bare node:http server',
     process.execPath,
-    ['--import', 'tsx', join(repoRoot, 'bench/lib/constant-server.ts'), String(port), bodyFile],
+    ['--import', 'tsx', join(repoRoot, 'bench/lib/constant-server.ts'), String(port), bodyFile, contentType],
     { cwd: repoRoot },
   );
   const url = `http://127.0.0.1:${port}`;

@@ -1,6 +1,7 @@
 import { AppShell, Badge, Button, Container, Group, MantineProvider, Title } from '@mantine/core';
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
-import { createContext, useContext, useEffect, useState } from 'react';
+import { createContext, useCallback, useContext, useEffect, useState } from 'react';
+import { AccountLinks } from './AccountLinks';
 import { client, restore, signOut, type Signed } from './api';
 import { ErrorText, Loading } from './components';
 import { useEventStream } from './events';
@@ -9,6 +10,8 @@ import { PrototypePage } from './pages/PrototypePage';
 import { PrototypesPage } from './pages/PrototypesPage';
 import { PushPage } from './pages/PushPage';
 import { SignInPage } from './pages/SignInPage';
+import { TokensPage } from './pages/TokensPage';
+import { UsersPage } from './pages/UsersPage';
 import { Link, match, navigate, usePath } from './router';
 
 export const SignedContext = createContext<Signed>({ email: '', role: 'viewer', via: 'session' });
@@ -42,13 +45,30 @@ function Shell({ queries }: { queries: QueryClient }) {
       setSigned(undefined);
     });
   }, []);
-  const stream = useEventStream(client, queries, signed !== null && signed !== undefined);
+  const [ended, setEnded] = useState<string | undefined>();
+  // The server ended the session (signed out elsewhere, expired, user deleted): back to sign-in.
+  const onUnauthenticated = useCallback(
+    (reason: string) => {
+      client.credentials = { kind: 'none' };
+      queries.clear();
+      setEnded(reason);
+      setSigned(undefined);
+    },
+    [queries],
+  );
+  const stream = useEventStream(client, queries, signed !== null && signed !== undefined, onUnauthenticated);
   if (signed === null) return <Loading what="the console" />;
   if (signed === undefined) {
     return (
       <Container size="xs" py="xl">
         {failure !== undefined && <ErrorText error={failure} title="The server did not answer" />}
-        <SignInPage onSignedIn={setSigned} />
+        {ended !== undefined && <ErrorText error={new Error(ended)} title="Your session ended: sign in again" />}
+        <SignInPage
+          onSignedIn={(next) => {
+            setEnded(undefined);
+            setSigned(next);
+          }}
+        />
       </Container>
     );
   }
@@ -56,6 +76,7 @@ function Shell({ queries }: { queries: QueryClient }) {
     void signOut(signed).finally(() => {
       queries.clear();
       setSigned(undefined);
+      setEnded(undefined);
       navigate('/');
     });
   };
@@ -73,6 +94,7 @@ function Shell({ queries }: { queries: QueryClient }) {
               </Badge>
             </Group>
             <Group gap="sm" wrap="nowrap">
+              <AccountLinks />
               <Badge variant="outline" visibleFrom="xs">
                 {signed.email} · {signed.role}
               </Badge>
@@ -100,6 +122,8 @@ function Routes() {
     return <PrototypePage pid={params['pid']!} tab={params['tab']!} />;
   if ((params = match('/devices/:deviceId', path))) return <DevicePage deviceId={params['deviceId']!} />;
   if ((params = match('/pushes/:pushId', path))) return <PushPage pushId={params['pushId']!} />;
+  if (path === '/users') return <UsersPage />;
+  if (path === '/tokens') return <TokensPage />;
   if (path === '/' || path === '' || path === '/prototypes') return <PrototypesPage />;
   return <ErrorText title="No such page" error={new Error(`nothing is at ${path}`)} />;
 }

@@ -1,41 +1,68 @@
-import { Alert, Box, Center, Group, Loader, Text, Tooltip } from '@mantine/core';
+import { Alert, Badge, Box, Button, Center, Group, Loader, Stack, Text, Tooltip } from '@mantine/core';
+import type { UseQueryResult } from '@tanstack/react-query';
 import type { ReactNode } from 'react';
 import { errorText } from './api';
+import { presenceColors, statusColor } from './status';
 
 /** The green or grey dot of a device: connected or not. */
 export function LiveDot({ online }: { online: boolean }) {
   const label = online ? 'online' : 'offline';
+  const dot = (
+    <Box
+      component="span"
+      role="img"
+      aria-label={label}
+      data-online={online}
+      style={{
+        display: 'inline-block',
+        width: 12,
+        height: 12,
+        borderRadius: '50%',
+        flex: 'none',
+        background: online ? presenceColors.online : presenceColors.offline,
+      }}
+    />
+  );
+  return <Tooltip label={label}>{dot}</Tooltip>;
+}
+
+/** A push status as a badge, in its one colour (console/src/status.ts). */
+export function StatusBadge({ status }: { status: string }) {
   return (
-    <Tooltip label={label}>
-      <Box
-        component="span"
-        role="img"
-        aria-label={label}
-        data-online={online}
-        style={{
-          display: 'inline-block',
-          width: 12,
-          height: 12,
-          borderRadius: '50%',
-          flex: 'none',
-          background: online ? 'var(--mantine-color-green-6)' : 'var(--mantine-color-gray-5)',
-        }}
-      />
-    </Tooltip>
+    <Badge color={statusColor(status)} variant="light">
+      {status}
+    </Badge>
   );
 }
 
-export function ErrorText({ error, title = 'Something went wrong' }: { error: unknown; title?: string }) {
+export function ErrorText({
+  error,
+  title = 'Something went wrong',
+  onRetry,
+  retrying = false,
+}: {
+  error: unknown;
+  title?: string;
+  onRetry?: () => void;
+  retrying?: boolean;
+}) {
   return (
     <Alert color="red" title={title} role="alert">
-      {errorText(error)}
+      <Stack gap="xs" align="flex-start">
+        <Text size="sm">{errorText(error)}</Text>
+        {onRetry !== undefined && (
+          <Button size="compact-sm" variant="light" color="red" loading={retrying} onClick={onRetry}>
+            Retry
+          </Button>
+        )}
+      </Stack>
     </Alert>
   );
 }
 
 export function Loading({ what }: { what: string }) {
   return (
-    <Center p="lg">
+    <Center p="lg" role="status">
       <Group gap="xs">
         <Loader size="sm" />
         <Text c="dimmed">Loading {what}…</Text>
@@ -44,14 +71,72 @@ export function Loading({ what }: { what: string }) {
   );
 }
 
-export function Empty({ children }: { children: ReactNode }) {
+export function Empty({ children, action }: { children: ReactNode; action?: ReactNode }) {
   return (
-    <Text c="dimmed" p="md" ta="center">
-      {children}
-    </Text>
+    <Stack gap="xs" p="md" align="center" data-empty>
+      <Text c="dimmed" ta="center">
+        {children}
+      </Text>
+      {action}
+    </Stack>
   );
 }
 
+/**
+ * The one way a page shows a query: a loader while it is first read, the API's error in words (its
+ * message and HTTP status) with a Retry button, an empty state with an optional action, or the data.
+ * An error of a later read keeps the data it had under the error.
+ */
+export function QueryState<T>({
+  query,
+  what,
+  errorTitle = `The ${what} could not be read`,
+  isEmpty = (data) => Array.isArray(data) && data.length === 0,
+  empty,
+  emptyAction,
+  children,
+}: {
+  query: UseQueryResult<T>;
+  /** What is read, in words: "devices", "the push". */
+  what: string;
+  errorTitle?: string;
+  isEmpty?: (data: T) => boolean;
+  /** The empty state's message; without one an empty answer is given to `children`. */
+  empty?: ReactNode;
+  emptyAction?: ReactNode;
+  children: (data: T) => ReactNode;
+}) {
+  if (query.isPending && !query.isError) return <Loading what={what} />;
+  const failure = query.isError ? (
+    <ErrorText
+      error={query.error}
+      title={errorTitle}
+      retrying={query.isFetching}
+      onRetry={() => void query.refetch()}
+    />
+  ) : null;
+  if (query.data === undefined) return failure;
+  const content =
+    empty !== undefined && isEmpty(query.data) ? <Empty action={emptyAction}>{empty}</Empty> : children(query.data);
+  return (
+    <>
+      {failure}
+      {content}
+    </>
+  );
+}
+
+// One formatter for every date: `toLocaleString` builds a new one per call (slow in a list of 1,000).
+// The fields `toLocaleString` shows by default.
+const dateFormat = new Intl.DateTimeFormat(undefined, {
+  year: 'numeric',
+  month: 'numeric',
+  day: 'numeric',
+  hour: 'numeric',
+  minute: '2-digit',
+  second: '2-digit',
+});
+
 export function formatDate(iso: string): string {
-  return new Date(iso).toLocaleString();
+  return dateFormat.format(new Date(iso));
 }

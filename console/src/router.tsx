@@ -36,14 +36,16 @@ export function match(pattern: string, path: string): Record<string, string> | u
   return params;
 }
 
+/** Follows a link inside the console, unless the click asks for a new tab or window. */
+export function follow(event: MouseEvent, to: string): void {
+  if (event.metaKey || event.ctrlKey || event.shiftKey || event.button !== 0) return;
+  event.preventDefault();
+  navigate(to);
+}
+
 export function Link({ to, children }: { to: string; children: ReactNode }) {
-  const onClick = (event: MouseEvent) => {
-    if (event.metaKey || event.ctrlKey || event.shiftKey || event.button !== 0) return;
-    event.preventDefault();
-    navigate(to);
-  };
   return (
-    <Anchor href={to} onClick={onClick}>
+    <Anchor href={to} onClick={(event) => follow(event, to)}>
       {children}
     </Anchor>
   );

@@ -1,5 +1,6 @@
 import { Option, type Command } from 'commander';
-import type { ApiAnswer, ApiTarget } from './api-client.js';
+import { answerText } from '../contract/http-client.js';
+import type { ApiTarget } from './api-connection.js';
 import { CliError, USAGE_EXIT_CODE } from './cli-error.js';
 import { print } from './output.js';
 
@@ -32,17 +33,16 @@ export function withApiOptions(command: Command, jsonHelp = JSON_HELP): Command 
 }
 
 /**
- * Prints an answer: its JSON text with `--json` (nothing for an answer without a body, such as the
- * 204 of a deletion), otherwise the readable form.
+ * Prints an answer: with `--json` its JSON text exactly as the server sent it (nothing for an
+ * answer without a body, such as the 204 of a deletion), otherwise the readable form.
  */
-export function show<T>(options: ApiOptions, answer: ApiAnswer<T>, readable: (body: T) => string): void {
-  if (!options.json) print(readable(answer.body));
-  else if (answer.text !== '') print(`${answer.text}\n`);
+export function show<T>(options: ApiOptions, answer: T, readable: (body: T) => string): void {
+  if (!options.json) print(readable(answer));
+  else if (answer !== undefined) print(`${jsonText(answer)}\n`);
 }
 
-/** `/devices/D1UoYvqt`: a path from literal parts and ids, each id encoded. */
-export const pathOf = (...parts: readonly string[]): string =>
-  parts.map((part, index) => (index % 2 === 0 ? part : `/${encodeURIComponent(part)}`)).join('');
+/** The JSON text the server sent for an answer of the client. */
+export const jsonText = (answer: unknown): string => answerText(answer) ?? JSON.stringify(answer);
 
 /**
  * The fields an `edit` command changes, from the options given; a usage error when none is, since
@@ -62,3 +62,7 @@ export function changesOf(
 
 const orList = (items: readonly string[]): string =>
   items.length <= 1 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} or ${items[items.length - 1]}`;
+
+/** `/users/U1UoYvqt`: a path from literal parts and ids, each id encoded. */
+export const pathOf = (...parts: readonly string[]): string =>
+  parts.map((part, index) => (index % 2 === 0 ? part : `/${encodeURIComponent(part)}`)).join('');

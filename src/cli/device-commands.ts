@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { DeviceBody } from '../contract/schemas.js';
-import { ApiClient } from './api-client.js';
-import { changesOf, JSON_HELP_DELETE, pathOf, show, withApiOptions, type ApiOptions } from './command-options.js';
+import { connect } from './api-connection.js';
+import { changesOf, JSON_HELP_DELETE, show, withApiOptions, type ApiOptions } from './command-options.js';
 import { formatTime, summary, table } from './output.js';
 
 interface CreateOptions extends ApiOptions {
@@ -42,10 +42,7 @@ Examples:
   $ fota devices create P4cjC0Jd3XwE bench-01 --json | jq -r '.deviceId + " " + .deviceKey'`,
     )
     .action(async (prototypeId: string, name: string, options: CreateOptions) => {
-      const answer = await ApiClient.connect(options).post<DeviceBody>(
-        `/prototypes/${encodeURIComponent(prototypeId)}/devices`,
-        { name, description: options.description },
-      );
+      const answer = await connect(options).createDevice(prototypeId, { name, description: options.description });
       show(options, answer, (device) =>
         [
           `Created device ${device.deviceId} with key ${device.deviceKey}\n`,
@@ -69,9 +66,7 @@ Examples:
   $ fota devices list P4cjC0Jd3XwE --json | jq -r '.[] | .deviceId + "," + .deviceKey'`,
     )
     .action(async (prototypeId: string, options: ApiOptions) => {
-      const answer = await ApiClient.connect(options).get<DeviceBody[]>(
-        `/prototypes/${encodeURIComponent(prototypeId)}/devices`,
-      );
+      const answer = await connect(options).devices(prototypeId);
       show(options, answer, (list) =>
         list.length === 0
           ? `No devices in ${prototypeId} yet. Create one with: fota devices create ${prototypeId} <name>\n`
@@ -103,7 +98,7 @@ Examples:
   $ fota devices show D1UoYvqt --json | jq .presence.online`,
     )
     .action(async (deviceId: string, options: ApiOptions) => {
-      const answer = await ApiClient.connect(options).get<DeviceBody>(pathOf('/devices', deviceId));
+      const answer = await connect(options).device(deviceId);
       show(options, answer, (device) => `Device ${device.deviceId}\n${describeDevice(device, true)}`);
     });
 
@@ -130,7 +125,7 @@ Examples:
         '--name',
         '--description',
       ]);
-      const answer = await ApiClient.connect(options).patch<DeviceBody>(pathOf('/devices', deviceId), changes);
+      const answer = await connect(options).editDevice(deviceId, changes);
       show(options, answer, (device) => `Changed device ${device.deviceId}\n${describeDevice(device)}`);
     });
 
@@ -153,7 +148,7 @@ Example:
   $ fota devices delete D1UoYvqt`,
     )
     .action(async (deviceId: string, options: ApiOptions) => {
-      const answer = await ApiClient.connect(options).delete(pathOf('/devices', deviceId));
+      const answer = await connect(options).deleteDevice(deviceId);
       show(options, answer, () => `Deleted device ${deviceId}\n`);
     });
 
@@ -174,7 +169,7 @@ Examples:
   $ fota devices rotate-key D1UoYvqt --json | jq -r .deviceKey`,
     )
     .action(async (deviceId: string, options: ApiOptions) => {
-      const answer = await ApiClient.connect(options).post<DeviceBody>(`${pathOf('/devices', deviceId)}/key`);
+      const answer = await connect(options).rotateKey(deviceId);
       show(options, answer, (device) =>
         [
           `New key for device ${device.deviceId}: ${device.deviceKey}\n`,

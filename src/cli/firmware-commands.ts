@@ -2,8 +2,8 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { isDomainError } from '../domain/errors.js';
 import { parsePrerequisites } from '../domain/prerequisites.js';
 import type { FirmwareBody } from '../contract/schemas.js';
-import { ApiClient } from './api-client.js';
-import { changesOf, JSON_HELP_DELETE, pathOf, show, withApiOptions, type ApiOptions } from './command-options.js';
+import { connect } from './api-connection.js';
+import { changesOf, JSON_HELP_DELETE, show, withApiOptions, type ApiOptions } from './command-options.js';
 import { uploadFirmware } from './firmware-upload.js';
 import { formatBytes, formatTime, summary, table } from './output.js';
 
@@ -76,8 +76,7 @@ Examples:
       --release-note "Dimmer fix" --prerequisites FAa6B540CMmJ --checksum "$(md5sum lamp-1.1.bin | cut -c1-32)"`,
     )
     .action(async (prototypeId: string, file: string, options: UploadOptions) => {
-      const client = ApiClient.connect(options);
-      const answer = await uploadFirmware(client, prototypeId, file, {
+      const answer = await uploadFirmware(connect(options), prototypeId, file, {
         name: options.name,
         version: options.version,
         releaseNote: options.releaseNote,
@@ -101,9 +100,7 @@ Examples:
   $ fota firmware list P4cjC0Jd3XwE --json | jq -r '.[] | .version + " " + .url'`,
     )
     .action(async (prototypeId: string, options: ApiOptions) => {
-      const answer = await ApiClient.connect(options).get<FirmwareBody[]>(
-        `/prototypes/${encodeURIComponent(prototypeId)}/firmwares`,
-      );
+      const answer = await connect(options).firmwares(prototypeId);
       show(options, answer, (list) =>
         list.length === 0
           ? `No firmwares in ${prototypeId} yet. Upload one with: fota firmware upload ${prototypeId} <file> --name <name> --version <version>\n`
@@ -135,7 +132,7 @@ Examples:
   $ curl -O "$(fota firmware show FKgaAQDiAk3h --json | jq -r .url)"`,
     )
     .action(async (fwId: string, options: ApiOptions) => {
-      const answer = await ApiClient.connect(options).get<FirmwareBody>(pathOf('/firmwares', fwId));
+      const answer = await connect(options).firmware(fwId);
       show(options, answer, (item) => `Firmware ${item.fwId}\n${describeFirmware(item)}`);
     });
 
@@ -178,7 +175,7 @@ Examples:
         },
         ['--name', '--release-note', '--prerequisites'],
       );
-      const answer = await ApiClient.connect(options).patch<FirmwareBody>(pathOf('/firmwares', fwId), changes);
+      const answer = await connect(options).editFirmware(fwId, changes);
       show(options, answer, (item) => `Changed firmware ${item.fwId}\n${describeFirmware(item)}`);
     });
 
@@ -206,9 +203,7 @@ Examples:
   $ fota firmware delete FKgaAQDiAk3h --force`,
     )
     .action(async (fwId: string, options: DeleteOptions) => {
-      const answer = await ApiClient.connect(options).delete(
-        `${pathOf('/firmwares', fwId)}${options.force ? '?force=true' : ''}`,
-      );
+      const answer = await connect(options).deleteFirmware(fwId, options.force === true);
       show(options, answer, () => `Deleted firmware ${fwId}\n`);
     });
 }

@@ -1,10 +1,9 @@
-import { constants } from 'node:fs';
+import { constants, createReadStream } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
+import { ApiError, type FileSource, type HttpClient } from '../contract/http-client.js';
 import type { FirmwareBody } from '../contract/schemas.js';
-import type { ApiAnswer, ApiClient } from './api-client.js';
 import { CliError } from './cli-error.js';
-import { MultipartBody } from './multipart-body.js';
 import { uploadProgress } from './upload-progress.js';
 
 /** The text fields of an upload, as the API names them. */
@@ -19,32 +18,74 @@ export interface FirmwareFields {
 }
 
 /**
- * Uploads a firmware file as `multipart/form-data`, streamed from disk with a progress bar on a
- * terminal. The file is checked before any request is made.
+ * Uploads a firmware file through the contract client, streamed from disk with a progress bar on
+ * a terminal. The file is checked before any request is made.
  */
 export async function uploadFirmware(
-  client: ApiClient,
+  client: HttpClient,
   prototypeId: string,
   path: string,
   fields: FirmwareFields,
-): Promise<ApiAnswer<FirmwareBody>> {
+): Promise<FirmwareBody> {
   const size = await firmwareFileSize(path);
   const fileName = basename(path);
-  const body = new MultipartBody(
-    Object.entries(fields).filter((entry): entry is [string, string] => entry[1] !== undefined),
-    { field: 'file', path, fileName, size },
-  );
   const progress = uploadProgress(fileName, size);
   try {
-    return await client.send<FirmwareBody>(
-      'POST',
-      `/prototypes/${encodeURIComponent(prototypeId)}/firmwares`,
-      { 'content-type': body.contentType, 'content-length': body.contentLength },
-      (request) => body.writeTo(request, (written) => progress.update(written)),
+    return await client.uploadFirmware(
+      prototypeId,
+      {
+        name: fields.name,
+        version: fields.version,
+        releaseNote: fields.releaseNote,
+        checksum: fields.checksum,
+        prerequisites:
+          fields.prerequisites === undefined || fields.prerequisites === 'all'
+            ? 'all'
+            : fields.prerequisites.split(','),
+        file: fileOnDisk(path, size),
+        fileName,
+      },
+      undefined,
+      (sent) => progress.update(sent),
     );
+  } catch (error) {
+    if (error instanceof ApiError && error.code === 'file_unreadable') {
+      // The file's own error (a CliError of fileOnDisk), or the contract's: its size changed.
+      const cause = (error.cause as { cause?: unknown } | undefined)?.cause;
+      throw cause instanceof CliError ? cause : new CliError(`${path} ${error.message.replace(/^the file /, '')}`);
+    }
+    throw error;
   } finally {
     progress.stop();
   }
+}
+
+/** The file as the contract client reads it: its first `size` bytes, read from disk as they are sent. */
+function fileOnDisk(path: string, size: number): FileSource {
+  return {
+    size,
+    stream: () => {
+      let chunks: AsyncIterator<Buffer> | undefined;
+      return new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          if (size === 0) return controller.close();
+          chunks ??= createReadStream(path, { start: 0, end: size - 1 })[Symbol.asyncIterator]();
+          let next: IteratorResult<Buffer>;
+          try {
+            next = await chunks.next();
+          } catch (error) {
+            throw new CliError(`cannot read ${path}: ${(error as Error).message}`);
+          }
+          // The contract checks that the file gave exactly `size` bytes.
+          if (next.done) controller.close();
+          else controller.enqueue(next.value);
+        },
+        async cancel() {
+          await chunks?.return?.();
+        },
+      });
+    },
+  };
 }
 
 async function firmwareFileSize(path: string): Promise<number> {

@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config.js';
 import { packageVersion } from '../version.js';
 import { registerAdminCommands } from './admin-commands.js';
+import { cliErrorOf } from './api-connection.js';
 import { registerApiCommands } from './api-commands.js';
 import { reportUsageErrors } from './cli-error.js';
 import { serveHelp } from './serve-help.js';
@@ -39,7 +40,8 @@ try {
     process.stderr.write(`fota: ${error.message}\n`);
     process.exit(2);
   }
-  const cliError = error as { cliMessage?: string; exitCode?: number };
+  // The contract client's failures, in the CLI's words.
+  const cliError = cliErrorOf(error) as { cliMessage?: string; exitCode?: number };
   if (cliError.cliMessage !== undefined) {
     process.stderr.write(`fota: ${cliError.cliMessage}\n`);
     process.exit(cliError.exitCode ?? 1);

@@ -1,3 +1,5 @@
+import { pushStatuses } from '../contract/http-client.js';
+
 /** Readable output of the API commands: aligned tables and labelled summaries, ids first. */
 
 /** Text from the server made safe for a terminal: control characters (escape sequences) become spaces. */
@@ -37,6 +39,19 @@ export function formatBytes(bytes: number): string {
 
 /** An ISO time without its milliseconds: 2024-05-01T10:32:11Z. */
 export const formatTime = (iso: string): string => iso.replace(/\.\d+Z$/, 'Z');
+
+/**
+ * `sent 1, offline 1`: the counts the server answered for a push, the statuses some target has,
+ * in the order of a push's life as the contract lists them.
+ */
+export const countsText = (counts: Readonly<Record<string, number>>): string =>
+  pushStatuses
+    .filter((status) => (counts[status] ?? 0) > 0)
+    .map((status) => `${status} ${counts[status]}`)
+    .join(', ') || 'none';
+
+/** A push's status as the server answered it, in words: `in_progress` → `in progress`. */
+export const statusText = (status: string): string => status.replace(/_/g, ' ');
 
 /** Writes to stdout. */
 export const print = (text: string): void => {

@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander';
 import type { PrototypeBody } from '../contract/schemas.js';
-import { ApiClient } from './api-client.js';
-import { changesOf, JSON_HELP_DELETE, pathOf, show, withApiOptions, type ApiOptions } from './command-options.js';
+import { connect } from './api-connection.js';
+import { changesOf, JSON_HELP_DELETE, show, withApiOptions, type ApiOptions } from './command-options.js';
 import { formatTime, summary, table } from './output.js';
 
 interface CreateOptions extends ApiOptions {
@@ -61,8 +61,7 @@ Examples:
   $ PID=$(fota prototypes create "Smart lamp" --json | jq -r .prototypeId)`,
     )
     .action(async (name: string, options: CreateOptions) => {
-      const client = ApiClient.connect(options);
-      const answer = await client.post<PrototypeBody>('/prototypes', {
+      const answer = await connect(options).createPrototype({
         name,
         description: options.description,
         versionPolicy: options.versionPolicy,
@@ -87,7 +86,7 @@ Examples:
   $ fota prototypes list --json | jq -r '.[].prototypeId'`,
     )
     .action(async (options: ApiOptions) => {
-      const answer = await ApiClient.connect(options).get<PrototypeBody[]>('/prototypes');
+      const answer = await connect(options).prototypes();
       show(options, answer, (list) =>
         list.length === 0
           ? 'No prototypes yet. Create one with: fota prototypes create <name>\n'
@@ -117,7 +116,7 @@ Examples:
   $ fota prototypes show P4cjC0Jd3XwE --json | jq -r .versionPolicy`,
     )
     .action(async (prototypeId: string, options: ApiOptions) => {
-      const answer = await ApiClient.connect(options).get<PrototypeBody>(pathOf('/prototypes', prototypeId));
+      const answer = await connect(options).prototype(prototypeId);
       show(options, answer, (prototype) => `Prototype ${prototype.prototypeId}\n${describePrototype(prototype)}`);
     });
 
@@ -149,7 +148,7 @@ Examples:
         { name: options.name, description: options.description, versionPolicy: options.versionPolicy },
         ['--name', '--description', '--version-policy'],
       );
-      const answer = await ApiClient.connect(options).patch<PrototypeBody>(pathOf('/prototypes', prototypeId), changes);
+      const answer = await connect(options).editPrototype(prototypeId, changes);
       show(
         options,
         answer,
@@ -179,9 +178,7 @@ Examples:
   $ fota prototypes delete P4cjC0Jd3XwE --force`,
     )
     .action(async (prototypeId: string, options: DeleteOptions) => {
-      const answer = await ApiClient.connect(options).delete(
-        `${pathOf('/prototypes', prototypeId)}${options.force ? '?force=true' : ''}`,
-      );
+      const answer = await connect(options).deletePrototype(prototypeId, options.force === true);
       show(options, answer, () =>
         options.force
           ? `Deleted prototype ${prototypeId} with its devices, firmwares and pushes\n`

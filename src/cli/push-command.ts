@@ -1,12 +1,18 @@
 import { SingleBar } from 'cli-progress';
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { isTerminal, pushStatuses, type PushStatus } from '../domain/push.js';
-import type { PushBody, PushTargetBody, PushTargetPageBody } from '../contract/schemas.js';
-import { ApiClient, type ApiAnswer } from './api-client.js';
+import {
+  activePushStatuses,
+  countIn,
+  pushStatuses,
+  type HttpClient,
+  type PushStatus,
+} from '../contract/http-client.js';
+import type { PushBody, PushTargetBody } from '../contract/schemas.js';
+import { cliErrorOf, connect } from './api-connection.js';
 import { CliError } from './cli-error.js';
-import { show, withApiOptions, type ApiOptions } from './command-options.js';
-import { eventStreamOf, openEventStream, type EventStream, type EventStreamTarget } from './event-stream.js';
-import { print, printable, table } from './output.js';
+import { jsonText, show, withApiOptions, type ApiOptions } from './command-options.js';
+import { openEventStream, type EventStream } from './event-stream.js';
+import { countsText, print, printable, statusText, table } from './output.js';
 
 interface PushOptions extends ApiOptions {
   readonly allOnline?: boolean;
@@ -69,18 +75,18 @@ Examples:
   $ fota push FKgaAQDiAk3h D1UoYvqt --queue-offline --wait --timeout 3600 --json | jq .counts`,
     )
     .action(async (fwId: string, named: string[], options: PushOptions) => {
-      const client = ApiClient.connect(options);
-      const created = await client.post<PushBody>(`/firmwares/${encodeURIComponent(fwId)}/push`, {
+      const client = connect(options);
+      const created = await client.push(fwId, {
         ...chooseDevices(fwId, named, options),
         force: options.force === true,
         queueOffline: options.queueOffline === true,
       });
       if (!options.wait) {
         if (options.json) show(options, created, () => '');
-        else print(await describePush(client, `Push ${created.body.pushId}`, created.body));
+        else print(await describePush(client, `Push ${created.pushId}`, created));
         return;
       }
-      if (!options.json) print(await describePush(client, `Push ${created.body.pushId}`, created.body));
+      if (!options.json) print(await describePush(client, `Push ${created.pushId}`, created));
       await waitForPush(client, options, created);
     });
 }
@@ -106,44 +112,39 @@ function chooseDevices(
   return { deviceIds: [...new Set(named)] };
 }
 
-/** Follows a push to its end, prints it, and fails unless every device upgraded. */
-async function waitForPush(client: ApiClient, options: PushOptions, created: ApiAnswer<PushBody>): Promise<void> {
-  const display = progressDisplay(created.body, options.timeout);
-  const watch = new PushWatch(client, eventStreamOf(options), created, display);
+/**
+ * Follows a push to its end, prints it, and fails unless every device upgraded. Whether it ended,
+ * and how many devices are where, is what the server answers: its status and counts.
+ */
+async function waitForPush(client: HttpClient, options: PushOptions, created: PushBody): Promise<void> {
+  const display = progressDisplay(created, options.timeout);
+  const watch = new PushWatch(client, created, display);
   let done: boolean;
   try {
     done = await watch.run(options.timeout * 1000);
   } finally {
     display.stop();
   }
-  const final = await watch.final();
-  const push = final.body;
-  const pending = activeCount(push.counts);
-  const missed = push.total - (push.counts['upgraded'] ?? 0);
+  const push = await watch.final();
 
-  if (!done && pending > 0) {
+  if (!done && push.status !== 'finished') {
     print(
       options.json
-        ? `${final.text}\n`
+        ? `${jsonText(push)}\n`
         : await describePush(client, `Push ${push.pushId} after ${options.timeout} s`, push),
     );
     const problem = watch.problem ? `; last problem: ${watch.problem}` : '';
-    const names = await namedTargets(
-      client,
-      push,
-      pushStatuses.filter((status) => !isTerminal(status)),
-    );
+    const pending = countIn(push.counts, activePushStatuses);
+    const names = await namedTargets(client, push, activePushStatuses);
     throw new CliError(
       `push ${push.pushId} timed out after ${options.timeout} s with ${someOf(pending, push.total)} still pending: ${names}${problem}`,
     );
   }
-  print(options.json ? `${final.text}\n` : await describePush(client, `Push ${push.pushId} finished`, push));
+  print(options.json ? `${jsonText(push)}\n` : await describePush(client, `Push ${push.pushId} finished`, push));
+  const missedStatuses = pushStatuses.filter((status) => status !== 'upgraded');
+  const missed = countIn(push.counts, missedStatuses);
   if (missed > 0) {
-    const names = await namedTargets(
-      client,
-      push,
-      pushStatuses.filter((status) => status !== 'upgraded'),
-    );
+    const names = await namedTargets(client, push, missedStatuses);
     throw new CliError(`${someOf(missed, push.total)} did not upgrade to ${push.version}: ${names}`);
   }
   if (!options.json) {
@@ -160,7 +161,7 @@ const someOf = (part: number, total: number): string => (total === 1 ? 'the devi
 
 /** Reads the push's targets of these statuses, page by page, up to `limit`. */
 async function targetsOf(
-  client: ApiClient,
+  client: HttpClient,
   pushId: string,
   statuses: readonly PushStatus[],
   limit: number,
@@ -169,14 +170,11 @@ async function targetsOf(
   for (const status of statuses) {
     let cursor: string | null = null;
     do {
-      const query: string = new URLSearchParams({
+      const page = await client.pushTargets(pushId, {
         status,
-        limit: String(Math.min(500, limit)),
+        limit: Math.min(500, limit),
         ...(cursor ? { cursor } : {}),
-      }).toString();
-      const page: PushTargetPageBody = (
-        await client.get<PushTargetPageBody>(`/pushes/${encodeURIComponent(pushId)}/targets?${query}`)
-      ).body;
+      });
       found.push(...page.targets);
       cursor = page.nextCursor;
     } while (cursor !== null && found.length < limit);
@@ -186,19 +184,19 @@ async function targetsOf(
 }
 
 /** `D1 failed (reason), D2 offline (…)`, at most NAMED_DEVICES of them and how many more. */
-async function namedTargets(client: ApiClient, push: PushBody, statuses: readonly PushStatus[]): Promise<string> {
+async function namedTargets(client: HttpClient, push: PushBody, statuses: readonly PushStatus[]): Promise<string> {
   const targets = await targetsOf(client, push.pushId, statuses, NAMED_DEVICES);
-  const count = statuses.reduce((sum, status) => sum + (push.counts[status] ?? 0), 0);
+  const count = countIn(push.counts, statuses);
   const names = targets.map((target) =>
     printable(`${target.deviceId} ${target.status}${target.reason ? ` (${target.reason})` : ''}`),
   );
   return `${names.join(', ')}${count > names.length ? ` and ${count - names.length} more` : ''}`;
 }
 
-async function describePush(client: ApiClient, heading: string, push: PushBody): Promise<string> {
+async function describePush(client: HttpClient, heading: string, push: PushBody): Promise<string> {
   const devices = push.total === 1 ? '1 device' : `${push.total} devices`;
   const lines = [
-    `${heading}: firmware ${push.fwId} version ${push.version} to ${devices}, ${push.status.replace('_', ' ')}\n`,
+    `${heading}: firmware ${push.fwId} version ${push.version} to ${devices}, ${statusText(push.status)}\n`,
   ];
   if (push.total <= LISTED_DEVICES) {
     const targets = await targetsOf(client, push.pushId, pushStatuses, LISTED_DEVICES);
@@ -217,15 +215,8 @@ async function describePush(client: ApiClient, heading: string, push: PushBody):
   return lines.join('');
 }
 
-/** `sent 1, offline 1`: the statuses some target has, in the order of a push's life. */
-const countsText = (counts: Readonly<Record<string, number>>): string =>
-  pushStatuses
-    .filter((status) => (counts[status] ?? 0) > 0)
-    .map((status) => `${status} ${counts[status]}`)
-    .join(', ') || 'none';
-
-const activeCount = (counts: Readonly<Record<string, number>>): number =>
-  pushStatuses.filter((status) => !isTerminal(status)).reduce((sum, status) => sum + (counts[status] ?? 0), 0);
+/** Devices of the push that are finished (in no active status), from the counts the server answered. */
+const finishedCount = (push: PushBody): number => push.total - countIn(push.counts, activePushStatuses);
 
 /** What `--wait` shows while it follows a push. */
 interface ProgressDisplay {
@@ -248,16 +239,16 @@ function progressDisplay(push: PushBody, timeoutS: number): ProgressDisplay {
       format: `Push ${push.pushId} [{bar}] {value}/{total} finished | {counts}`,
       hideCursor: true,
     });
-    bar.start(push.total, push.total - activeCount(push.counts), { counts: countsText(push.counts) });
+    bar.start(push.total, finishedCount(push), { counts: countsText(push.counts) });
     return {
       change: () => {},
-      counts: (now) => bar.update(now.total - activeCount(now.counts), { counts: countsText(now.counts) }),
+      counts: (now) => bar.update(finishedCount(now), { counts: countsText(now.counts) }),
       stream: () => {},
       stop: () => bar.stop(),
     };
   }
   const line = (text: string) => process.stderr.write(`${printable(text).trimEnd()}\n`);
-  const pending = activeCount(push.counts);
+  const pending = countIn(push.counts, activePushStatuses);
   if (pending > 0) line(`Waiting up to ${timeoutS} s for ${someOf(pending, push.total)} of push ${push.pushId}`);
   let opened = false;
   let broken = false;
@@ -296,27 +287,22 @@ const IDLE_REREAD_MS = 5_000;
  * only feed the display.
  */
 class PushWatch {
-  private latest: ApiAnswer<PushBody>;
+  private latest: PushBody;
   private over = false;
   /** The last reason the stream or a re-read failed, for the timeout message. */
   problem: string | undefined;
 
   constructor(
-    private readonly client: ApiClient,
-    private readonly stream: EventStreamTarget,
-    created: ApiAnswer<PushBody>,
+    private readonly client: HttpClient,
+    created: PushBody,
     private readonly display: ProgressDisplay,
   ) {
     this.latest = created;
   }
 
-  private get path(): string {
-    return `/pushes/${encodeURIComponent(this.latest.body.pushId)}`;
-  }
-
   /** Follows the push until it is finished (true) or `ms` passed (false). */
   run(ms: number): Promise<boolean> {
-    if (this.latest.body.status === 'finished') return Promise.resolve(true);
+    if (this.latest.status === 'finished') return Promise.resolve(true);
     return new Promise<boolean>((resolve, reject) => {
       let connection: EventStream | undefined;
       let retry: NodeJS.Timeout | undefined;
@@ -336,13 +322,14 @@ class PushWatch {
       const timer = setTimeout(() => end(false), ms);
       const reread = async () => {
         try {
-          const answer = await this.client.get<PushBody>(this.path);
+          const answer = await this.client.pushSummary(this.latest.pushId);
           if (this.over) return;
           this.latest = answer;
-          this.display.counts(answer.body);
-          if (answer.body.status === 'finished') end(true);
+          this.display.counts(answer);
+          if (answer.status === 'finished') end(true);
         } catch (error) {
-          this.problem = (error as { cliMessage?: string; message?: string }).cliMessage ?? String(error);
+          const problem = cliErrorOf(error) as { cliMessage?: string; message?: string };
+          this.problem = problem.cliMessage ?? problem.message ?? String(error);
         }
       };
       const idle = setInterval(() => void reread(), IDLE_REREAD_MS);
@@ -354,7 +341,7 @@ class PushWatch {
       };
       const connect = () => {
         if (this.over) return;
-        connection = openEventStream(this.stream, {
+        connection = openEventStream(this.client, {
           open: () => {
             delay = RETRY_MIN_MS;
             this.problem = undefined;
@@ -364,7 +351,7 @@ class PushWatch {
           event: (name, data) => {
             if (name !== 'push.progress') return;
             const progress = parseProgress(data);
-            if (progress?.pushId !== this.latest.body.pushId) return;
+            if (progress?.pushId !== this.latest.pushId) return;
             this.display.change(progress.deviceId, progress.status, progress.reason);
             rereadSoon();
           },
@@ -390,10 +377,10 @@ class PushWatch {
    * The push as it ended: re-read once more when the server answers in a few seconds (a timed-out
    * wait must not hang on a server that stopped answering), else as last read.
    */
-  async final(): Promise<{ readonly body: PushBody; readonly text: string }> {
+  async final(): Promise<PushBody> {
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), FINAL_READ_MS)));
-    const answer = await Promise.race([this.client.get<PushBody>(this.path).catch(() => undefined), late]);
+    const answer = await Promise.race([this.client.pushSummary(this.latest.pushId).catch(() => undefined), late]);
     clearTimeout(timer);
     return answer ?? this.latest;
   }

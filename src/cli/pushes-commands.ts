@@ -1,10 +1,10 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { pushStatuses } from '../domain/push.js';
+import { pushStatuses, type PushStatus } from '../contract/http-client.js';
 import type { DevicePushBody, PushBody, PushTargetBody, PushTargetPageBody } from '../contract/schemas.js';
-import { ApiClient } from './api-client.js';
+import { connect } from './api-connection.js';
 import { CliError, USAGE_EXIT_CODE } from './cli-error.js';
-import { pathOf, show, withApiOptions, type ApiOptions } from './command-options.js';
-import { formatTime, summary, table } from './output.js';
+import { show, withApiOptions, type ApiOptions } from './command-options.js';
+import { countsText, formatTime, statusText, summary, table } from './output.js';
 
 interface ListOptions extends ApiOptions {
   readonly firmware?: string;
@@ -12,7 +12,7 @@ interface ListOptions extends ApiOptions {
 }
 
 interface TargetOptions extends ApiOptions {
-  readonly status?: string;
+  readonly status?: PushStatus;
   readonly limit: number;
   readonly cursor?: string;
 }
@@ -49,11 +49,11 @@ Examples:
 With --json, the push summary (GET /api/v1/pushes/:pushId); its devices are in fota pushes targets.`,
     )
     .action(async (pushId: string, options: ApiOptions) => {
-      const client = ApiClient.connect(options);
-      const answer = await client.get<PushBody>(pathOf('/pushes', pushId));
+      const client = connect(options);
+      const answer = await client.pushSummary(pushId);
       if (options.json) return show(options, answer, () => '');
-      const page = await client.get<PushTargetPageBody>(`${pathOf('/pushes', pushId)}/targets?limit=${SHOWN_TARGETS}`);
-      show(options, answer, (push) => describePushStatus(push, page.body));
+      const page = await client.pushTargets(pushId, { limit: SHOWN_TARGETS });
+      show(options, answer, (push) => describePushStatus(push, page));
     });
 
   withApiOptions(
@@ -73,12 +73,11 @@ Examples:
   $ fota pushes targets UaE3k0Rq8vXn --limit 500 --cursor D7rTq2Lm --json | jq -r '.targets[].deviceId'`,
     )
     .action(async (pushId: string, options: TargetOptions) => {
-      const query = new URLSearchParams({ limit: String(options.limit) });
-      if (options.status !== undefined) query.set('status', options.status);
-      if (options.cursor !== undefined) query.set('cursor', options.cursor);
-      const answer = await ApiClient.connect(options).get<PushTargetPageBody>(
-        `${pathOf('/pushes', pushId)}/targets?${query.toString()}`,
-      );
+      const answer = await connect(options).pushTargets(pushId, {
+        status: options.status,
+        cursor: options.cursor,
+        limit: options.limit,
+      });
       show(options, answer, (page) =>
         page.targets.length === 0
           ? `No device of push ${pushId}${options.status ? ` is ${options.status}` : ''}.\n`
@@ -115,10 +114,10 @@ Examples:
           USAGE_EXIT_CODE,
         );
       }
-      const client = ApiClient.connect(options);
+      const client = connect(options);
       if (options.firmware !== undefined) {
         const fwId = options.firmware;
-        const answer = await client.get<PushBody[]>(`${pathOf('/firmwares', fwId)}/pushes`);
+        const answer = await client.firmwarePushes(fwId);
         show(options, answer, (list) =>
           list.length === 0
             ? `No pushes of ${fwId} yet. Push it with: fota push ${fwId} <deviceId...>\n`
@@ -127,7 +126,7 @@ Examples:
         return;
       }
       const deviceId = options.device as string;
-      const answer = await client.get<DevicePushBody[]>(`${pathOf('/devices', deviceId)}/pushes`);
+      const answer = await client.devicePushes(deviceId);
       show(options, answer, (list) =>
         list.length === 0
           ? `No pushes to ${deviceId} yet.\n`
@@ -145,7 +144,7 @@ const pushRow = (push: PushBody): string[] => [
   push.pushId,
   push.version,
   String(push.total),
-  push.status.replace('_', ' '),
+  statusText(push.status),
   countsText(push.counts),
   formatTime(push.createdAt),
 ];
@@ -177,7 +176,7 @@ export function describePushStatus(push: PushBody, page: PushTargetPageBody): st
       ['prototypeId', push.prototypeId],
       ['created', `${formatTime(push.createdAt)} by ${push.createdBy}`],
       ...(options.length === 0 ? [] : [['options', options.join(', ')] as const]),
-      ['status', push.status.replace('_', ' ')],
+      ['status', statusText(push.status)],
       ['devices', String(push.total)],
       ['counts', countsText(push.counts)],
     ]),
@@ -187,13 +186,6 @@ export function describePushStatus(push: PushBody, page: PushTargetPageBody): st
       : '',
   ].join('');
 }
-
-/** `sent 1, offline 1`: the statuses some target has, in the order of a push's life. */
-const countsText = (counts: Readonly<Record<string, number>>): string =>
-  pushStatuses
-    .filter((status) => (counts[status] ?? 0) > 0)
-    .map((status) => `${status} ${counts[status]}`)
-    .join(', ') || 'none';
 
 /** An id given to an option: checked for its letter, so that `--device F…` is caught before any call. */
 function idText(letter: string, name: string): (text: string) => string {

@@ -25,7 +25,7 @@ export async function resetToken(): Promise<void> {
         tokenBanner(
           token,
           `New administrator token for ${config.dataDir}, shown this once (only its hash is stored).
-The old token no longer works once the server starts again.`,
+The old token, and the console sessions opened with it, no longer work once the server starts again.`,
         ),
       );
       if (config.adminToken !== undefined) {

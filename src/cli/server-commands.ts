@@ -1,9 +1,8 @@
 import type { Command } from 'commander';
-import type { ServerInfoBody } from '../contract/schemas.js';
-import { ApiClient } from './api-client.js';
+import { connect } from './api-connection.js';
 import { CliError } from './cli-error.js';
 import { show, withApiOptions, type ApiOptions } from './command-options.js';
-import { eventStreamOf, openEventStream } from './event-stream.js';
+import { openEventStream } from './event-stream.js';
 import { print, printable, summary } from './output.js';
 
 /** `fota info` and `fota events`: what the server is, and what happens on it live. */
@@ -24,7 +23,7 @@ Examples:
   $ fota info --json | jq -r '"mqtt://" + .mqtt.host + ":" + (.mqtt.port | tostring)'`,
     )
     .action(async (options: ApiOptions) => {
-      const answer = await ApiClient.connect(options).get<ServerInfoBody>('/server');
+      const answer = await connect(options).serverInfo();
       show(options, answer, (info) =>
         [
           `fota ${info.version} at ${options.url}\n`,
@@ -56,12 +55,12 @@ Examples:
   $ fota events --json | jq -r 'select(.event == "push.progress") | .data.deviceId + " " + .data.status'`,
     )
     .action(async (options: ApiOptions) => {
-      ApiClient.connect(options);
       await followEvents(options);
     });
 }
 
 function followEvents(options: ApiOptions): Promise<void> {
+  const client = connect(options);
   return new Promise<void>((resolve, reject) => {
     const stop = () => {
       stream.stop();
@@ -69,7 +68,7 @@ function followEvents(options: ApiOptions): Promise<void> {
       process.off('SIGTERM', stop);
       resolve();
     };
-    const stream = openEventStream(eventStreamOf(options), {
+    const stream = openEventStream(client, {
       // On stderr, with --json too: stdout keeps the events alone.
       open: () => process.stderr.write(`Following the events of ${options.url}; Ctrl-C to stop\n`),
       event: (name, data) =>

@@ -8,6 +8,7 @@ import {
   type SimulationSummary,
 } from '../simulator/index.js';
 import { statsLine, versionsText } from '../simulator/stats-text.js';
+import { cliErrorOf, connect } from './api-connection.js';
 import { CliError, isCliError } from './cli-error.js';
 import { withApiOptions, type ApiOptions } from './command-options.js';
 import { formatBytes, print, printable, summary, table } from './output.js';
@@ -75,6 +76,8 @@ Then push a firmware to the sim-… devices (console or API) and watch them upgr
 }
 
 async function simulate(options: SimulateOptions): Promise<void> {
+  // The URL and the token are checked before any device starts.
+  connect(options);
   const stop = new AbortController();
   let interrupts = 0;
   const onSignal = () => {
@@ -133,7 +136,10 @@ async function simulate(options: SimulateOptions): Promise<void> {
     live.start(() => statsLine(current.stats()));
     result = await run.done;
   } catch (error) {
-    throw isCliError(error) ? error : new CliError(error instanceof Error ? error.message : String(error));
+    const reported = cliErrorOf(error);
+    throw isCliError(reported)
+      ? reported
+      : new CliError(reported instanceof Error ? reported.message : String(reported));
   } finally {
     live.end();
     process.off('SIGINT', onSignal);

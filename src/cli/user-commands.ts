@@ -1,21 +1,22 @@
 import { Option, type Command } from 'commander';
-import type { ApiTokenBody, ApiTokenCreatedBody, UserBody } from '../contract/schemas.js';
-import { ApiClient } from './api-client.js';
+import { roles, type Role } from '../contract/http-client.js';
+import type { UserBody } from '../contract/schemas.js';
+import { connect } from './api-connection.js';
 import { CliError, USAGE_EXIT_CODE } from './cli-error.js';
-import { JSON_HELP_DELETE, pathOf, show, withApiOptions, type ApiOptions } from './command-options.js';
+import { JSON_HELP_DELETE, show, withApiOptions, type ApiOptions } from './command-options.js';
 import { formatTime, summary, table } from './output.js';
 
 interface UserCreateOptions extends ApiOptions {
-  readonly role: string;
+  readonly role: Role;
   readonly passwordStdin?: boolean;
 }
 
 interface TokenCreateOptions extends ApiOptions {
-  readonly role: string;
+  readonly role: Role;
 }
 
 const roleOption = (description: string) =>
-  new Option('--role <role>', description).choices(['admin', 'developer', 'viewer']).makeOptionMandatory();
+  new Option('--role <role>', description).choices([...roles].reverse()).makeOptionMandatory();
 
 /** `fota users create|list|delete` and `fota tokens create|list|revoke`. */
 export function registerUserCommands(program: Command): void {
@@ -54,14 +55,13 @@ Examples:
           USAGE_EXIT_CODE,
         );
       }
-      const client = ApiClient.connect(options);
-      const answer = await client.post<UserBody>('/users', { email, password, role: options.role });
+      const answer = await connect(options).createUser({ email, password, role: options.role });
       show(options, answer, (user) => `Created user ${user.userId}\n${describeUser(user)}`);
     });
 
   withApiOptions(users.command('list').description('list the users, oldest first')).action(
     async (options: ApiOptions) => {
-      const answer = await ApiClient.connect(options).get<UserBody[]>('/users');
+      const answer = await connect(options).users();
       show(options, answer, (list) =>
         list.length === 0
           ? 'No users yet. Create one with: fota users create <email> --role admin --password-stdin\n'
@@ -78,9 +78,9 @@ Examples:
       .command('edit')
       .description("change a user's role, or their password (read from standard input or FOTA_USER_PASSWORD)")
       .argument('<userId>', 'the user, as `fota users list` shows')
-      .addOption(new Option('--role <role>', 'the new role').choices(['admin', 'developer', 'viewer']))
+      .addOption(new Option('--role <role>', 'the new role').choices([...roles].reverse()))
       .option('--password-stdin', 'read the new password from standard input; their other sessions end'),
-  ).action(async (userId: string, options: Omit<UserCreateOptions, 'role'> & { readonly role?: string }) => {
+  ).action(async (userId: string, options: Omit<UserCreateOptions, 'role'> & { readonly role?: Role }) => {
     const password = options.passwordStdin ? await readStdin() : undefined;
     if (options.role === undefined && password === undefined) {
       throw new CliError(
@@ -88,9 +88,9 @@ Examples:
         USAGE_EXIT_CODE,
       );
     }
-    const answer = await ApiClient.connect(options).patch<UserBody>(pathOf('/users', userId), {
-      role: options.role,
-      password,
+    const answer = await connect(options).updateUser(userId, {
+      ...(options.role === undefined ? {} : { role: options.role }),
+      ...(password === undefined ? {} : { password }),
     });
     show(options, answer, (user) => `Changed user ${user.userId}\n${describeUser(user)}`);
   });
@@ -102,7 +102,7 @@ Examples:
       .argument('<userId>', 'the user, as `fota users list` shows'),
     JSON_HELP_DELETE,
   ).action(async (userId: string, options: ApiOptions) => {
-    const answer = await ApiClient.connect(options).delete(pathOf('/users', userId));
+    const answer = await connect(options).deleteUser(userId);
     show(options, answer, () => `Deleted user ${userId}\n`);
   });
 
@@ -132,10 +132,7 @@ Examples:
   $ CI_TOKEN=$(fota tokens create ci --role developer --json | jq -r .token)`,
     )
     .action(async (name: string, options: TokenCreateOptions) => {
-      const answer = await ApiClient.connect(options).post<ApiTokenCreatedBody>('/tokens', {
-        name,
-        role: options.role,
-      });
+      const answer = await connect(options).createToken({ name, role: options.role });
       show(
         options,
         answer,
@@ -146,7 +143,7 @@ Examples:
 
   withApiOptions(tokens.command('list').description('list your API tokens (an admin: every token)')).action(
     async (options: ApiOptions) => {
-      const answer = await ApiClient.connect(options).get<ApiTokenBody[]>('/tokens');
+      const answer = await connect(options).tokens();
       show(options, answer, (list) =>
         list.length === 0
           ? 'No API tokens yet. Create one with: fota tokens create <name> --role viewer\n'
@@ -171,7 +168,7 @@ Examples:
       .argument('<tokenId>', 'the token, as `fota tokens list` shows'),
     JSON_HELP_DELETE,
   ).action(async (tokenId: string, options: ApiOptions) => {
-    const answer = await ApiClient.connect(options).delete(pathOf('/tokens', tokenId));
+    const answer = await connect(options).revokeToken(tokenId);
     show(options, answer, () => `Revoked token ${tokenId}\n`);
   });
 }

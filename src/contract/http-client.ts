@@ -1,5 +1,10 @@
-import { pushStatuses, type PushStatus } from '../domain/push.js';
+import type { Role } from '../domain/model.js';
+import { activePushStatuses, pushPhases, pushStatuses, type PushPhase, type PushStatus } from '../domain/push.js';
+import { ApiError, networkReason, readAnswer, readText } from './api-error.js';
+import { fetchStreamsRequests, FileSourceError, MultipartBody, type FileSource } from './multipart.js';
 import type {
+  ApiTokenBody,
+  ApiTokenCreatedBody,
   DeviceBody,
   DevicePushBody,
   FirmwareBody,
@@ -7,14 +12,20 @@ import type {
   PushBody,
   PushTargetPageBody,
   ServerInfoBody,
+  UserBody,
 } from './schemas.js';
 
 /**
- * One typed client of the management API over `fetch`, for the web console (browser) and Node. It
- * only moves the API's answers: counts, statuses and rules come from the server.
+ * One typed client of the management API over `fetch`, for the web console (browser), the CLI and
+ * the simulator (Node). It only moves the API's answers: counts, statuses and rules come from the
+ * server, and the statuses' names and order from the domain, re-exported here.
  */
 
-export type Role = 'admin' | 'developer' | 'viewer';
+export { ApiError, answerText, networkReason, readAnswer, type ClientErrorCode } from './api-error.js';
+export { readEventStream, readEvents, type StreamEnd, type StreamEvent } from './event-stream.js';
+export type { FileSource } from './multipart.js';
+
+export { roles, type Role } from '../domain/model.js';
 
 export interface SessionUser {
   readonly userId: string;
@@ -31,24 +42,18 @@ export interface SessionBody {
 
 // The push statuses are the domain's own list, not a copy: the console cannot drift from them.
 export { pushStatuses, type PushStatus };
+/** The statuses a target can still leave; a push is finished when no target is in one. */
+export { activePushStatuses, pushPhases, type PushPhase };
+
+/** How many targets of a push are in one of these statuses, from the counts the server answered. */
+export const countIn = (counts: Readonly<Record<string, number>>, statuses: readonly PushStatus[]): number =>
+  statuses.reduce((sum, status) => sum + (counts[status] ?? 0), 0);
 
 /** How requests prove who sends them: a session cookie with its CSRF token, or a bearer token. */
 export type Credentials =
   | { readonly kind: 'session'; readonly csrfToken: string }
   | { readonly kind: 'bearer'; readonly token: string }
   | { readonly kind: 'none' };
-
-/** An answer of the API that is not a success, or no answer at all (`status` 0), in words. */
-export class ApiError extends Error {
-  constructor(
-    message: string,
-    readonly status: number,
-    readonly code: string,
-  ) {
-    super(message);
-    this.name = 'ApiError';
-  }
-}
 
 export interface PushRequest {
   readonly deviceIds?: string[];
@@ -64,7 +69,8 @@ export interface FirmwareUpload {
   readonly checksum?: string;
   /** `all`, or firmware ids. */
   readonly prerequisites?: 'all' | string[];
-  readonly file: Blob;
+  /** A Blob (a File from a picker), or any stream of known size (a file on disk in Node). */
+  readonly file: Blob | FileSource;
   readonly fileName: string;
 }
 
@@ -76,19 +82,40 @@ export type Uploader = (
   onProgress: (sent: number, total: number) => void,
 ) => Promise<{ status: number; text: string }>;
 
+/** How a client names the server, sends its requests and reads answers; all optional. */
+export interface ClientOptions {
+  /** How error messages name the server; by default its base URL ("the server" for the page's own). */
+  readonly name?: string;
+  /** Headers every request carries besides the credentials (Node: a user agent). */
+  readonly headers?: Readonly<Record<string, string>>;
+  /** What fetch does with a redirect; `manual` answers it as the odd answer it is. Default: follow. */
+  readonly redirect?: 'follow' | 'manual' | 'error';
+  /** The largest answer read, in bytes: an answer of this API is a small JSON document. */
+  readonly maxAnswerBytes?: number;
+}
+
+/** 16 MiB: far above any answer of the API, so that a wrong URL cannot fill the memory. */
+export const MAX_ANSWER_BYTES = 16 * 1024 * 1024;
+
 const safeMethods = new Set(['GET', 'HEAD']);
 
 export class HttpClient {
   credentials: Credentials = { kind: 'none' };
+  /** How messages name the server. */
+  readonly name: string;
 
   constructor(
-    /** Base URL of the server, '' for the page's own origin. */
+    /** Base URL of the server, '' for the page's own origin; a trailing slash is dropped. */
     public base: string,
     private readonly fetchImpl: typeof fetch = (input, init) => fetch(input, init),
-  ) {}
+    private readonly options: ClientOptions = {},
+  ) {
+    this.base = base.replace(/\/+$/, '');
+    this.name = options.name ?? (this.base === '' ? 'the server' : this.base);
+  }
 
   headers(method: string): Record<string, string> {
-    const headers: Record<string, string> = { accept: 'application/json' };
+    const headers: Record<string, string> = { ...this.options.headers, accept: 'application/json' };
     const credentials = this.credentials;
     if (credentials.kind === 'bearer') headers['authorization'] = `Bearer ${credentials.token}`;
     if (credentials.kind === 'session' && !safeMethods.has(method)) headers['x-csrf-token'] = credentials.csrfToken;
@@ -99,22 +126,58 @@ export class HttpClient {
     return `${this.base}/api/v1${path}`;
   }
 
+  /**
+   * One call: a JSON body (or none), the answer read as the API defines it. Every failure is an
+   * ApiError, but for an abort by `init.signal`, which rejects as fetch does.
+   */
   async request<T>(method: string, path: string, body?: unknown, init: RequestInit = {}): Promise<T> {
     const headers = this.headers(method);
     if (body !== undefined) headers['content-type'] = 'application/json';
-    let response: Response;
+    const response = await this.send(this.url(path), {
+      ...init,
+      method,
+      headers,
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    return this.answer<T>(response, init.signal);
+  }
+
+  /** fetch, with a failure to get any answer as an ApiError naming the server. */
+  private async send(url: string, init: RequestInit): Promise<Response> {
     try {
-      response = await this.fetchImpl(this.url(path), {
-        ...init,
-        method,
-        headers,
+      return await this.fetchImpl(url, {
         credentials: 'same-origin',
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        redirect: this.options.redirect ?? 'follow',
+        ...init,
       });
     } catch (error) {
-      throw new ApiError(`the server cannot be reached (${(error as Error).message})`, 0, 'unreachable');
+      throw this.unreachable(error, init.signal);
     }
-    return readAnswer<T>(response.status, await response.text());
+  }
+
+  /** Reads an answer to its end, at most `maxAnswerBytes` of it. */
+  private async answer<T>(response: Response, signal?: AbortSignal | null): Promise<T> {
+    const limit = this.options.maxAnswerBytes ?? MAX_ANSWER_BYTES;
+    let text: string | undefined;
+    try {
+      text = await readText(response, limit);
+    } catch (error) {
+      throw this.unreachable(error, signal);
+    }
+    if (text === undefined) {
+      throw new ApiError(`${this.name} sent an answer larger than ${limit} bytes`, response.status, 'too_large', {
+        server: this.name,
+      });
+    }
+    return readAnswer<T>(response.status, text, this.name);
+  }
+
+  private unreachable(error: unknown, signal?: AbortSignal | null): unknown {
+    if (signal?.aborted) return error;
+    return new ApiError(`cannot connect to ${this.name}: ${networkReason(error).text}`, 0, 'unreachable', {
+      server: this.name,
+      cause: error,
+    });
   }
 
   // Session (the users contract).
@@ -128,6 +191,29 @@ export class HttpClient {
     return this.request('DELETE', '/session');
   }
 
+  // Users (admins only) and API tokens.
+  users(): Promise<UserBody[]> {
+    return this.request('GET', '/users');
+  }
+  createUser(body: { email: string; password: string; role: Role }): Promise<UserBody> {
+    return this.request('POST', '/users', body);
+  }
+  updateUser(userId: string, body: { role?: Role; password?: string }): Promise<UserBody> {
+    return this.request('PATCH', `/users/${enc(userId)}`, body);
+  }
+  deleteUser(userId: string): Promise<void> {
+    return this.request('DELETE', `/users/${enc(userId)}`);
+  }
+  tokens(): Promise<ApiTokenBody[]> {
+    return this.request('GET', '/tokens');
+  }
+  createToken(body: { name: string; role: Role }): Promise<ApiTokenCreatedBody> {
+    return this.request('POST', '/tokens', body);
+  }
+  revokeToken(tokenId: string): Promise<void> {
+    return this.request('DELETE', `/tokens/${enc(tokenId)}`);
+  }
+
   serverInfo(): Promise<ServerInfoBody> {
     return this.request('GET', '/server');
   }
@@ -139,7 +225,12 @@ export class HttpClient {
   prototype(pid: string): Promise<PrototypeBody> {
     return this.request('GET', `/prototypes/${enc(pid)}`);
   }
-  createPrototype(body: { name: string; description?: string; versionPolicy?: 'any' | 'increasing' }) {
+  createPrototype(body: {
+    name: string;
+    description?: string;
+    versionPolicy?: 'any' | 'increasing';
+    board?: 'mcs' | 'linkit7681';
+  }) {
     return this.request<PrototypeBody>('POST', '/prototypes', body);
   }
   editPrototype(pid: string, body: { name?: string; description?: string; versionPolicy?: 'any' | 'increasing' }) {
@@ -155,6 +246,9 @@ export class HttpClient {
   }
   device(deviceId: string): Promise<DeviceBody> {
     return this.request('GET', `/devices/${enc(deviceId)}`);
+  }
+  editDevice(deviceId: string, body: { name?: string; description?: string }): Promise<DeviceBody> {
+    return this.request('PATCH', `/devices/${enc(deviceId)}`, body);
   }
   createDevice(pid: string, body: { name: string; description?: string }): Promise<DeviceBody> {
     return this.request('POST', `/prototypes/${enc(pid)}/devices`, body);
@@ -173,34 +267,84 @@ export class HttpClient {
   firmwares(pid: string): Promise<FirmwareBody[]> {
     return this.request('GET', `/prototypes/${enc(pid)}/firmwares`);
   }
+  firmware(fwId: string): Promise<FirmwareBody> {
+    return this.request('GET', `/firmwares/${enc(fwId)}`);
+  }
   editFirmware(fwId: string, body: { name?: string; releaseNote?: string; prerequisites?: 'all' | string[] }) {
     return this.request<FirmwareBody>('PATCH', `/firmwares/${enc(fwId)}`, body);
   }
   deleteFirmware(fwId: string, force = false): Promise<void> {
     return this.request('DELETE', `/firmwares/${enc(fwId)}${force ? '?force=true' : ''}`);
   }
-  /** Uploads a firmware as the multipart form the API reads (the file last). */
+  /**
+   * Uploads a firmware as the multipart form the API reads (the file last). `send` carries the form
+   * (the console's XMLHttpRequest, the one browser API that reports upload progress); without it
+   * the form goes over this client's fetch with its length known up front, the file streamed as it
+   * is sent (Node; browsers that stream requests), and `onProgress` hears the file's bytes sent.
+   */
   async uploadFirmware(
     pid: string,
     upload: FirmwareUpload,
-    send: Uploader,
+    send?: Uploader,
     onProgress: (sent: number, total: number) => void = () => undefined,
   ): Promise<FirmwareBody> {
+    const url = this.url(`/prototypes/${enc(pid)}/firmwares`);
+    const fields = firmwareFields(upload);
+    if (send === undefined) return this.streamUpload(url, fields, upload, onProgress);
+    if (!(upload.file instanceof Blob)) throw new TypeError('a form sent by an Uploader takes the file as a Blob');
     const form = new FormData();
-    form.append('name', upload.name);
-    form.append('version', upload.version);
-    if (upload.releaseNote) form.append('releaseNote', upload.releaseNote);
-    if (upload.checksum) form.append('checksum', upload.checksum);
-    const prerequisites = upload.prerequisites ?? 'all';
-    form.append('prerequisites', prerequisites === 'all' ? 'all' : prerequisites.join(','));
+    for (const [name, value] of fields) form.append(name, value);
     form.append('file', upload.file, upload.fileName);
     let answer: { status: number; text: string };
     try {
-      answer = await send(this.url(`/prototypes/${enc(pid)}/firmwares`), form, this.headers('POST'), onProgress);
+      answer = await send(url, form, this.headers('POST'), onProgress);
     } catch (error) {
-      throw new ApiError(`the upload did not reach the server (${(error as Error).message})`, 0, 'unreachable');
+      throw new ApiError(`the upload did not reach the server (${(error as Error).message})`, 0, 'unreachable', {
+        server: this.name,
+        cause: error,
+      });
     }
-    return readAnswer<FirmwareBody>(answer.status, answer.text);
+    return readAnswer<FirmwareBody>(answer.status, answer.text, this.name);
+  }
+
+  /**
+   * The form over fetch. As soon as the answer is in, the rest of the body is not sent: an early
+   * refusal (a wrong token) does not wait for the whole file.
+   */
+  private async streamUpload(
+    url: string,
+    fields: ReadonlyArray<readonly [string, string]>,
+    upload: FirmwareUpload,
+    onProgress: (sent: number, total: number) => void,
+  ): Promise<FirmwareBody> {
+    const form = new MultipartBody(fields, { field: 'file', fileName: upload.fileName, source: upload.file });
+    const headers = { ...this.headers('POST'), 'content-type': form.contentType };
+    const size = upload.file.size;
+    if (!fetchStreamsRequests()) {
+      // Without request streams: the same bytes as one Blob, which fetch reads as it sends.
+      const response = await this.send(url, { method: 'POST', headers, body: form.blob() });
+      const answer = await this.answer<FirmwareBody>(response);
+      onProgress(size, size);
+      return answer;
+    }
+    const stream = form.stream((sent) => onProgress(sent, size));
+    try {
+      const response = await this.send(url, {
+        method: 'POST',
+        // The length is known: a server can refuse a file too large before it comes.
+        headers: { ...headers, 'content-length': String(form.contentLength) },
+        body: stream.body,
+        duplex: 'half',
+      } as RequestInit).catch((error: unknown) => {
+        const failure = fileFailure(error);
+        throw failure === undefined
+          ? error
+          : new ApiError(failure.message, 0, 'file_unreadable', { server: this.name, cause: failure });
+      });
+      return await this.answer<FirmwareBody>(response);
+    } finally {
+      stream.stop();
+    }
   }
 
   // Pushes.
@@ -222,72 +366,52 @@ export class HttpClient {
     return this.request<PushTargetPageBody>('GET', `/pushes/${enc(pushId)}/targets${text ? `?${text}` : ''}`);
   }
 
-  /** The raw event stream answer (`GET /api/v1/events`); read it with `readEvents`. */
+  /**
+   * The event stream's answer (`GET /api/v1/events`), read with `readEvents` or `readEventStream`.
+   * Rejects with an ApiError when it is refused, or is not an event stream; as fetch does on abort.
+   */
   async openEvents(signal: AbortSignal): Promise<Response> {
-    const response = await this.fetchImpl(this.url('/events'), {
+    const response = await this.send(this.url('/events'), {
       headers: { ...this.headers('GET'), accept: 'text/event-stream' },
-      credentials: 'same-origin',
       signal,
     });
-    if (!response.ok) readAnswer(response.status, await response.text());
+    if (!response.ok) await this.answer(response, signal);
+    if (!response.ok || !(response.headers.get('content-type') ?? '').startsWith('text/event-stream')) {
+      await response.body?.cancel().catch(() => undefined);
+      throw new ApiError(
+        `${this.name} did not answer /api/v1/events with an event stream`,
+        response.status,
+        'not_event_stream',
+        { server: this.name },
+      );
+    }
     return response;
   }
 }
 
-export interface StreamEvent {
-  readonly type: string;
-  readonly data: Record<string, unknown>;
+/** The upload's text fields, as the API names them. */
+function firmwareFields(upload: FirmwareUpload): Array<readonly [string, string]> {
+  const fields: Array<readonly [string, string]> = [
+    ['name', upload.name],
+    ['version', upload.version],
+  ];
+  if (upload.releaseNote) fields.push(['releaseNote', upload.releaseNote]);
+  if (upload.checksum) fields.push(['checksum', upload.checksum]);
+  const prerequisites = upload.prerequisites ?? 'all';
+  fields.push(['prerequisites', prerequisites === 'all' ? 'all' : prerequisites.join(',')]);
+  return fields;
 }
 
-/** Reads Server-Sent Events from a fetch answer until it ends. */
-export async function readEvents(response: Response, onEvent: (event: StreamEvent) => void): Promise<void> {
-  if (response.body === null) return;
-  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
-  let buffer = '';
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) return;
-    buffer += value;
-    let end: number;
-    while ((end = buffer.indexOf('\n\n')) >= 0) {
-      const block = buffer.slice(0, end);
-      buffer = buffer.slice(end + 2);
-      let type = 'message';
-      let data = '';
-      for (const line of block.split('\n')) {
-        if (line.startsWith('event: ')) type = line.slice(7);
-        else if (line.startsWith('data: ')) data += line.slice(6);
-      }
-      if (data === '') continue;
-      try {
-        onEvent({ type, data: JSON.parse(data) as Record<string, unknown> });
-      } catch {
-        // not JSON: not an event of this API
-      }
-    }
+/** The file's own failure behind fetch's "fetch failed", when the body's file is what failed. */
+function fileFailure(error: unknown): FileSourceError | undefined {
+  let at: unknown = error;
+  for (let depth = 0; depth < 4 && at instanceof Error; depth++) {
+    if (at instanceof FileSourceError) return at;
+    at = at.cause;
   }
+  return undefined;
 }
 
 function enc(segment: string): string {
   return encodeURIComponent(segment);
-}
-
-/** An answer as the API defines it: JSON, and `{"error":{code,message}}` with an error status. */
-export function readAnswer<T>(status: number, text: string): T {
-  if (status === 204) return undefined as T;
-  let body: unknown;
-  try {
-    body = text === '' ? undefined : JSON.parse(text);
-  } catch {
-    body = undefined;
-  }
-  if (status >= 400) {
-    const error = (body as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
-    if (typeof error?.code === 'string' && typeof error.message === 'string') {
-      throw new ApiError(error.message, status, error.code);
-    }
-    throw new ApiError(`the server answered HTTP ${status} without an explanation`, status, 'http_error');
-  }
-  if (body === undefined) throw new ApiError(`the server answered HTTP ${status} without JSON`, status, 'not_json');
-  return body as T;
 }

@@ -11,7 +11,9 @@ const YEAR_SECONDS = 365 * 24 * 3600;
  * Firmware downloads at /fw/:fwId, and at /fw/p/:token for the URL a push sent one device, over
  * plain HTTP as mcs.c needs: a strong ETag (the SHA-256), single ranges, conditional requests, HEAD,
  * the MD5 and SHA-256 in headers, and the bytes streamed from the blob store. A firmware's bytes
- * never change, so answers are cacheable as immutable.
+ * never change, so answers are cacheable as immutable. In redirect mode (S3 only) a GET answers
+ * 302 to a short-lived presigned URL of the bucket or to the CDN, never cached (the URL expires);
+ * HEAD and conditional requests are still answered here.
  */
 export const downloadRoutes: FastifyPluginAsync<{ services: HttpServices }> = async (app, { services }) => {
   app.setErrorHandler(jsonErrorHandler('download'));
@@ -64,6 +66,15 @@ async function download(
     (noneMatch === undefined && modifiedSince !== undefined && Date.parse(modifiedSince) >= lastModified.getTime())
   ) {
     return reply.code(304).send();
+  }
+  if (services.downloadRedirect && request.method === 'GET') {
+    // The bucket (or the CDN) serves the bytes, ranges included; the push still sees its download.
+    const location = await services.downloadRedirect({
+      sha256: firmware.sha256,
+      contentDisposition: contentDisposition(firmware.fileName),
+    });
+    if (pushed) services.pushes.downloadStarted(pushed);
+    return reply.code(302).header('location', location).header('cache-control', 'no-store').send();
   }
 
   const size = firmware.size;

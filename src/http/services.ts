@@ -23,9 +23,20 @@ export interface HttpServices {
   readonly accounts: AccountService;
   /** The public download URL of a firmware. */
   readonly firmwareUrl: (firmwareId: string) => string;
+  /**
+   * In redirect mode (S3 only), the URL a download answers 302 to (presigned, or on the CDN);
+   * undefined: fota streams the bytes itself.
+   */
+  readonly downloadRedirect?: DownloadRedirect | undefined;
   /** Where devices reach this server, read when asked (the ports are known once it listens). */
   readonly endpoints: () => ServerEndpoints;
 }
+
+/** A URL of a blob's bytes that a download is sent to, answered with this Content-Disposition. */
+export type DownloadRedirect = (blob: {
+  readonly sha256: string;
+  readonly contentDisposition: string;
+}) => Promise<string>;
 
 /** The public addresses of the server's three device-facing parts. */
 export interface ServerEndpoints {

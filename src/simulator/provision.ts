@@ -1,6 +1,24 @@
-import type { ApiClient } from '../cli/api-client.js';
-import type { DeviceBody, FirmwareBody } from '../contract/schemas.js';
+import { HttpClient } from '../contract/http-client.js';
+import type { DeviceBody } from '../contract/schemas.js';
+import { packageVersion } from '../version.js';
 import type { DeviceIdentity } from './types.js';
+
+/**
+ * The management API of the server at `url`, with an administrator (or developer) token: the one
+ * contract client, as the console and the CLI use it.
+ */
+export function managementClient(url: string, token: string): HttpClient {
+  if (token.trim() === '') {
+    throw new Error('no administrator token: the simulation provisions its devices through the management API');
+  }
+  const client = new HttpClient(url, undefined, {
+    name: url,
+    headers: { 'user-agent': `fota-simulator/${packageVersion}` },
+    redirect: 'manual',
+  });
+  client.credentials = { kind: 'bearer', token: token.trim() };
+  return client;
+}
 
 /** The name of the n-th simulated device, from 1: `sim-0001`. */
 export const simulatedDeviceName = (n: number): string => `sim-${String(n).padStart(4, '0')}`;
@@ -11,27 +29,20 @@ export const simulatedDeviceName = (n: number): string => `sim-${String(n).padSt
  * the prototype with devices.
  */
 export async function provisionDevices(
-  api: ApiClient,
+  api: HttpClient,
   prototypeId: string,
   count: number,
   concurrency = 8,
 ): Promise<DeviceIdentity[]> {
-  const path = `/prototypes/${encodeURIComponent(prototypeId)}/devices`;
   const existing = new Map<string, DeviceBody>();
-  for (const device of (await api.get<DeviceBody[]>(path)).body) {
+  for (const device of await api.devices(prototypeId)) {
     const known = existing.get(device.name);
     if (!known || device.createdAt < known.createdAt) existing.set(device.name, device);
   }
   const names = Array.from({ length: count }, (_, index) => simulatedDeviceName(index + 1));
   return mapLimit(names, concurrency, async (name) => {
     const device =
-      existing.get(name) ??
-      (
-        await api.post<DeviceBody>(path, {
-          name,
-          description: 'created by fota simulate',
-        })
-      ).body;
+      existing.get(name) ?? (await api.createDevice(prototypeId, { name, description: 'created by fota simulate' }));
     if (device.deviceKey === null) {
       throw new Error(
         "the token is a viewer's, which does not see device keys: simulate needs a developer or admin token",
@@ -46,9 +57,8 @@ export async function provisionDevices(
  * them sorted by version, lowest first). A prototype without firmware cannot be simulated, since a
  * device may only report a version uploaded for its prototype.
  */
-export async function lowestFirmwareVersion(api: ApiClient, prototypeId: string): Promise<string | undefined> {
-  const { body } = await api.get<FirmwareBody[]>(`/prototypes/${encodeURIComponent(prototypeId)}/firmwares`);
-  return body[0]?.version;
+export async function lowestFirmwareVersion(api: HttpClient, prototypeId: string): Promise<string | undefined> {
+  return (await api.firmwares(prototypeId))[0]?.version;
 }
 
 /** `work` over every item, at most `limit` at a time, results in the items' order. */

@@ -1,11 +1,9 @@
-import { ApiClient } from '../cli/api-client.js';
-import { isCliError } from '../cli/cli-error.js';
-import type { ServerInfoBody } from '../contract/schemas.js';
+import { ApiError, type HttpClient } from '../contract/http-client.js';
 import type { BackoffPolicy } from './backoff.js';
 import { ConnectionProblems, type ConnectionProblem } from './connection-problems.js';
 import { habitFor } from './heartbeats.js';
 import { pause } from './link.js';
-import { lowestFirmwareVersion, mapLimit, provisionDevices } from './provision.js';
+import { lowestFirmwareVersion, managementClient, mapLimit, provisionDevices } from './provision.js';
 import { SimulatedDevice, type DeviceSnapshot, type SimulatedDeviceOptions } from './simulated-device.js';
 import type { DeviceIdentity, MqttBroker, SimulatedProtocol, SimulationEvent, SimulationListener } from './types.js';
 
@@ -109,16 +107,16 @@ export function defaultMqttUrl(httpUrl: string): string {
  * `GET /api/v1/server`, else the default port on the host of the URL (a server without that route
  * answers 404).
  */
-export async function findMqttBroker(api: ApiClient, httpUrl: string, given: string | undefined): Promise<MqttBroker> {
+export async function findMqttBroker(api: HttpClient, httpUrl: string, given: string | undefined): Promise<MqttBroker> {
   if (given !== undefined && given !== '') return { url: given, from: 'option' };
   try {
-    const { mqtt } = (await api.get<ServerInfoBody>('/server')).body;
+    const { mqtt } = await api.serverInfo();
     if (typeof mqtt?.host === 'string' && Number.isInteger(mqtt.port) && mqtt.port > 0) {
       const host = mqtt.host.includes(':') ? `[${mqtt.host}]` : mqtt.host;
       return { url: `mqtt://${host}:${mqtt.port}`, from: 'server' };
     }
   } catch (error) {
-    if (!isCliError(error) || error.httpStatus !== 404) throw error;
+    if (!(error instanceof ApiError) || error.status !== 404) throw error;
   }
   return { url: defaultMqttUrl(httpUrl), from: 'default' };
 }
@@ -169,7 +167,7 @@ export function runSimulation(options: SimulationOptions, onEvent: SimulationLis
   const run = async (): Promise<SimulationSummary> => {
     const started = Date.now();
     const signal = options.signal ?? new AbortController().signal;
-    const api = ApiClient.connect({ url: options.url, token: options.token });
+    const api = managementClient(options.url, options.token);
     const startVersion = options.startVersion ?? (await lowestFirmwareVersion(api, options.prototypeId));
     if (startVersion === undefined) {
       throw new Error(

@@ -15,7 +15,8 @@ export interface Digests {
 export class HashingStream extends Transform {
   private readonly md5: Hash = createHash('md5');
   private readonly sha256: Hash = createHash('sha256');
-  private size = 0;
+  // Not `size`: the AWS SDK reads a stream's `size` as its length (lib-storage would expect 0 parts).
+  private byteCount = 0;
   private result: Digests | undefined;
 
   constructor(private readonly maxBytes: number) {
@@ -23,8 +24,8 @@ export class HashingStream extends Transform {
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    this.size += chunk.length;
-    if (this.size > this.maxBytes) {
+    this.byteCount += chunk.length;
+    if (this.byteCount > this.maxBytes) {
       callback(new DomainError('too_large', `the firmware is larger than the limit of ${this.maxBytes} bytes`));
       return;
     }
@@ -34,7 +35,7 @@ export class HashingStream extends Transform {
   }
 
   override _flush(callback: TransformCallback): void {
-    this.result = { md5: this.md5.digest('hex'), sha256: this.sha256.digest('hex'), size: this.size };
+    this.result = { md5: this.md5.digest('hex'), sha256: this.sha256.digest('hex'), size: this.byteCount };
     callback();
   }
 

@@ -139,6 +139,9 @@ describe('the web console in chromium', () => {
     device = await TcpDevice.connect(Number(env['FOTA_TCP_PORT']));
     device.send(`${deviceId},${deviceKey},0`);
     await row.getByRole('img', { name: 'online' }).waitFor();
+    // The fleet chart follows it: one device, online, not reported yet.
+    await page.getByRole('img', { name: 'Devices online and offline: online 1, offline 0, of 1' }).waitFor();
+    await page.getByRole('img', { name: 'Devices per firmware version: not reported 1' }).waitFor();
     await shoot(page, 'devices');
 
     // It reports 1.0; its page shows what it runs.
@@ -211,6 +214,98 @@ describe('the web console in chromium', () => {
     device = await TcpDevice.connect(Number(env['FOTA_TCP_PORT']));
     device.send(`${deviceId},${deviceKey},0`);
     await row.getByRole('img', { name: 'online' }).waitFor();
+    await context.close();
+  });
+
+  it('lets an admin create a viewer user on the Users page and an API token on the tokens page, shown once', async () => {
+    const context = await browser!.newContext({ viewport: { width: 1280, height: 800 } });
+    await context.grantPermissions(['clipboard-read', 'clipboard-write']);
+    const page = await context.newPage();
+    page.setDefaultTimeout(30_000);
+    const pageErrors: string[] = [];
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    await page.goto(server!.url);
+    await page.getByLabel('Admin token').fill(env['FOTA_ADMIN_TOKEN']!);
+    await page.getByRole('button', { name: 'Sign in with the admin token' }).click();
+
+    await page.getByRole('navigation', { name: 'Account' }).getByRole('link', { name: 'Users' }).click();
+    await page.getByRole('heading', { name: 'Users' }).waitFor();
+    await page.getByRole('button', { name: '+ Create user' }).click();
+    let dialog = page.getByRole('dialog');
+    await dialog.getByRole('textbox', { name: /^Email/ }).fill('Grace@Example.com');
+    await dialog.locator('input[autocomplete="new-password"]').fill('a password for grace');
+    await dialog.getByRole('button', { name: 'Create' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    const users = page.getByRole('table', { name: 'Users' });
+    await users.getByRole('cell', { name: 'grace@example.com', exact: true }).waitFor();
+    await users.getByText('viewer', { exact: true }).waitFor();
+    await shoot(page, 'users');
+    const listed = await api<Array<{ email: string; role: string }>>('GET', '/users');
+    expect(listed).toContainEqual(expect.objectContaining({ email: 'grace@example.com', role: 'viewer' }));
+
+    await page.getByRole('link', { name: 'Tokens' }).click();
+    await page.getByRole('heading', { name: 'API tokens' }).waitFor();
+    await page.getByRole('button', { name: '+ Create token' }).click();
+    dialog = page.getByRole('dialog');
+    await dialog.getByRole('textbox', { name: /^Name/ }).fill('CI deploy job');
+    await dialog.getByRole('combobox', { name: 'Role' }).click();
+    await page.getByRole('option', { name: /^developer/ }).click();
+    await dialog.getByRole('button', { name: 'Create' }).click();
+    const shown = page.getByRole('dialog', { name: /created/ });
+    await shown.getByText('shown only this once').waitFor();
+    const secret = (await shown.getByLabel('New token').textContent())!;
+    expect(secret).toMatch(/^fota_[A-Za-z0-9_-]{43}$/);
+    await shown.getByRole('button', { name: 'Copy the token' }).click();
+    await shown.getByText('Copied', { exact: true }).waitFor();
+    expect(await page.evaluate('navigator.clipboard.readText()')).toBe(secret);
+    await shown.getByRole('button', { name: 'Done' }).click();
+    await shown.waitFor({ state: 'detached' });
+    const tokens = page.getByRole('table', { name: 'API tokens' });
+    await tokens.getByRole('cell', { name: 'CI deploy job', exact: true }).waitFor();
+    expect(await page.getByText(secret).count()).toBe(0);
+    await shoot(page, 'tokens');
+    // At phone width both pages fit the screen: their tables scroll inside themselves.
+    await page.setViewportSize({ width: 390, height: 800 });
+    for (const [link, heading] of [
+      ['Users', 'Users'],
+      ['Tokens', 'API tokens'],
+    ] as const) {
+      await page.getByRole('navigation', { name: 'Account' }).getByRole('link', { name: link }).click();
+      await page.getByRole('heading', { name: heading }).waitFor();
+      expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
+    }
+    // The token works with its role: a developer may create a prototype.
+    const used = await fetch(`${server!.url}/api/v1/prototypes`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'Made by the CI token' }),
+    });
+    expect(used.status).toBe(201);
+    expect(pageErrors).toEqual([]);
+    await context.close();
+  });
+
+  it('returns to sign-in, with the reason, once the session ends on the server (the user is deleted)', async () => {
+    const users = await api<Array<{ userId: string; email: string }>>('GET', '/users');
+    const grace = users.find((user) => user.email === 'grace@example.com')!;
+    const context = await browser!.newContext({ viewport: { width: 1280, height: 800 } });
+    const page = await context.newPage();
+    page.setDefaultTimeout(30_000);
+    await page.goto(server!.url);
+    await page.getByRole('textbox', { name: 'Email' }).fill('grace@example.com');
+    await page.locator('input[autocomplete="current-password"]').fill('a password for grace');
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await page.getByRole('heading', { name: 'Prototypes' }).waitFor();
+    await page.getByText('live', { exact: true }).waitFor();
+
+    const deleted = await fetch(`${server!.url}/api/v1/users/${grace.userId}`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${env['FOTA_ADMIN_TOKEN']}` },
+    });
+    expect(deleted.status).toBe(204);
+    // The event stream checks its session every 5 s, ends, and is refused when it opens again.
+    await page.getByRole('alert').filter({ hasText: 'Your session ended: sign in again' }).waitFor({ timeout: 60_000 });
+    await page.getByRole('heading', { name: 'Sign in to fota' }).waitFor();
     await context.close();
   });
 

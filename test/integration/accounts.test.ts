@@ -1,8 +1,11 @@
 import { createHash } from 'node:crypto';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startServer, uploadFirmware, type TestServer } from '../support/server.js';
+import { createApp } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+import { newAdminToken, startServer, testEnvironment, uploadFirmware, type TestServer } from '../support/server.js';
 
 let server: TestServer | undefined;
 
@@ -173,6 +176,141 @@ describe('sessions', () => {
     const second = await signIn(server, 'ada@example.com', 'a brand new password');
     expect((await call(server, 'DELETE', `/users/${ada.userId}`, { token: server.token })).status).toBe(204);
     expect((await call(server, 'GET', '/session', { cookie: second.cookie })).status).toBe(401);
+  });
+});
+
+/** Opens the event stream with a cookie or a bearer token; `ended` settles when the server ends it. */
+async function openStream(s: TestServer, auth: { cookie?: string; token?: string }) {
+  const headers: Record<string, string> = {};
+  if (auth.cookie !== undefined) headers['cookie'] = auth.cookie;
+  if (auth.token !== undefined) headers['authorization'] = `Bearer ${auth.token}`;
+  const controller = new AbortController();
+  const response = await fetch(`${s.url}/api/v1/events`, { headers, signal: controller.signal });
+  expect(response.status).toBe(200);
+  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+  let text = '';
+  const ended = (async () => {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return text;
+      text += value;
+    }
+  })();
+  ended.catch(() => undefined);
+  return {
+    /** 'ended' with what was received, or 'open' when the stream still runs after `ms`. */
+    async within(ms: number): Promise<{ state: 'ended' | 'open'; text: string }> {
+      let timer: NodeJS.Timeout | undefined;
+      const open = new Promise<'open'>((resolve) => (timer = setTimeout(() => resolve('open'), ms)));
+      const state = await Promise.race([ended.then(() => 'ended' as const), open]);
+      clearTimeout(timer);
+      return { state, text };
+    },
+    close: () => controller.abort(),
+  };
+}
+
+/** Generous: the stream checks its credentials every few seconds on a busy machine. */
+const STREAM_END_MS = 20_000;
+
+describe('the event stream ends with its credentials', () => {
+  const streams: { close(): void }[] = [];
+  afterEach(() => {
+    for (const stream of streams.splice(0)) stream.close();
+  });
+
+  it('ends when the session signs out, and tells why', async () => {
+    server = await startServer();
+    await createUser(server, 'ada@example.com', 'viewer');
+    const { cookie, csrf } = await signIn(server, 'ada@example.com');
+    const stream = await openStream(server, { cookie });
+    streams.push(stream);
+    expect((await stream.within(500)).state).toBe('open');
+    expect((await call(server, 'DELETE', '/session', { cookie, csrf })).status).toBe(204);
+    const { state, text } = await stream.within(STREAM_END_MS);
+    expect(state).toBe('ended');
+    expect(text).toContain('event: session.ended\n');
+    expect(text).toMatch(/"code":"unauthenticated"/);
+  });
+
+  it('ends when the session expires', async () => {
+    server = await startServer({ FOTA_SESSION_TTL_S: '2' });
+    await createUser(server, 'ada@example.com', 'viewer');
+    const { cookie } = await signIn(server, 'ada@example.com');
+    const stream = await openStream(server, { cookie });
+    streams.push(stream);
+    const { state, text } = await stream.within(STREAM_END_MS);
+    expect(state).toBe('ended');
+    expect(text).toMatch(/expired/);
+  });
+
+  it("ends when the user's password changes or the user is deleted", async () => {
+    server = await startServer();
+    const ada = await createUser(server, 'ada@example.com', 'developer');
+    const first = await openStream(server, { cookie: (await signIn(server, 'ada@example.com')).cookie });
+    const second = await openStream(server, { cookie: (await signIn(server, 'ada@example.com')).cookie });
+    streams.push(first, second);
+    const patch = { token: server.token, body: { password: 'a brand new password' } };
+    expect((await call(server, 'PATCH', `/users/${ada.userId}`, patch)).status).toBe(200);
+    expect((await first.within(STREAM_END_MS)).state).toBe('ended');
+    expect((await second.within(STREAM_END_MS)).state).toBe('ended');
+
+    const third = await openStream(server, {
+      cookie: (await signIn(server, 'ada@example.com', 'a brand new password')).cookie,
+    });
+    streams.push(third);
+    expect((await third.within(500)).state).toBe('open');
+    expect((await call(server, 'DELETE', `/users/${ada.userId}`, { token: server.token })).status).toBe(204);
+    expect((await third.within(STREAM_END_MS)).state).toBe('ended');
+  });
+
+  it('ends when its API token is revoked, and keeps streaming to a valid one', async () => {
+    server = await startServer();
+    const created = await call(server, 'POST', '/tokens', {
+      token: server.token,
+      body: { name: 'ci', role: 'viewer' },
+    });
+    const kept = await call(server, 'POST', '/tokens', { token: server.token, body: { name: 'kept', role: 'viewer' } });
+    const revoked = await openStream(server, { token: created.body.token });
+    const valid = await openStream(server, { token: kept.body.token });
+    streams.push(revoked, valid);
+    expect((await call(server, 'DELETE', `/tokens/${created.body.tokenId}`, { token: server.token })).status).toBe(204);
+    expect((await revoked.within(STREAM_END_MS)).state).toBe('ended');
+    expect((await valid.within(500)).state).toBe('open');
+  });
+});
+
+describe('sessions of the admin token', () => {
+  it('end when the server starts with another FOTA_ADMIN_TOKEN, and the new token opens new ones', async () => {
+    const env = await testEnvironment();
+    const start = async (token: string) => {
+      const app = await createApp(loadConfig({ ...env, FOTA_ADMIN_TOKEN: token }));
+      await app.start();
+      return app;
+    };
+    const url = `http://127.0.0.1:${env['FOTA_HTTP_PORT']}`;
+    const s = { url } as TestServer;
+    const oldToken = env['FOTA_ADMIN_TOKEN']!;
+    let app = await start(oldToken);
+    try {
+      const opened = await call(s, 'POST', '/session', { body: { adminToken: oldToken } });
+      const cookie = opened.headers.get('set-cookie')!.split(';')[0]!;
+      expect((await call(s, 'GET', '/session', { cookie })).status).toBe(200);
+      await app.stop();
+
+      const newToken = newAdminToken();
+      app = await start(newToken);
+      const refused = await call(s, 'GET', '/prototypes', { cookie });
+      expect(refused.status).toBe(401);
+      expect(refused.body.error.message).toMatch(/admin token/);
+      expect((await call(s, 'GET', '/session', { cookie })).status).toBe(401);
+      const fresh = await call(s, 'POST', '/session', { body: { adminToken: newToken } });
+      const freshCookie = fresh.headers.get('set-cookie')!.split(';')[0]!;
+      expect((await call(s, 'GET', '/prototypes', { cookie: freshCookie })).status).toBe(200);
+    } finally {
+      await app.stop();
+      await rm(env['FOTA_DATA_DIR']!, { recursive: true, force: true });
+    }
   });
 });
 

@@ -163,13 +163,29 @@ describe('fota serve: a start that fails', () => {
   }
 });
 
+/** A console session opened with the admin token: its cookie. */
+async function adminSession(url: string, token: string): Promise<string> {
+  const answer = await fetch(`${url}/api/v1/session`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ adminToken: token }),
+  });
+  expect(answer.status).toBe(200);
+  return answer.headers.get('set-cookie')!.split(';')[0]!;
+}
+
+const sessionStatus = async (url: string, cookie: string): Promise<number> =>
+  (await fetch(`${url}/api/v1/prototypes`, { headers: { cookie } })).status;
+
 describe('fota admin reset-token', () => {
-  it('refuses while a server holds the data folder, then replaces the token', async () => {
+  it('refuses while a server holds the data folder, then replaces the token and ends its sessions', async () => {
     const env = await environment();
     const first = fota(['serve'], env);
     const url = await ready(first, env);
     const oldToken = tokenIn(first.output())!;
     expect(oldToken).toBeDefined();
+    const oldSession = await adminSession(url, oldToken);
+    expect(await sessionStatus(url, oldSession)).toBe(200);
 
     const refused = fota(['admin', 'reset-token'], env);
     expect(await exitWithin(refused, 30_000)).not.toBe(0);
@@ -190,6 +206,9 @@ describe('fota admin reset-token', () => {
     expect(tokenIn(second.output())).toBeUndefined();
     expect(await listPrototypes(url, oldToken)).toBe(401);
     expect(await listPrototypes(url, newToken!)).toBe(200);
+    // The console session opened with the old token ends with it; one of the new token works.
+    expect(await sessionStatus(url, oldSession)).toBe(401);
+    expect(await sessionStatus(url, await adminSession(url, newToken!))).toBe(200);
   });
 
   it('refuses a folder without a fota database, and creates nothing there', async () => {

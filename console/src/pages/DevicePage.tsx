@@ -1,9 +1,10 @@
 import { Alert, Badge, Button, Code, CopyButton, Group, Modal, Paper, Stack, Table, Text, Title } from '@mantine/core';
+import type { DeviceBody } from '../../../src/contract/schemas.js';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { client } from '../api';
 import { useSigned } from '../App';
-import { Empty, ErrorText, formatDate, LiveDot, Loading } from '../components';
+import { ErrorText, formatDate, LiveDot, QueryState, StatusBadge } from '../components';
 import { Link } from '../router';
 import { currentlyUses } from './PrototypePage';
 
@@ -52,155 +53,137 @@ export function DevicePage({ deviceId }: { deviceId: string }) {
       setRotating(false);
     },
   });
-  if (device.isPending) return <Loading what="the device" />;
-  if (device.isError) return <ErrorText error={device.error} title="The device could not be read" />;
-  const online = device.data.presence.online;
-  const key = (device.data as { deviceKey: string | null }).deviceKey;
   return (
-    <Stack>
-      <Text size="sm">
-        <Link to="/">Prototypes</Link> / <Link to={`/prototypes/${device.data.prototypeId}/devices`}>prototype</Link> /{' '}
-        {device.data.name}
-      </Text>
-      <Group gap="sm">
-        <LiveDot online={online} />
-        <Title order={2}>{device.data.name}</Title>
-        <Badge variant="light" color={online ? 'green' : 'gray'}>
-          {online ? `online${device.data.presence.protocol ? ` (${device.data.presence.protocol})` : ''}` : 'offline'}
-        </Badge>
-      </Group>
-      <Paper withBorder p="md">
-        <Stack gap="xs">
-          <Copyable label="deviceId" value={device.data.deviceId} />
-          {key !== null && <Copyable label="deviceKey" value={key} />}
-          {canEdit && (
-            <Group>
-              <Button size="compact-sm" variant="light" color="orange" onClick={() => setRotating(true)}>
+    <QueryState query={device} what="device" errorTitle="The device could not be read">
+      {(found) => page(found)}
+    </QueryState>
+  );
+  function page(found: DeviceBody) {
+    const online = found.presence.online;
+    const key = found.deviceKey;
+    return (
+      <Stack>
+        <Text size="sm">
+          <Link to="/">Prototypes</Link> / <Link to={`/prototypes/${found.prototypeId}/devices`}>prototype</Link> /{' '}
+          {found.name}
+        </Text>
+        <Group gap="sm">
+          <LiveDot online={online} />
+          <Title order={2}>{found.name}</Title>
+          <Badge variant="light" color={online ? 'green' : 'gray'}>
+            {online ? `online${found.presence.protocol ? ` (${found.presence.protocol})` : ''}` : 'offline'}
+          </Badge>
+        </Group>
+        <Paper withBorder p="md">
+          <Stack gap="xs">
+            <Copyable label="deviceId" value={found.deviceId} />
+            {key !== null && <Copyable label="deviceKey" value={key} />}
+            {canEdit && (
+              <Group>
+                <Button size="compact-sm" variant="light" color="orange" onClick={() => setRotating(true)}>
+                  Rotate key
+                </Button>
+              </Group>
+            )}
+            <Text>
+              Currently use: <b>{currentlyUses(found, firmwares.data ?? [])}</b>
+            </Text>
+          </Stack>
+        </Paper>
+        {pushed !== undefined && (
+          <Alert color="green" title="Pushed" role="status" withCloseButton onClose={() => setPushed(undefined)}>
+            You have pushed the firmware to device successfully. <Link to={`/pushes/${pushed}`}>Follow the push</Link>
+          </Alert>
+        )}
+        {push.isError && <ErrorText error={push.error} title="Not pushed" />}
+        <Title order={3}>Firmware</Title>
+        <QueryState query={firmwares} what="firmware" empty="The prototype has no firmware.">
+          {(list) => (
+            <Table.ScrollContainer minWidth={480}>
+              <Table striped aria-label="Firmware">
+                <Table.Thead>
+                  <Table.Tr>
+                    <Table.Th>Name</Table.Th>
+                    <Table.Th>Version</Table.Th>
+                    <Table.Th>Release date</Table.Th>
+                    {canEdit && <Table.Th>Push</Table.Th>}
+                  </Table.Tr>
+                </Table.Thead>
+                <Table.Tbody>
+                  {list.map((firmware) => (
+                    <Table.Tr key={firmware.fwId}>
+                      <Table.Td>{firmware.name}</Table.Td>
+                      <Table.Td>{firmware.version}</Table.Td>
+                      <Table.Td>{formatDate(firmware.createdAt)}</Table.Td>
+                      {canEdit && (
+                        <Table.Td>
+                          <Button
+                            size="compact-sm"
+                            disabled={!online}
+                            title={online ? undefined : 'the device is offline'}
+                            loading={push.isPending && push.variables === firmware.fwId}
+                            onClick={() => push.mutate(firmware.fwId)}
+                            aria-label={`Push ${firmware.version}`}
+                          >
+                            Push
+                          </Button>
+                        </Table.Td>
+                      )}
+                    </Table.Tr>
+                  ))}
+                </Table.Tbody>
+              </Table>
+            </Table.ScrollContainer>
+          )}
+        </QueryState>
+        <Title order={3}>Push history</Title>
+        <QueryState query={pushes} what="push history" empty="Nothing was pushed to this device yet.">
+          {(history) => (
+            <Table.ScrollContainer minWidth={560}>
+              <Table striped aria-label="Push history">
+                <Table.Thead>
+                  <Table.Tr>
+                    <Table.Th>Pushed</Table.Th>
+                    <Table.Th>Version</Table.Th>
+                    <Table.Th>Status</Table.Th>
+                    <Table.Th>Reason</Table.Th>
+                  </Table.Tr>
+                </Table.Thead>
+                <Table.Tbody>
+                  {history.map((entry) => (
+                    <Table.Tr key={entry.pushId} data-status={entry.target.status}>
+                      <Table.Td>
+                        <Link to={`/pushes/${entry.pushId}`}>{formatDate(entry.createdAt)}</Link>
+                      </Table.Td>
+                      <Table.Td>{entry.version}</Table.Td>
+                      <Table.Td>
+                        <StatusBadge status={entry.target.status} />
+                      </Table.Td>
+                      <Table.Td>{entry.target.reason ?? ''}</Table.Td>
+                    </Table.Tr>
+                  ))}
+                </Table.Tbody>
+              </Table>
+            </Table.ScrollContainer>
+          )}
+        </QueryState>
+        <Modal opened={rotating} onClose={() => setRotating(false)} title="Rotate the device key?">
+          <Stack gap="sm">
+            <Alert color="orange" title="Warning">
+              The device is disconnected at once and cannot connect again until its firmware holds the new key.
+            </Alert>
+            {rotate.isError && <ErrorText error={rotate.error} title="The key was not rotated" />}
+            <Group justify="flex-end">
+              <Button variant="default" onClick={() => setRotating(false)}>
+                Cancel
+              </Button>
+              <Button color="orange" loading={rotate.isPending} onClick={() => rotate.mutate()}>
                 Rotate key
               </Button>
             </Group>
-          )}
-          <Text>
-            Currently use: <b>{currentlyUses(device.data, firmwares.data ?? [])}</b>
-          </Text>
-        </Stack>
-      </Paper>
-      {pushed !== undefined && (
-        <Alert color="green" title="Pushed" role="status" withCloseButton onClose={() => setPushed(undefined)}>
-          You have pushed the firmware to device successfully. <Link to={`/pushes/${pushed}`}>Follow the push</Link>
-        </Alert>
-      )}
-      {push.isError && <ErrorText error={push.error} title="Not pushed" />}
-      <Title order={3}>Firmware</Title>
-      {firmwares.isPending && <Loading what="firmware" />}
-      {firmwares.isError && <ErrorText error={firmwares.error} />}
-      {firmwares.data?.length === 0 && <Empty>The prototype has no firmware.</Empty>}
-      {firmwares.data !== undefined && firmwares.data.length > 0 && (
-        <Table.ScrollContainer minWidth={480}>
-          <Table striped aria-label="Firmware">
-            <Table.Thead>
-              <Table.Tr>
-                <Table.Th>Name</Table.Th>
-                <Table.Th>Version</Table.Th>
-                <Table.Th>Release date</Table.Th>
-                {canEdit && <Table.Th>Push</Table.Th>}
-              </Table.Tr>
-            </Table.Thead>
-            <Table.Tbody>
-              {firmwares.data.map((firmware) => (
-                <Table.Tr key={firmware.fwId}>
-                  <Table.Td>{firmware.name}</Table.Td>
-                  <Table.Td>{firmware.version}</Table.Td>
-                  <Table.Td>{formatDate(firmware.createdAt)}</Table.Td>
-                  {canEdit && (
-                    <Table.Td>
-                      <Button
-                        size="compact-sm"
-                        disabled={!online}
-                        title={online ? undefined : 'the device is offline'}
-                        loading={push.isPending && push.variables === firmware.fwId}
-                        onClick={() => push.mutate(firmware.fwId)}
-                        aria-label={`Push ${firmware.version}`}
-                      >
-                        Push
-                      </Button>
-                    </Table.Td>
-                  )}
-                </Table.Tr>
-              ))}
-            </Table.Tbody>
-          </Table>
-        </Table.ScrollContainer>
-      )}
-      <Title order={3}>Push history</Title>
-      {pushes.isPending && <Loading what="pushes" />}
-      {pushes.isError && <ErrorText error={pushes.error} />}
-      {pushes.data?.length === 0 && <Empty>Nothing was pushed to this device yet.</Empty>}
-      {pushes.data !== undefined && pushes.data.length > 0 && (
-        <Table.ScrollContainer minWidth={560}>
-          <Table striped aria-label="Push history">
-            <Table.Thead>
-              <Table.Tr>
-                <Table.Th>Pushed</Table.Th>
-                <Table.Th>Version</Table.Th>
-                <Table.Th>Status</Table.Th>
-                <Table.Th>Reason</Table.Th>
-              </Table.Tr>
-            </Table.Thead>
-            <Table.Tbody>
-              {pushes.data.map((entry) => (
-                <Table.Tr key={entry.pushId} data-status={entry.target.status}>
-                  <Table.Td>
-                    <Link to={`/pushes/${entry.pushId}`}>{formatDate(entry.createdAt)}</Link>
-                  </Table.Td>
-                  <Table.Td>{entry.version}</Table.Td>
-                  <Table.Td>
-                    <StatusBadge status={entry.target.status} />
-                  </Table.Td>
-                  <Table.Td>{entry.target.reason ?? ''}</Table.Td>
-                </Table.Tr>
-              ))}
-            </Table.Tbody>
-          </Table>
-        </Table.ScrollContainer>
-      )}
-      <Modal opened={rotating} onClose={() => setRotating(false)} title="Rotate the device key?">
-        <Stack gap="sm">
-          <Alert color="orange" title="Warning">
-            The device is disconnected at once and cannot connect again until its firmware holds the new key.
-          </Alert>
-          {rotate.isError && <ErrorText error={rotate.error} title="The key was not rotated" />}
-          <Group justify="flex-end">
-            <Button variant="default" onClick={() => setRotating(false)}>
-              Cancel
-            </Button>
-            <Button color="orange" loading={rotate.isPending} onClick={() => rotate.mutate()}>
-              Rotate key
-            </Button>
-          </Group>
-        </Stack>
-      </Modal>
-    </Stack>
-  );
+          </Stack>
+        </Modal>
+      </Stack>
+    );
+  }
 }
-
-const statusColors: Record<string, string> = {
-  queued: 'gray',
-  sent: 'blue',
-  delivered: 'cyan',
-  downloading: 'indigo',
-  upgraded: 'green',
-  failed: 'red',
-  offline: 'gray',
-  incompatible: 'orange',
-};
-
-export function StatusBadge({ status }: { status: string }) {
-  return (
-    <Badge color={statusColors[status] ?? 'gray'} variant="light">
-      {status}
-    </Badge>
-  );
-}
-
-export { statusColors };

@@ -17,7 +17,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type DragEvent, type FormEvent } from 'react';
 import type { FirmwareBody } from '../../../src/contract/schemas.js';
 import { client, xhrUpload } from '../api';
-import { Empty, ErrorText, LiveDot, Loading } from '../components';
+import { ErrorText, LiveDot, QueryState } from '../components';
 import { navigate } from '../router';
 
 /**
@@ -173,20 +173,28 @@ function CompatibilityStep({
       </Radio.Group>
       {mode === 'limit' && (
         <Stack gap="xs" pl="lg">
-          {firmwares.isPending && <Loading what="firmware" />}
-          {firmwares.isError && <ErrorText error={firmwares.error} />}
-          {firmwares.data && others.length === 0 && <Empty>No other firmware in this prototype.</Empty>}
-          {others.map((other) => (
-            <Checkbox
-              key={other.fwId}
-              label={`${other.name} ${other.version}`}
-              checked={chosen.includes(other.fwId)}
-              onChange={(event) => {
-                const checked = event.currentTarget.checked;
-                setChosen((list) => (checked ? [...list, other.fwId] : list.filter((id) => id !== other.fwId)));
-              }}
-            />
-          ))}
+          <QueryState
+            query={firmwares}
+            what="firmware"
+            isEmpty={() => others.length === 0}
+            empty="No other firmware in this prototype."
+          >
+            {() => (
+              <>
+                {others.map((other) => (
+                  <Checkbox
+                    key={other.fwId}
+                    label={`${other.name} ${other.version}`}
+                    checked={chosen.includes(other.fwId)}
+                    onChange={(event) => {
+                      const checked = event.currentTarget.checked;
+                      setChosen((list) => (checked ? [...list, other.fwId] : list.filter((id) => id !== other.fwId)));
+                    }}
+                  />
+                ))}
+              </>
+            )}
+          </QueryState>
         </Stack>
       )}
       <Group justify="flex-end">
@@ -249,30 +257,31 @@ export function PushStep({ firmware, onClose }: { firmware: FirmwareBody; onClos
           Clear
         </Button>
       </Group>
-      {devices.isPending && <Loading what="devices" />}
-      {devices.isError && <ErrorText error={devices.error} />}
-      {devices.data?.length === 0 && <Empty>This prototype has no device.</Empty>}
-      <Stack gap={6} role="group" aria-label="Devices">
-        {(devices.data ?? []).map((device) => {
-          const enabled = queueOffline || device.presence.online;
-          return (
-            <Group key={device.deviceId} gap="xs" wrap="nowrap">
-              <LiveDot online={device.presence.online} />
-              <Checkbox
-                label={`${device.name} (${device.deviceId})${device.presence.online ? '' : ' · offline'}`}
-                disabled={!enabled}
-                checked={enabled && chosen.includes(device.deviceId)}
-                onChange={(event) => {
-                  const checked = event.currentTarget.checked;
-                  setChosen((list) =>
-                    checked ? [...list, device.deviceId] : list.filter((id) => id !== device.deviceId),
-                  );
-                }}
-              />
-            </Group>
-          );
-        })}
-      </Stack>
+      <QueryState query={devices} what="devices" empty="This prototype has no device.">
+        {(list) => (
+          <Stack gap={6} role="group" aria-label="Devices">
+            {list.map((device) => {
+              const enabled = queueOffline || device.presence.online;
+              return (
+                <Group key={device.deviceId} gap="xs" wrap="nowrap">
+                  <LiveDot online={device.presence.online} />
+                  <Checkbox
+                    label={`${device.name} (${device.deviceId})${device.presence.online ? '' : ' · offline'}`}
+                    disabled={!enabled}
+                    checked={enabled && chosen.includes(device.deviceId)}
+                    onChange={(event) => {
+                      const checked = event.currentTarget.checked;
+                      setChosen((list) =>
+                        checked ? [...list, device.deviceId] : list.filter((id) => id !== device.deviceId),
+                      );
+                    }}
+                  />
+                </Group>
+              );
+            })}
+          </Stack>
+        )}
+      </QueryState>
       <Group justify="flex-end">
         <Button variant="default" onClick={onClose}>
           Not now

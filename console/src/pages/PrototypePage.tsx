@@ -1,54 +1,46 @@
-import {
-  Button,
-  Group,
-  Modal,
-  Paper,
-  Progress,
-  Stack,
-  Table,
-  Tabs,
-  Text,
-  TextInput,
-  Textarea,
-  Title,
-} from '@mantine/core';
+import { Button, Group, Modal, Stack, Table, Tabs, Text, TextInput, Textarea, Title } from '@mantine/core';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { useState, type FormEvent } from 'react';
+import { memo, useState, type FormEvent } from 'react';
 import type { DeviceBody, FirmwareBody } from '../../../src/contract/schemas.js';
 import { ApiError } from '../../../src/contract/http-client.js';
 import { client } from '../api';
 import { useSigned } from '../App';
-import { Empty, ErrorText, formatDate, LiveDot, Loading } from '../components';
-import { Link, navigate } from '../router';
+import { ErrorText, formatDate, QueryState } from '../components';
+import { follow, Link, navigate } from '../router';
+import { presenceColors } from '../status';
+import '../rows.css';
+import { Fleet } from './Fleet';
 import { FirmwareWizard } from './FirmwareWizard';
 
 export function PrototypePage({ pid, tab = 'firmware' }: { pid: string; tab?: string }) {
   const prototype = useQuery({ queryKey: ['prototype', pid], queryFn: () => client.prototype(pid) });
-  if (prototype.isPending) return <Loading what="the prototype" />;
-  if (prototype.isError) return <ErrorText error={prototype.error} title="The prototype could not be read" />;
   return (
-    <Stack>
-      <Text size="sm">
-        <Link to="/">Prototypes</Link> / {prototype.data.name}
-      </Text>
-      <Title order={2}>{prototype.data.name}</Title>
-      {prototype.data.description && <Text c="dimmed">{prototype.data.description}</Text>}
-      <Tabs
-        value={tab === 'devices' ? 'devices' : 'firmware'}
-        onChange={(value) => navigate(`/prototypes/${pid}/${value}`)}
-      >
-        <Tabs.List>
-          <Tabs.Tab value="firmware">Firmware</Tabs.Tab>
-          <Tabs.Tab value="devices">Devices</Tabs.Tab>
-        </Tabs.List>
-        <Tabs.Panel value="firmware" pt="md">
-          {tab !== 'devices' && <FirmwareTab pid={pid} />}
-        </Tabs.Panel>
-        <Tabs.Panel value="devices" pt="md">
-          {tab === 'devices' && <DevicesTab pid={pid} />}
-        </Tabs.Panel>
-      </Tabs>
-    </Stack>
+    <QueryState query={prototype} what="prototype" errorTitle="The prototype could not be read">
+      {(found) => (
+        <Stack>
+          <Text size="sm">
+            <Link to="/">Prototypes</Link> / {found.name}
+          </Text>
+          <Title order={2}>{found.name}</Title>
+          {found.description && <Text c="dimmed">{found.description}</Text>}
+          <Tabs
+            value={tab === 'devices' ? 'devices' : 'firmware'}
+            onChange={(value) => navigate(`/prototypes/${pid}/${value}`)}
+          >
+            <Tabs.List>
+              <Tabs.Tab value="firmware">Firmware</Tabs.Tab>
+              <Tabs.Tab value="devices">Devices</Tabs.Tab>
+            </Tabs.List>
+            <Tabs.Panel value="firmware" pt="md">
+              {tab !== 'devices' && <FirmwareTab pid={pid} />}
+            </Tabs.Panel>
+            <Tabs.Panel value="devices" pt="md">
+              {tab === 'devices' && <DevicesTab pid={pid} />}
+            </Tabs.Panel>
+          </Tabs>
+        </Stack>
+      )}
+    </QueryState>
   );
 }
 
@@ -69,7 +61,6 @@ export function FirmwareTab({ pid }: { pid: string }) {
   const [wizard, setWizard] = useState<{ push?: FirmwareBody } | undefined>();
   const [editing, setEditing] = useState<FirmwareBody | undefined>();
   const [deleting, setDeleting] = useState<FirmwareBody | undefined>();
-  const list = firmwares.data ?? [];
   return (
     <Stack>
       {canEdit && (
@@ -77,57 +68,56 @@ export function FirmwareTab({ pid }: { pid: string }) {
           <Button onClick={() => setWizard({})}>+ Add firmware</Button>
         </Group>
       )}
-      {firmwares.isPending && <Loading what="firmware" />}
-      {firmwares.isError && <ErrorText error={firmwares.error} title="The firmware could not be read" />}
-      {firmwares.data?.length === 0 && <Empty>No firmware yet.</Empty>}
-      {list.length > 0 && (
-        <Table.ScrollContainer minWidth={720}>
-          <Table striped aria-label="Firmware">
-            <Table.Thead>
-              <Table.Tr>
-                <Table.Th>#</Table.Th>
-                <Table.Th>Name</Table.Th>
-                <Table.Th>Version</Table.Th>
-                <Table.Th>Release note</Table.Th>
-                <Table.Th>Prerequisite</Table.Th>
-                <Table.Th>Release date</Table.Th>
-                {canEdit && <Table.Th>Actions</Table.Th>}
-              </Table.Tr>
-            </Table.Thead>
-            <Table.Tbody>
-              {list.map((firmware, index) => (
-                <Table.Tr key={firmware.fwId}>
-                  <Table.Td>{index + 1}</Table.Td>
-                  <Table.Td>{firmware.name}</Table.Td>
-                  <Table.Td>{firmware.version}</Table.Td>
-                  <Table.Td style={{ whiteSpace: 'pre-wrap' }}>{firmware.releaseNote}</Table.Td>
-                  <Table.Td>{prerequisiteText(firmware, list)}</Table.Td>
-                  <Table.Td>{formatDate(firmware.createdAt)}</Table.Td>
-                  {canEdit && (
-                    <Table.Td>
-                      <Group gap="xs" wrap="nowrap">
-                        <Button
-                          size="compact-sm"
-                          onClick={() => setWizard({ push: firmware })}
-                          aria-label={`Push ${firmware.name} ${firmware.version}`}
-                        >
-                          Push
-                        </Button>
-                        <Button size="compact-sm" variant="light" onClick={() => setEditing(firmware)}>
-                          Edit
-                        </Button>
-                        <Button size="compact-sm" variant="light" color="red" onClick={() => setDeleting(firmware)}>
-                          Delete
-                        </Button>
-                      </Group>
-                    </Table.Td>
-                  )}
+      <QueryState query={firmwares} what="firmware" empty="No firmware yet.">
+        {(list) => (
+          <Table.ScrollContainer minWidth={720}>
+            <Table striped aria-label="Firmware">
+              <Table.Thead>
+                <Table.Tr>
+                  <Table.Th>#</Table.Th>
+                  <Table.Th>Name</Table.Th>
+                  <Table.Th>Version</Table.Th>
+                  <Table.Th>Release note</Table.Th>
+                  <Table.Th>Prerequisite</Table.Th>
+                  <Table.Th>Release date</Table.Th>
+                  {canEdit && <Table.Th>Actions</Table.Th>}
                 </Table.Tr>
-              ))}
-            </Table.Tbody>
-          </Table>
-        </Table.ScrollContainer>
-      )}
+              </Table.Thead>
+              <Table.Tbody>
+                {list.map((firmware, index) => (
+                  <Table.Tr key={firmware.fwId}>
+                    <Table.Td>{index + 1}</Table.Td>
+                    <Table.Td>{firmware.name}</Table.Td>
+                    <Table.Td>{firmware.version}</Table.Td>
+                    <Table.Td style={{ whiteSpace: 'pre-wrap' }}>{firmware.releaseNote}</Table.Td>
+                    <Table.Td>{prerequisiteText(firmware, list)}</Table.Td>
+                    <Table.Td>{formatDate(firmware.createdAt)}</Table.Td>
+                    {canEdit && (
+                      <Table.Td>
+                        <Group gap="xs" wrap="nowrap">
+                          <Button
+                            size="compact-sm"
+                            onClick={() => setWizard({ push: firmware })}
+                            aria-label={`Push ${firmware.name} ${firmware.version}`}
+                          >
+                            Push
+                          </Button>
+                          <Button size="compact-sm" variant="light" onClick={() => setEditing(firmware)}>
+                            Edit
+                          </Button>
+                          <Button size="compact-sm" variant="light" color="red" onClick={() => setDeleting(firmware)}>
+                            Delete
+                          </Button>
+                        </Group>
+                      </Table.Td>
+                    )}
+                  </Table.Tr>
+                ))}
+              </Table.Tbody>
+            </Table>
+          </Table.ScrollContainer>
+        )}
+      </QueryState>
       {wizard !== undefined && <FirmwareWizard pid={pid} pushOnly={wizard.push} onClose={() => setWizard(undefined)} />}
       {editing !== undefined && <EditFirmware firmware={editing} onClose={() => setEditing(undefined)} />}
       {deleting !== undefined && <DeleteFirmware firmware={deleting} onClose={() => setDeleting(undefined)} />}
@@ -199,41 +189,10 @@ function DeleteFirmware({ firmware, onClose }: { firmware: FirmwareBody; onClose
 }
 
 /** "name, version" of what a device reports, "All, N/A" before any report. */
-export function currentlyUses(device: DeviceBody, firmwares: FirmwareBody[]): string {
+export function currentlyUses(device: DeviceBody, firmwares: readonly FirmwareBody[]): string {
   if (device.firmware === null) return 'All, N/A';
   const found = firmwares.find((firmware) => firmware.fwId === device.firmware?.fwId);
   return `${found?.name ?? 'deleted firmware'}, ${device.firmware.version}`;
-}
-
-/** The fleet at a glance: how many devices are online, and how many run each version, live. */
-export function Fleet({ devices }: { devices: DeviceBody[] }) {
-  const online = devices.filter((device) => device.presence.online).length;
-  const versions = new Map<string, number>();
-  for (const device of devices) {
-    const version = device.firmware?.version ?? 'N/A';
-    versions.set(version, (versions.get(version) ?? 0) + 1);
-  }
-  return (
-    <Paper withBorder p="md" aria-label="Fleet">
-      <Stack gap="xs">
-        <Text fw={600} data-testid="fleet-online">
-          {online} of {devices.length} online
-        </Text>
-        <Progress value={(100 * online) / devices.length} color="green" aria-label="Devices online" />
-        {[...versions].map(([version, count]) => (
-          <Group key={version} gap="sm" wrap="nowrap">
-            <Text w={90} size="sm">
-              {version}
-            </Text>
-            <Progress value={(100 * count) / devices.length} style={{ flex: 1 }} aria-label={`Devices on ${version}`} />
-            <Text size="sm" w={40} ta="right">
-              {count}
-            </Text>
-          </Group>
-        ))}
-      </Stack>
-    </Paper>
-  );
 }
 
 export function DevicesTab({ pid }: { pid: string }) {
@@ -266,41 +225,73 @@ export function DevicesTab({ pid }: { pid: string }) {
           {create.isError && <ErrorText error={create.error} title="The device was not created" />}
         </form>
       )}
-      {devices.isPending && <Loading what="devices" />}
-      {devices.isError && <ErrorText error={devices.error} title="The devices could not be read" />}
-      {devices.data?.length === 0 && <Empty>No device yet.</Empty>}
-      {devices.data !== undefined && devices.data.length > 0 && <Fleet devices={devices.data} />}
-      {devices.data !== undefined && devices.data.length > 0 && (
-        <Table.ScrollContainer minWidth={520}>
-          <Table striped aria-label="Devices">
-            <Table.Thead>
-              <Table.Tr>
-                <Table.Th>Device</Table.Th>
-                <Table.Th>Device id</Table.Th>
-                <Table.Th>Currently use</Table.Th>
-                <Table.Th>Created</Table.Th>
-              </Table.Tr>
-            </Table.Thead>
-            <Table.Tbody>
-              {devices.data.map((device) => (
-                <Table.Tr key={device.deviceId} data-device={device.deviceId}>
-                  <Table.Td>
-                    <Group gap="xs" wrap="nowrap">
-                      <LiveDot online={device.presence.online} />
-                      <Link to={`/devices/${device.deviceId}`}>{device.name}</Link>
-                    </Group>
-                  </Table.Td>
-                  <Table.Td>
-                    <code>{device.deviceId}</code>
-                  </Table.Td>
-                  <Table.Td>{currentlyUses(device, firmwares.data ?? [])}</Table.Td>
-                  <Table.Td>{formatDate(device.createdAt)}</Table.Td>
-                </Table.Tr>
-              ))}
-            </Table.Tbody>
-          </Table>
-        </Table.ScrollContainer>
-      )}
+      <QueryState query={devices} what="devices" empty="No device yet.">
+        {(list) => (
+          <>
+            <Fleet devices={list} firmwares={firmwares.data} />
+            <DeviceTable devices={list} firmwares={firmwares.data ?? []} />
+          </>
+        )}
+      </QueryState>
     </Stack>
   );
 }
+
+/** The devices of a prototype; a row renders again only when its device changed (a live dot). */
+function DeviceTable({ devices, firmwares }: { devices: readonly DeviceBody[]; firmwares: readonly FirmwareBody[] }) {
+  return (
+    <Table.ScrollContainer minWidth={520}>
+      <Table striped aria-label="Devices">
+        <Table.Thead>
+          <Table.Tr>
+            <Table.Th>Device</Table.Th>
+            <Table.Th>Device id</Table.Th>
+            <Table.Th>Currently use</Table.Th>
+            <Table.Th>Created</Table.Th>
+          </Table.Tr>
+        </Table.Thead>
+        {/* Plain rows (console/src/rows.css): 1,000 of them render in a fraction of Mantine's cost. */}
+        <tbody className="fota-rows">
+          {devices.map((device) => (
+            <DeviceRow key={device.deviceId} device={device} firmwares={firmwares} />
+          ))}
+        </tbody>
+      </Table>
+    </Table.ScrollContainer>
+  );
+}
+
+const DeviceRow = memo(function DeviceRow({
+  device,
+  firmwares,
+}: {
+  device: DeviceBody;
+  firmwares: readonly FirmwareBody[];
+}) {
+  const online = device.presence.online;
+  const href = `/devices/${device.deviceId}`;
+  return (
+    <tr data-device={device.deviceId}>
+      <td>
+        <span className="fota-cell-name">
+          <span
+            className="fota-dot"
+            role="img"
+            aria-label={online ? 'online' : 'offline'}
+            title={online ? 'online' : 'offline'}
+            data-online={online}
+            style={{ background: online ? presenceColors.online : presenceColors.offline }}
+          />
+          <a className="fota-link mantine-focus-auto" href={href} onClick={(event) => follow(event, href)}>
+            {device.name}
+          </a>
+        </span>
+      </td>
+      <td>
+        <code>{device.deviceId}</code>
+      </td>
+      <td>{currentlyUses(device, firmwares)}</td>
+      <td>{formatDate(device.createdAt)}</td>
+    </tr>
+  );
+});

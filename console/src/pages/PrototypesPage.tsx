@@ -5,7 +5,7 @@ import type { PrototypeBody } from '../../../src/contract/schemas.js';
 import { ApiError } from '../../../src/contract/http-client.js';
 import { client } from '../api';
 import { useSigned } from '../App';
-import { Empty, ErrorText, formatDate, Loading } from '../components';
+import { ErrorText, formatDate, QueryState } from '../components';
 import { Link } from '../router';
 
 export function PrototypesPage() {
@@ -19,48 +19,51 @@ export function PrototypesPage() {
         <Title order={2}>Prototypes</Title>
         {canEdit && <Button onClick={() => setEditing('new')}>+ Create prototype</Button>}
       </Group>
-      {prototypes.isPending && <Loading what="prototypes" />}
-      {prototypes.isError && <ErrorText error={prototypes.error} title="The prototypes could not be read" />}
-      {prototypes.data?.length === 0 && <Empty>No prototype yet{canEdit ? ': create the first one.' : '.'}</Empty>}
-      {prototypes.data !== undefined && prototypes.data.length > 0 && (
-        <Table.ScrollContainer minWidth={560}>
-          <Table striped highlightOnHover>
-            <Table.Thead>
-              <Table.Tr>
-                <Table.Th>Name</Table.Th>
-                <Table.Th>Description</Table.Th>
-                <Table.Th>Versions</Table.Th>
-                <Table.Th>Created</Table.Th>
-                {canEdit && <Table.Th>Actions</Table.Th>}
-              </Table.Tr>
-            </Table.Thead>
-            <Table.Tbody>
-              {prototypes.data.map((prototype) => (
-                <Table.Tr key={prototype.prototypeId}>
-                  <Table.Td>
-                    <Link to={`/prototypes/${prototype.prototypeId}`}>{prototype.name}</Link>
-                  </Table.Td>
-                  <Table.Td>{prototype.description}</Table.Td>
-                  <Table.Td>{prototype.versionPolicy}</Table.Td>
-                  <Table.Td>{formatDate(prototype.createdAt)}</Table.Td>
-                  {canEdit && (
-                    <Table.Td>
-                      <Group gap="xs" wrap="nowrap">
-                        <Button size="compact-sm" variant="light" onClick={() => setEditing(prototype)}>
-                          Edit
-                        </Button>
-                        <Button size="compact-sm" variant="light" color="red" onClick={() => setDeleting(prototype)}>
-                          Delete
-                        </Button>
-                      </Group>
-                    </Table.Td>
-                  )}
+      <QueryState
+        query={prototypes}
+        what="prototypes"
+        empty={`No prototype yet${canEdit ? ': create the first one.' : '.'}`}
+      >
+        {(list) => (
+          <Table.ScrollContainer minWidth={560}>
+            <Table striped highlightOnHover>
+              <Table.Thead>
+                <Table.Tr>
+                  <Table.Th>Name</Table.Th>
+                  <Table.Th>Description</Table.Th>
+                  <Table.Th>Versions</Table.Th>
+                  <Table.Th>Created</Table.Th>
+                  {canEdit && <Table.Th>Actions</Table.Th>}
                 </Table.Tr>
-              ))}
-            </Table.Tbody>
-          </Table>
-        </Table.ScrollContainer>
-      )}
+              </Table.Thead>
+              <Table.Tbody>
+                {list.map((prototype) => (
+                  <Table.Tr key={prototype.prototypeId}>
+                    <Table.Td>
+                      <Link to={`/prototypes/${prototype.prototypeId}`}>{prototype.name}</Link>
+                    </Table.Td>
+                    <Table.Td>{prototype.description}</Table.Td>
+                    <Table.Td>{prototype.versionPolicy}</Table.Td>
+                    <Table.Td>{formatDate(prototype.createdAt)}</Table.Td>
+                    {canEdit && (
+                      <Table.Td>
+                        <Group gap="xs" wrap="nowrap">
+                          <Button size="compact-sm" variant="light" onClick={() => setEditing(prototype)}>
+                            Edit
+                          </Button>
+                          <Button size="compact-sm" variant="light" color="red" onClick={() => setDeleting(prototype)}>
+                            Delete
+                          </Button>
+                        </Group>
+                      </Table.Td>
+                    )}
+                  </Table.Tr>
+                ))}
+              </Table.Tbody>
+            </Table>
+          </Table.ScrollContainer>
+        )}
+      </QueryState>
       {editing !== undefined && <PrototypeForm prototype={editing} onClose={() => setEditing(undefined)} />}
       {deleting !== undefined && <DeletePrototype prototype={deleting} onClose={() => setDeleting(undefined)} />}
     </Stack>

@@ -1,13 +1,24 @@
-import { Badge, Button, Group, Paper, Progress, Select, SimpleGrid, Stack, Table, Text, Title } from '@mantine/core';
+import { Badge, Button, Group, Paper, Select, Stack, Table, Text, Title } from '@mantine/core';
 import { useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
-import { pushStatuses, type PushStatus } from '../../../src/contract/http-client.js';
+import type { PushBody, PushTargetPageBody } from '../../../src/contract/schemas.js';
 import { client } from '../api';
-import { Empty, ErrorText, formatDate, Loading } from '../components';
+import { StackedBar, type Segment } from '../charts';
+import { formatDate, QueryState, StatusBadge } from '../components';
 import { Link } from '../router';
-import { StatusBadge, statusColors } from './DevicePage';
+import { paletteVar, pushStatuses, statusColors, type PushStatus } from '../status';
 
 const PAGE = 50;
+
+/** The summary's counts per status as segments of one bar, in the contract's order of statuses. */
+export function statusSegments(push: PushBody): Segment[] {
+  return pushStatuses.map((name) => ({
+    key: name,
+    label: name,
+    value: push.counts[name] ?? 0,
+    color: paletteVar(statusColors[name]),
+  }));
+}
 
 export function PushPage({ pushId }: { pushId: string }) {
   const summary = useQuery({ queryKey: ['push', pushId], queryFn: () => client.pushSummary(pushId) });
@@ -19,111 +30,111 @@ export function PushPage({ pushId }: { pushId: string }) {
     queryKey: ['push-targets', pushId, status, cursor],
     queryFn: () => client.pushTargets(pushId, { status, cursor, limit: PAGE }),
   });
-  if (summary.isPending) return <Loading what="the push" />;
-  if (summary.isError) return <ErrorText error={summary.error} title="The push could not be read" />;
-  const push = summary.data;
+  const choose = (value: PushStatus | undefined) => {
+    setStatus(value);
+    setCursors([]);
+  };
   return (
-    <Stack>
-      <Text size="sm">
-        <Link to="/">Prototypes</Link> / <Link to={`/prototypes/${push.prototypeId}`}>prototype</Link> / push
-      </Text>
-      <Group gap="sm">
-        <Title order={2}>Push of version {push.version}</Title>
-        <Badge data-testid="push-status" color={push.status === 'finished' ? 'green' : 'blue'}>
-          {push.status.replace('_', ' ')}
-        </Badge>
-      </Group>
-      <Text c="dimmed">
-        {push.total} device{push.total === 1 ? '' : 's'} · by {push.createdBy} · {formatDate(push.createdAt)}
-        {push.queueOffline ? ' · delivered when online' : ''}
-        {push.force ? ' · forced' : ''}
-      </Text>
-      <Paper withBorder p="md">
-        <Progress.Root size="xl" aria-label="Targets per status">
-          {pushStatuses.map((name) =>
-            (push.counts[name] ?? 0) > 0 ? (
-              <Progress.Section
-                key={name}
-                value={(100 * (push.counts[name] ?? 0)) / Math.max(push.total, 1)}
-                color={statusColors[name] ?? 'gray'}
-              >
-                <Progress.Label>{name}</Progress.Label>
-              </Progress.Section>
-            ) : null,
-          )}
-        </Progress.Root>
-        <SimpleGrid cols={{ base: 2, sm: 4 }} mt="md">
-          {pushStatuses.map((name) => (
-            <Group key={name} gap="xs" data-count={name}>
-              <StatusBadge status={name} />
-              <Text fw={600}>{push.counts[name] ?? 0}</Text>
-            </Group>
-          ))}
-        </SimpleGrid>
-      </Paper>
-      <Group align="flex-end">
-        <Select
-          label="Status"
-          placeholder="every status"
-          clearable
-          data={pushStatuses.map((name) => ({ value: name, label: name }))}
-          value={status ?? null}
-          onChange={(value) => {
-            setStatus((value ?? undefined) as PushStatus | undefined);
-            setCursors([]);
-          }}
-        />
-      </Group>
-      {targets.isPending && <Loading what="devices" />}
-      {targets.isError && <ErrorText error={targets.error} title="The devices of the push could not be read" />}
-      {targets.data?.targets.length === 0 && <Empty>No device {status ? `is ${status}` : 'in this push'}.</Empty>}
-      {targets.data !== undefined && targets.data.targets.length > 0 && (
-        <Table.ScrollContainer minWidth={560}>
-          <Table striped aria-label="Devices of the push">
-            <Table.Thead>
-              <Table.Tr>
-                <Table.Th>Device</Table.Th>
-                <Table.Th>Status</Table.Th>
-                <Table.Th>Reason</Table.Th>
-                <Table.Th>Updated</Table.Th>
-              </Table.Tr>
-            </Table.Thead>
-            <Table.Tbody>
-              {targets.data.targets.map((target) => (
-                <Table.Tr key={target.deviceId} data-status={target.status}>
-                  <Table.Td>
-                    <Link to={`/devices/${target.deviceId}`}>{target.deviceId}</Link>
-                  </Table.Td>
-                  <Table.Td>
-                    <StatusBadge status={target.status} />
-                  </Table.Td>
-                  <Table.Td>{target.reason ?? ''}</Table.Td>
-                  <Table.Td>{formatDate(target.updatedAt)}</Table.Td>
-                </Table.Tr>
-              ))}
-            </Table.Tbody>
-          </Table>
-        </Table.ScrollContainer>
+    <QueryState query={summary} what="push" errorTitle="The push could not be read">
+      {(push) => (
+        <Stack>
+          <Text size="sm">
+            <Link to="/">Prototypes</Link> / <Link to={`/prototypes/${push.prototypeId}`}>prototype</Link> / push
+          </Text>
+          <Group gap="sm">
+            <Title order={2}>Push of version {push.version}</Title>
+            <Badge data-testid="push-status" color={push.status === 'finished' ? 'green' : 'blue'}>
+              {push.status.replace('_', ' ')}
+            </Badge>
+          </Group>
+          <Text c="dimmed">
+            {push.total} device{push.total === 1 ? '' : 's'} · by {push.createdBy} · {formatDate(push.createdAt)}
+            {push.queueOffline ? ' · delivered when online' : ''}
+            {push.force ? ' · forced' : ''}
+          </Text>
+          <Paper withBorder p="md" component="section" aria-label="Devices per status">
+            <Title order={4} mb="xs">
+              Devices per status
+            </Title>
+            <StackedBar title="Devices per status" segments={statusSegments(push)} height={24} />
+          </Paper>
+          <Group align="flex-end">
+            <Select
+              label="Status"
+              placeholder="every status"
+              clearable
+              data={pushStatuses.map((name) => ({ value: name, label: name }))}
+              value={status ?? null}
+              onChange={(value) => choose((value ?? undefined) as PushStatus | undefined)}
+            />
+          </Group>
+          <QueryState
+            query={targets}
+            what="devices of the push"
+            isEmpty={(page) => page.targets.length === 0}
+            empty={`No device ${status ? `is ${status}` : 'in this push'}.`}
+            emptyAction={
+              status !== undefined ? (
+                <Button variant="light" onClick={() => choose(undefined)}>
+                  Show every status
+                </Button>
+              ) : undefined
+            }
+          >
+            {(page) => <TargetTable page={page} />}
+          </QueryState>
+          <Group>
+            <Button
+              variant="default"
+              disabled={cursors.length === 0}
+              onClick={() => setCursors((list) => list.slice(0, -1))}
+            >
+              Previous page
+            </Button>
+            <Button
+              variant="default"
+              disabled={!targets.data?.nextCursor}
+              onClick={() => {
+                const next = targets.data?.nextCursor;
+                if (next) setCursors((list) => [...list, next]);
+              }}
+            >
+              Next page
+            </Button>
+          </Group>
+        </Stack>
       )}
-      <Group>
-        <Button
-          variant="default"
-          disabled={cursors.length === 0}
-          onClick={() => setCursors((list) => list.slice(0, -1))}
-        >
-          Previous page
-        </Button>
-        <Button
-          variant="default"
-          disabled={!targets.data?.nextCursor}
-          onClick={() => {
-            const next = targets.data?.nextCursor;
-            if (next) setCursors((list) => [...list, next]);
-          }}
-        >
-          Next page
-        </Button>
-      </Group>
-    </Stack>
+    </QueryState>
+  );
+}
+
+function TargetTable({ page }: { page: PushTargetPageBody }) {
+  return (
+    <Table.ScrollContainer minWidth={560}>
+      <Table striped aria-label="Devices of the push">
+        <Table.Thead>
+          <Table.Tr>
+            <Table.Th>Device</Table.Th>
+            <Table.Th>Status</Table.Th>
+            <Table.Th>Reason</Table.Th>
+            <Table.Th>Updated</Table.Th>
+          </Table.Tr>
+        </Table.Thead>
+        <Table.Tbody>
+          {page.targets.map((target) => (
+            <Table.Tr key={target.deviceId} data-status={target.status}>
+              <Table.Td>
+                <Link to={`/devices/${target.deviceId}`}>{target.deviceId}</Link>
+              </Table.Td>
+              <Table.Td>
+                <StatusBadge status={target.status} />
+              </Table.Td>
+              <Table.Td>{target.reason ?? ''}</Table.Td>
+              <Table.Td>{formatDate(target.updatedAt)}</Table.Td>
+            </Table.Tr>
+          ))}
+        </Table.Tbody>
+      </Table>
+    </Table.ScrollContainer>
   );
 }

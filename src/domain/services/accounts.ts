@@ -10,6 +10,8 @@ export const MIN_PASSWORD_LENGTH = 10;
 const MAX_PASSWORD_LENGTH = 1024;
 const MAX_EMAIL_LENGTH = 254;
 const MAX_TOKEN_NAME_LENGTH = 100;
+/** Characters of a session's random cookie value (32 bytes in base64url); the admin's add a seal. */
+const SECRET_LENGTH = 43;
 /** `lastUsedAt` of a token is written at most this often. */
 export const TOKEN_TOUCH_EVERY_MS = 60_000;
 
@@ -60,7 +62,7 @@ export class AccountService {
   constructor(
     private readonly deps: {
       readonly accounts: AccountRepository;
-      readonly adminTokens: Pick<AdminTokens, 'authenticate'>;
+      readonly adminTokens: Pick<AdminTokens, 'authenticate' | 'seal' | 'sealed'>;
       readonly clock: Clock;
       readonly sessionTtlMs: number;
     },
@@ -128,7 +130,11 @@ export class AccountService {
     return this.open(user.id, { ...publicUser(user), builtIn: false }, userActor(user.role, user));
   }
 
-  /** Opens a session of the built-in administrator with the admin token, for the very first admin. */
+  /**
+   * Opens a session of the built-in administrator with the admin token, for the very first admin.
+   * Its cookie value carries the token's seal of its random part, so the session ends with the
+   * token: after `fota admin reset-token`, or a start with another FOTA_ADMIN_TOKEN.
+   */
   async signInWithAdminToken(token: string): Promise<SignedIn> {
     const actor = this.deps.adminTokens.authenticate(token);
     const now = this.deps.clock.now();
@@ -136,7 +142,7 @@ export class AccountService {
   }
 
   /** The session of a cookie value; an unknown or expired one is refused (and an expired one deleted). */
-  async session(secret: string): Promise<{ user: SessionUser; actor: Actor }> {
+  async session(secret: string): Promise<{ user: SessionUser; actor: Actor; expiresAt: Date }> {
     const hash = sha256(secret);
     const session = await this.deps.accounts.getSession(hash);
     if (!session) throw new DomainError('unauthenticated', 'not signed in, or the session was closed');
@@ -144,10 +150,21 @@ export class AccountService {
       await this.deps.accounts.deleteSession(hash);
       throw new DomainError('unauthenticated', 'the session expired: sign in again');
     }
-    if (session.userId === undefined) return { user: builtInUser(session.createdAt), actor: { kind: 'admin' } };
+    if (session.userId === undefined) {
+      const random = secret.slice(0, SECRET_LENGTH);
+      if (!this.deps.adminTokens.sealed(random, secret.slice(SECRET_LENGTH))) {
+        await this.deps.accounts.deleteSession(hash);
+        throw new DomainError('unauthenticated', 'the admin token of this session was replaced: sign in again');
+      }
+      return { user: builtInUser(session.createdAt), actor: { kind: 'admin' }, expiresAt: session.expiresAt };
+    }
     const user = await this.deps.accounts.getUser(session.userId);
     if (!user) throw new DomainError('unauthenticated', 'not signed in, or the session was closed');
-    return { user: { ...publicUser(user), builtIn: false }, actor: userActor(user.role, user) };
+    return {
+      user: { ...publicUser(user), builtIn: false },
+      actor: userActor(user.role, user),
+      expiresAt: session.expiresAt,
+    };
   }
 
   async signOut(secret: string): Promise<void> {
@@ -213,7 +230,8 @@ export class AccountService {
   private async open(userId: string | undefined, user: SessionUser, actor: Actor): Promise<SignedIn> {
     const now = this.deps.clock.now();
     await this.deps.accounts.deleteExpiredSessions(now);
-    const secret = randomBytes(32).toString('base64url');
+    const random = randomBytes(32).toString('base64url');
+    const secret = userId === undefined ? random + this.deps.adminTokens.seal(random) : random;
     await this.deps.accounts.insertSession({
       tokenHash: sha256(secret),
       userId,

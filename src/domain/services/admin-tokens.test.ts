@@ -71,4 +71,23 @@ describe('AdminTokens', () => {
     expect(restarted.authenticate(fresh)).toEqual({ kind: 'admin' });
     expect(failureCode(() => restarted.authenticate(old))).toBe('unauthenticated');
   });
+
+  it('seals a value so that it verifies with the same token only, not after a reset or another token', async () => {
+    const repositories = inMemoryRepositories();
+    const tokens = new AdminTokens(repositories.settings);
+    expect(tokens.sealed('value', 'anything')).toBe(false);
+    await tokens.prepare(undefined);
+    const seal = tokens.seal('value');
+    expect(tokens.sealed('value', seal)).toBe(true);
+    expect(tokens.sealed('other value', seal)).toBe(false);
+    expect(tokens.sealed('value', seal.slice(1))).toBe(false);
+    const restarted = new AdminTokens(repositories.settings);
+    await restarted.prepare(undefined);
+    expect(restarted.sealed('value', seal)).toBe(true);
+    await restarted.reset();
+    expect(restarted.sealed('value', seal)).toBe(false);
+    const other = new AdminTokens(repositories.settings);
+    await other.prepare(configured);
+    expect(other.sealed('value', seal)).toBe(false);
+  });
 });

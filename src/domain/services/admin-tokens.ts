@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { DomainError } from '../errors.js';
 import type { Actor } from '../model.js';
 import type { SettingsRepository } from '../ports.js';
@@ -52,5 +52,22 @@ export class AdminTokens {
       throw new DomainError('unauthenticated', 'the bearer token is not valid');
     }
     return { kind: 'admin' };
+  }
+
+  /**
+   * A seal of `value` by the current admin token (an HMAC keyed by its hash): what is sealed by one
+   * token no longer verifies once another token replaces it, as after `fota admin reset-token`.
+   */
+  seal(value: string): string {
+    if (this.expectedHash === undefined) throw new DomainError('unavailable', 'admin tokens are not ready');
+    return createHmac('sha256', this.expectedHash).update('fota admin session\0').update(value).digest('base64url');
+  }
+
+  /** Whether `seal` is the current token's seal of `value`, in constant time. */
+  sealed(value: string, seal: string): boolean {
+    if (this.expectedHash === undefined) return false;
+    const expected = Buffer.from(this.seal(value));
+    const given = Buffer.from(seal);
+    return given.length === expected.length && timingSafeEqual(given, expected);
   }
 }

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startLoopbackFota, until, type LoopbackFota } from './testing/loopback-fota.js';
+import { startLoopbackFota, until, type LoopbackFota } from '../simulator/testing/loopback-fota.js';
 
 /** `fota simulate` in a child process, as a user runs it (through tsx, like bin/fota.js). */
 
@@ -16,7 +16,7 @@ interface Child {
 function simulate(args: readonly string[], env: Record<string, string>): Child {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', 'src/simulator/testing/simulate-cli.ts', 'simulate', ...args],
+    ['--import', 'tsx', 'src/cli/testing/simulate-cli.ts', 'simulate', ...args],
     // Only the variables given: nothing of this process's environment (FOTA_* least of all).
     { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] },
   );

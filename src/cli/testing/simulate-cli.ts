@@ -3,8 +3,8 @@
  * file through tsx, so the tests do not depend on which other commands main.ts registers.
  */
 import { Command, CommanderError } from 'commander';
-import { reportUsageErrors } from '../../cli/cli-error.js';
-import { registerSimulateCommand } from '../../cli/simulate-command.js';
+import { reportUsageErrors } from '../cli-error.js';
+import { registerSimulateCommand } from '../simulate-command.js';
 
 const program = new Command('fota').enablePositionalOptions().exitOverride();
 registerSimulateCommand(program);

@@ -1,0 +1,230 @@
+import {
+  Alert,
+  Badge,
+  Button,
+  Code,
+  CopyButton,
+  Group,
+  Modal,
+  Select,
+  Stack,
+  Table,
+  Text,
+  TextInput,
+  Title,
+} from '@mantine/core';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useState, type FormEvent } from 'react';
+import type { ApiTokenBody, ApiTokenCreatedBody } from '../../../src/contract/schemas.js';
+import type { Role } from '../../../src/contract/http-client.js';
+import { client } from '../api';
+import { useSigned } from '../App';
+import { Empty, ErrorText, formatDate, Loading } from '../components';
+import { roleOptions } from './UsersPage';
+
+const rank: Record<Role, number> = { viewer: 0, developer: 1, admin: 2 };
+
+/** The roles a token of someone with `role` may have: none higher than theirs (the server checks it too). */
+export const tokenRoles = (role: Role) => roleOptions.filter((option) => rank[option.value] <= rank[role]);
+
+/** API tokens for scripts and CI: one's own, or every user's for an admin. */
+export function TokensPage() {
+  const { role } = useSigned();
+  const admin = role === 'admin';
+  const tokens = useQuery({ queryKey: ['tokens'], queryFn: () => client.tokens() });
+  // Owners by email, for an admin, who sees every user's tokens.
+  const users = useQuery({ queryKey: ['users'], queryFn: () => client.users(), enabled: admin });
+  const [creating, setCreating] = useState(false);
+  const [created, setCreated] = useState<ApiTokenCreatedBody | undefined>();
+  const [revoking, setRevoking] = useState<ApiTokenBody | undefined>();
+  const owner = (token: ApiTokenBody): string =>
+    token.userId === null
+      ? 'built-in admin'
+      : (users.data?.find((user) => user.userId === token.userId)?.email ?? token.userId);
+  return (
+    <Stack>
+      <Group justify="space-between">
+        <Title order={2}>API tokens</Title>
+        <Button onClick={() => setCreating(true)}>+ Create token</Button>
+      </Group>
+      <Text c="dimmed" size="sm">
+        Scripts, CI and the fota command send a token as <Code>Authorization: Bearer …</Code> (or{' '}
+        <Code>FOTA_TOKEN</Code>). A token acts with its role, never higher than its owner&apos;s.
+        {admin ? ' As an admin you see and may revoke every user’s tokens.' : ''}
+      </Text>
+      {tokens.isPending && <Loading what="API tokens" />}
+      {tokens.isError && <ErrorText error={tokens.error} title="The API tokens could not be read" />}
+      {tokens.data?.length === 0 && <Empty>No API token yet: create one for a script or a CI job.</Empty>}
+      {tokens.data !== undefined && tokens.data.length > 0 && (
+        <Table.ScrollContainer minWidth={760}>
+          <Table striped highlightOnHover aria-label="API tokens">
+            <Table.Thead>
+              <Table.Tr>
+                <Table.Th>Name</Table.Th>
+                <Table.Th>Role</Table.Th>
+                {admin && <Table.Th>Owner</Table.Th>}
+                <Table.Th>Created</Table.Th>
+                <Table.Th>Last used</Table.Th>
+                <Table.Th>Actions</Table.Th>
+              </Table.Tr>
+            </Table.Thead>
+            <Table.Tbody>
+              {tokens.data.map((token) => (
+                <Table.Tr key={token.tokenId}>
+                  <Table.Td>{token.name}</Table.Td>
+                  <Table.Td>
+                    <Badge variant="light" color="gray">
+                      {token.role}
+                    </Badge>
+                  </Table.Td>
+                  {admin && <Table.Td>{owner(token)}</Table.Td>}
+                  <Table.Td>{formatDate(token.createdAt)}</Table.Td>
+                  <Table.Td>{token.lastUsedAt === null ? 'never' : formatDate(token.lastUsedAt)}</Table.Td>
+                  <Table.Td>
+                    <Button
+                      size="compact-sm"
+                      variant="light"
+                      color="red"
+                      aria-label={`Revoke ${token.name}`}
+                      onClick={() => setRevoking(token)}
+                    >
+                      Revoke
+                    </Button>
+                  </Table.Td>
+                </Table.Tr>
+              ))}
+            </Table.Tbody>
+          </Table>
+        </Table.ScrollContainer>
+      )}
+      {creating && (
+        <CreateToken
+          role={role}
+          onClose={() => setCreating(false)}
+          onCreated={(token) => {
+            setCreating(false);
+            setCreated(token);
+          }}
+        />
+      )}
+      {created !== undefined && <NewSecret token={created} onClose={() => setCreated(undefined)} />}
+      {revoking !== undefined && <RevokeToken token={revoking} onClose={() => setRevoking(undefined)} />}
+    </Stack>
+  );
+}
+
+function CreateToken({
+  role: mine,
+  onClose,
+  onCreated,
+}: {
+  role: Role;
+  onClose: () => void;
+  onCreated: (token: ApiTokenCreatedBody) => void;
+}) {
+  const queries = useQueryClient();
+  const [name, setName] = useState('');
+  const [role, setRole] = useState<Role>('viewer');
+  const allowed = tokenRoles(mine);
+  const create = useMutation({
+    mutationFn: () => client.createToken({ name: name.trim(), role }),
+    onSuccess: (token) => {
+      void queries.invalidateQueries({ queryKey: ['tokens'] });
+      onCreated(token);
+    },
+  });
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    create.mutate();
+  };
+  return (
+    <Modal opened onClose={onClose} title="Create API token">
+      <form onSubmit={submit}>
+        <Stack gap="sm">
+          {create.isError && <ErrorText error={create.error} title="Not created" />}
+          <TextInput
+            label="Name"
+            description="What uses it, such as “CI deploy job”"
+            required
+            maxLength={100}
+            data-autofocus
+            value={name}
+            onChange={(e) => setName(e.currentTarget.value)}
+          />
+          <Select
+            label="Role"
+            description={`No higher than yours (${mine})`}
+            data={allowed}
+            value={role}
+            allowDeselect={false}
+            onChange={(next) => {
+              const found = allowed.find((option) => option.value === next);
+              if (found) setRole(found.value);
+            }}
+          />
+          <Group justify="flex-end">
+            <Button variant="default" onClick={onClose}>
+              Cancel
+            </Button>
+            <Button type="submit" loading={create.isPending}>
+              Create
+            </Button>
+          </Group>
+        </Stack>
+      </form>
+    </Modal>
+  );
+}
+
+/** The token's secret, shown this once: the server keeps only its hash. */
+function NewSecret({ token, onClose }: { token: ApiTokenCreatedBody; onClose: () => void }) {
+  return (
+    <Modal opened onClose={onClose} title={`Token “${token.name}” created`} closeOnClickOutside={false} size="lg">
+      <Stack gap="sm">
+        <Alert color="yellow" title="Copy it now: it is shown only this once" role="alert">
+          fota keeps only a hash of the token and cannot show it again. If you lose it, revoke it and create another.
+        </Alert>
+        <Code block aria-label="New token" style={{ wordBreak: 'break-all', whiteSpace: 'pre-wrap' }}>
+          {token.token}
+        </Code>
+        <Group justify="flex-end">
+          <CopyButton value={token.token}>
+            {({ copied, copy }) => (
+              <Button variant="light" onClick={copy} aria-label="Copy the token">
+                {copied ? 'Copied' : 'Copy'}
+              </Button>
+            )}
+          </CopyButton>
+          <Button onClick={onClose}>Done</Button>
+        </Group>
+      </Stack>
+    </Modal>
+  );
+}
+
+function RevokeToken({ token, onClose }: { token: ApiTokenBody; onClose: () => void }) {
+  const queries = useQueryClient();
+  const revoke = useMutation({
+    mutationFn: () => client.revokeToken(token.tokenId),
+    onSuccess: () => {
+      void queries.invalidateQueries({ queryKey: ['tokens'] });
+      onClose();
+    },
+  });
+  return (
+    <Modal opened onClose={onClose} title={`Revoke ${token.name}?`}>
+      <Stack gap="sm">
+        <Text>Whatever uses it is refused from now on. This cannot be undone.</Text>
+        {revoke.isError && <ErrorText error={revoke.error} title="Not revoked" />}
+        <Group justify="flex-end">
+          <Button variant="default" onClick={onClose}>
+            Cancel
+          </Button>
+          <Button color="red" loading={revoke.isPending} onClick={() => revoke.mutate()}>
+            Revoke
+          </Button>
+        </Group>
+      </Stack>
+    </Modal>
+  );
+}

@@ -1,0 +1,266 @@
+import {
+  Alert,
+  Badge,
+  Button,
+  Group,
+  Modal,
+  PasswordInput,
+  Select,
+  Stack,
+  Table,
+  Text,
+  TextInput,
+  Title,
+} from '@mantine/core';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useState, type FormEvent } from 'react';
+import type { UserBody } from '../../../src/contract/schemas.js';
+import type { Role } from '../../../src/contract/http-client.js';
+import { client } from '../api';
+import { useSigned } from '../App';
+import { Empty, ErrorText, formatDate, Loading } from '../components';
+
+/** The server's rule, shown before it is sent: it refuses shorter passwords too. */
+const MIN_PASSWORD_LENGTH = 10;
+
+export const roleOptions: { value: Role; label: string }[] = [
+  { value: 'viewer', label: 'viewer: reads everything but device keys' },
+  { value: 'developer', label: 'developer: also firmware, devices and pushes' },
+  { value: 'admin', label: 'admin: also users and every token' },
+];
+
+const isRole = (value: string | null): value is Role => roleOptions.some((option) => option.value === value);
+
+/** The people who sign in to the console: admins only (the API refuses anyone else). */
+export function UsersPage() {
+  const { role } = useSigned();
+  const admin = role === 'admin';
+  const users = useQuery({ queryKey: ['users'], queryFn: () => client.users(), enabled: admin });
+  const [editing, setEditing] = useState<UserBody | 'new' | undefined>();
+  const [deleting, setDeleting] = useState<UserBody | undefined>();
+  if (!admin) {
+    return (
+      <Stack>
+        <Title order={2}>Users</Title>
+        <Alert color="gray" title="Admins only" role="status">
+          Only an admin manages users. Ask one to change your role.
+        </Alert>
+      </Stack>
+    );
+  }
+  return (
+    <Stack>
+      <Group justify="space-between">
+        <Title order={2}>Users</Title>
+        <Button onClick={() => setEditing('new')}>+ Create user</Button>
+      </Group>
+      {users.isPending && <Loading what="users" />}
+      {users.isError && <ErrorText error={users.error} title="The users could not be read" />}
+      {users.data?.length === 0 && (
+        <Empty>No user yet: you are signed in with the admin token. Create the first admin.</Empty>
+      )}
+      {users.data !== undefined && users.data.length > 0 && (
+        <Table.ScrollContainer minWidth={600}>
+          <Table striped highlightOnHover aria-label="Users">
+            <Table.Thead>
+              <Table.Tr>
+                <Table.Th>Email</Table.Th>
+                <Table.Th>Role</Table.Th>
+                <Table.Th>Created</Table.Th>
+                <Table.Th>Actions</Table.Th>
+              </Table.Tr>
+            </Table.Thead>
+            <Table.Tbody>
+              {users.data.map((user) => (
+                <Table.Tr key={user.userId}>
+                  <Table.Td>{user.email}</Table.Td>
+                  <Table.Td>
+                    <Badge
+                      variant="light"
+                      color={user.role === 'admin' ? 'grape' : user.role === 'developer' ? 'blue' : 'gray'}
+                    >
+                      {user.role}
+                    </Badge>
+                  </Table.Td>
+                  <Table.Td>{formatDate(user.createdAt)}</Table.Td>
+                  <Table.Td>
+                    <Group gap="xs" wrap="nowrap">
+                      <Button
+                        size="compact-sm"
+                        variant="light"
+                        aria-label={`Edit ${user.email}`}
+                        onClick={() => setEditing(user)}
+                      >
+                        Edit
+                      </Button>
+                      <Button
+                        size="compact-sm"
+                        variant="light"
+                        color="red"
+                        aria-label={`Delete ${user.email}`}
+                        onClick={() => setDeleting(user)}
+                      >
+                        Delete
+                      </Button>
+                    </Group>
+                  </Table.Td>
+                </Table.Tr>
+              ))}
+            </Table.Tbody>
+          </Table>
+        </Table.ScrollContainer>
+      )}
+      {editing === 'new' && <CreateUser onClose={() => setEditing(undefined)} />}
+      {editing !== undefined && editing !== 'new' && <EditUser user={editing} onClose={() => setEditing(undefined)} />}
+      {deleting !== undefined && <DeleteUser user={deleting} onClose={() => setDeleting(undefined)} />}
+    </Stack>
+  );
+}
+
+function RoleSelect({ value, onChange }: { value: Role; onChange: (role: Role) => void }) {
+  return (
+    <Select
+      label="Role"
+      data={roleOptions}
+      value={value}
+      allowDeselect={false}
+      onChange={(next) => {
+        if (isRole(next)) onChange(next);
+      }}
+    />
+  );
+}
+
+function CreateUser({ onClose }: { onClose: () => void }) {
+  const queries = useQueryClient();
+  const [email, setEmail] = useState('');
+  const [password, setPassword] = useState('');
+  const [role, setRole] = useState<Role>('viewer');
+  const create = useMutation({
+    mutationFn: () => client.createUser({ email, password, role }),
+    onSuccess: () => {
+      void queries.invalidateQueries({ queryKey: ['users'] });
+      onClose();
+    },
+  });
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    create.mutate();
+  };
+  return (
+    <Modal opened onClose={onClose} title="Create user">
+      <form onSubmit={submit}>
+        <Stack gap="sm">
+          {create.isError && <ErrorText error={create.error} title="Not created" />}
+          <TextInput
+            label="Email"
+            type="email"
+            required
+            data-autofocus
+            autoComplete="off"
+            value={email}
+            onChange={(e) => setEmail(e.currentTarget.value)}
+          />
+          <PasswordInput
+            label="Password"
+            description={`${MIN_PASSWORD_LENGTH} characters or more; give it to the person, who signs in with it`}
+            required
+            minLength={MIN_PASSWORD_LENGTH}
+            autoComplete="new-password"
+            value={password}
+            onChange={(e) => setPassword(e.currentTarget.value)}
+          />
+          <RoleSelect value={role} onChange={setRole} />
+          <Group justify="flex-end">
+            <Button variant="default" onClick={onClose}>
+              Cancel
+            </Button>
+            <Button type="submit" loading={create.isPending}>
+              Create
+            </Button>
+          </Group>
+        </Stack>
+      </form>
+    </Modal>
+  );
+}
+
+function EditUser({ user, onClose }: { user: UserBody; onClose: () => void }) {
+  const queries = useQueryClient();
+  const [role, setRole] = useState<Role>(user.role);
+  const [password, setPassword] = useState('');
+  const save = useMutation({
+    mutationFn: () =>
+      client.updateUser(user.userId, {
+        ...(role === user.role ? {} : { role }),
+        ...(password === '' ? {} : { password }),
+      }),
+    onSuccess: () => {
+      void queries.invalidateQueries({ queryKey: ['users'] });
+      void queries.invalidateQueries({ queryKey: ['tokens'] });
+      onClose();
+    },
+  });
+  const unchanged = role === user.role && password === '';
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    if (!unchanged) save.mutate();
+  };
+  return (
+    <Modal opened onClose={onClose} title={`Edit ${user.email}`}>
+      <form onSubmit={submit}>
+        <Stack gap="sm">
+          {save.isError && <ErrorText error={save.error} title="Not saved" />}
+          <RoleSelect value={role} onChange={setRole} />
+          <PasswordInput
+            label="New password"
+            description={`Leave empty to keep the password. A new one (${MIN_PASSWORD_LENGTH} characters or more) signs the user out everywhere.`}
+            minLength={MIN_PASSWORD_LENGTH}
+            autoComplete="new-password"
+            value={password}
+            onChange={(e) => setPassword(e.currentTarget.value)}
+          />
+          <Text size="sm" c="dimmed">
+            A lower role applies at once, to the user&apos;s sessions and API tokens too.
+          </Text>
+          <Group justify="flex-end">
+            <Button variant="default" onClick={onClose}>
+              Cancel
+            </Button>
+            <Button type="submit" loading={save.isPending} disabled={unchanged}>
+              Save
+            </Button>
+          </Group>
+        </Stack>
+      </form>
+    </Modal>
+  );
+}
+
+function DeleteUser({ user, onClose }: { user: UserBody; onClose: () => void }) {
+  const queries = useQueryClient();
+  const remove = useMutation({
+    mutationFn: () => client.deleteUser(user.userId),
+    onSuccess: () => {
+      void queries.invalidateQueries({ queryKey: ['users'] });
+      void queries.invalidateQueries({ queryKey: ['tokens'] });
+      onClose();
+    },
+  });
+  return (
+    <Modal opened onClose={onClose} title={`Delete ${user.email}?`}>
+      <Stack gap="sm">
+        <Text>They are signed out at once, and their API tokens stop working.</Text>
+        {remove.isError && <ErrorText error={remove.error} title="Not deleted" />}
+        <Group justify="flex-end">
+          <Button variant="default" onClick={onClose}>
+            Cancel
+          </Button>
+          <Button color="red" loading={remove.isPending} onClick={() => remove.mutate()}>
+            Delete
+          </Button>
+        </Group>
+      </Stack>
+    </Modal>
+  );
+}
