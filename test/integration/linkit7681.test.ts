@@ -176,6 +176,27 @@ describe('LinkIt Connect 7681 through fota serve', () => {
     board.stop();
   });
 
+  it('fails a push whose file is no MT7681 image, saying why, without sending the board anything', async () => {
+    const { device, board } = await newBoard();
+    await board.start();
+    await until(async () => expect(await reported(device.deviceId)).toBe('1.60'));
+    const raw = await uploadFirmware(
+      server as TestServer,
+      prototypeId,
+      { name: 'raw', version: '1.63' },
+      'no header here',
+    );
+    expect(raw.status).toBe(201);
+    const pushed = await api('POST', `/firmwares/${raw.body.fwId}/push`, { deviceIds: [device.deviceId] });
+    await until(async () => {
+      const target = await targetOf(pushed.body.pushId, device.deviceId);
+      expect(target?.status).toBe('failed');
+      expect(target?.reason).toMatch(/starts with its 128-byte header 76 81 AA/);
+    });
+    expect(board.events.filter((event) => event.type === 'fota')).toEqual([]);
+    board.stop();
+  });
+
   it('survives arbitrary bytes on the command and discovery ports (property, fixed seed)', async () => {
     await fc.assert(
       fc.asyncProperty(fc.uint8Array({ maxLength: 700 }), fc.boolean(), async (bytes, magic) => {
