@@ -119,6 +119,19 @@ describe('LinkIt Connect 7681 through fota serve', () => {
     expect(answer.body.error.message).toMatch(/does not fit a LinkIt 7681 board/);
   });
 
+  it('does not discover a device of an MCS prototype, even with its right key', async () => {
+    const mcs = (await api('POST', '/prototypes', { name: 'lamp' })).body.prototypeId;
+    const device = (await api('POST', `/prototypes/${mcs}/devices`, { name: 'lamp' })).body;
+    const board = new Linkit7681Board({
+      deviceId: device.deviceId,
+      deviceKey: device.deviceKey,
+      discovery: { host: '127.0.0.1', port: discoveryPort },
+      major: 1,
+      minor: 60,
+    });
+    await expect(board.start()).rejects.toThrow(/cannot read the connect answer ""/);
+  });
+
   it('discovers, reports 1.60, takes a push of 1.61, downloads and checks it, reboots and is upgraded', async () => {
     const { device, board } = await newBoard();
     await board.start();

@@ -205,5 +205,12 @@ describe('authenticateByProof (LinkIt 7681: the device encrypts with its key, ne
       code: 'unauthenticated',
     });
     await expect(s.deviceSelf.authenticateByProof('D0000000', () => true)).rejects.toMatchObject({ code: 'not_found' });
+    // The device's prototype is for MCS boards: the LinkIt 7681 transport does not find it.
+    await expect(s.deviceSelf.authenticateByProof(device.id, () => true, 'linkit7681')).rejects.toMatchObject({
+      code: 'not_found',
+    });
+    const sensor = await s.prototypes.create(admin, { name: 'sensor', board: 'linkit7681' });
+    const board = await s.devices.create(admin, sensor.id, { name: 'b' });
+    expect((await s.deviceSelf.authenticateByProof(board.id, () => true, 'linkit7681')).deviceId).toBe(board.id);
   });
 });

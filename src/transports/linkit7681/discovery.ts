@@ -61,10 +61,14 @@ export async function startDiscoveryServer(options: DiscoveryOptions): Promise<D
     if (throttle && throttle.retryAfterMs(remote) > 0) return empty(response, 429);
     let key: Buffer | undefined;
     try {
-      const actor = await options.deviceSelf.authenticateByProof(deviceId, (candidate) => {
-        const bytes = deviceKeyBytes(candidate);
-        return bytes !== undefined && provesDevice(bytes, deviceId, token);
-      });
+      const actor = await options.deviceSelf.authenticateByProof(
+        deviceId,
+        (candidate) => {
+          const bytes = deviceKeyBytes(candidate);
+          return bytes !== undefined && provesDevice(bytes, deviceId, token);
+        },
+        'linkit7681',
+      );
       key = deviceKeyBytes(actor.key);
     } catch (error) {
       if (!isDomainError(error, 'not_found') && !isDomainError(error, 'unauthenticated')) throw error;

@@ -157,11 +157,15 @@ export class LinkitSession {
     }
     let first: Frame | undefined;
     try {
-      this.actor = await this.context.deviceSelf.authenticateByProof(deviceId, (key) => {
-        const bytes = deviceKeyBytes(key);
-        first = bytes && this.reader.next(deviceId, bytes);
-        return first !== undefined;
-      });
+      this.actor = await this.context.deviceSelf.authenticateByProof(
+        deviceId,
+        (key) => {
+          const bytes = deviceKeyBytes(key);
+          first = bytes && this.reader.next(deviceId, bytes);
+          return first !== undefined;
+        },
+        'linkit7681',
+      );
     } catch (error) {
       if (isDomainError(error, 'not_found') || isDomainError(error, 'unauthenticated')) {
         throttle?.failed(this.socket.remoteAddress);
