@@ -32,6 +32,7 @@ import { SocketBudget } from './net/socket-budget.js';
 import { lockDataDir } from './storage/data-dir-lock.js';
 import { openBlobStorage, type BlobStorage } from './storage/blob-storage.js';
 import { startTcpCommandServer, type TcpCommandServer } from './transports/mcs-tcp/server.js';
+import { linkit7681Transports } from './transports/linkit7681/index.js';
 import { packageVersion } from './version.js';
 
 export interface App {
@@ -287,6 +288,21 @@ async function assemble(config: Config, logger: Logger, lock: { release(): void 
           identifyTimeoutMs: config.mqttIdentifyTimeoutMs,
         })),
     },
+    ...(config.linkit7681
+      ? linkit7681Transports({
+          config: config.linkit7681,
+          host: config.host,
+          deviceSelf: services.deviceSelf,
+          connections,
+          logger,
+          budget,
+          throttle,
+          httpLimits: config.httpLimits,
+          firmwares: services.firmwares,
+          pushes: services.pushes,
+          events,
+        })
+      : []),
   ];
   const started: Array<{ close(): Promise<void> }> = [];
   let expiry: NodeJS.Timeout | undefined;

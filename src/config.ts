@@ -49,6 +49,8 @@ export interface Config {
   /** The least time between two messages written to one TCP device. */
   readonly tcpWriteGapMs: number;
   readonly httpLimits: HttpLimits;
+  /** The LinkIt Connect 7681 servers; undefined when FOTA_LINKIT7681_ENABLED is false. */
+  readonly linkit7681: Linkit7681Config | undefined;
   readonly adminToken: string | undefined;
   readonly logLevel: string;
   /** `auto`: readable lines when standard output is a terminal, JSON lines otherwise. */
@@ -114,6 +116,21 @@ export interface HttpLimits {
   readonly idleTimeoutMs: number;
   /** How long a kept-alive connection may wait for its next request. */
   readonly keepAliveTimeoutMs: number;
+}
+
+/** The LinkIt Connect 7681 discovery HTTP server and command server (docs/linkit7681.md). */
+export interface Linkit7681Config {
+  /** Where the command server listens (0: a free port). */
+  readonly port: number;
+  /** The IPv4 address boards are told to connect to and to download from. */
+  readonly publicHost: string;
+  /** The port boards are told, 1 to 999: the board copies at most three port digits. */
+  readonly publicPort: number;
+  /** The discovery and firmware HTTP server: 80 for real boards, which always use port 80. */
+  readonly discoveryPort: number;
+  readonly identifyTimeoutMs: number;
+  readonly idleTimeoutMs: number;
+  readonly writeGapMs: number;
 }
 
 export class ConfigError extends Error {
@@ -244,6 +261,42 @@ export const configVariables = [
     'seconds an HTTP connection may stay silent while a request or its answer is under way; an upload that stops sending for this long is dropped',
   ],
   ['FOTA_HTTP_KEEP_ALIVE_TIMEOUT_S', '5', 'seconds a kept-alive HTTP connection may wait for its next request'],
+  [
+    'FOTA_LINKIT7681_ENABLED',
+    'false',
+    'start the LinkIt Connect 7681 discovery HTTP server and command server (true or false; see docs/linkit7681.md)',
+  ],
+  ['FOTA_LINKIT7681_PORT', '768', 'port the LinkIt 7681 command server listens on'],
+  [
+    'FOTA_LINKIT7681_PUBLIC_PORT',
+    '(FOTA_LINKIT7681_PORT)',
+    'port discovery tells LinkIt 7681 boards to connect to, 1 to 999 (the board copies at most three port digits); set it when a router forwards it to FOTA_LINKIT7681_PORT',
+  ],
+  [
+    'FOTA_LINKIT7681_PUBLIC_HOST',
+    '(FOTA_TCP_PUBLIC_HOST)',
+    'IPv4 address LinkIt 7681 boards connect to and download firmware from (port 80, FOTA_LINKIT7681_DISCOVERY_PORT); the board resolves no names',
+  ],
+  [
+    'FOTA_LINKIT7681_DISCOVERY_PORT',
+    '80',
+    'port of the LinkIt 7681 discovery and firmware HTTP server (the board always uses 80)',
+  ],
+  [
+    'FOTA_LINKIT7681_IDENTIFY_TIMEOUT_S',
+    '10',
+    'seconds a LinkIt 7681 connection may stay without a first frame that decrypts with its device key',
+  ],
+  [
+    'FOTA_LINKIT7681_IDLE_TIMEOUT_S',
+    '120',
+    'seconds a LinkIt 7681 connection may stay without a valid frame (the board sends a keep-alive every 40 s)',
+  ],
+  [
+    'FOTA_LINKIT7681_WRITE_GAP_MS',
+    '200',
+    'least milliseconds between two frames to one LinkIt 7681 board, which reads one frame per TCP segment',
+  ],
   [
     'FOTA_ADMIN_TOKEN',
     '(generated)',
@@ -508,6 +561,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   if (databaseUrl !== undefined) checkDatabaseUrl(databaseUrl, problems);
   const databasePoolSize = wholeNumber('FOTA_DATABASE_POOL_SIZE', '10', 1, 10_000);
   const databaseConnectTimeoutMs = seconds('FOTA_DATABASE_CONNECT_TIMEOUT_S', '10');
+  const linkit7681 = loadLinkit7681(read, port, seconds, wholeNumber, tcpPublicHost, problems);
 
   const adminToken = env['FOTA_ADMIN_TOKEN'] === '' ? undefined : env['FOTA_ADMIN_TOKEN'];
   if (adminToken !== undefined && (adminToken.length < 16 || /\s/.test(adminToken))) {
@@ -565,6 +619,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     pushTimeouts,
     tcpWriteGapMs,
     httpLimits,
+    linkit7681,
     adminToken,
     logLevel,
     logFormat: logFormat as Config['logFormat'],
@@ -592,6 +647,47 @@ function readRedis(
     problems.push('FOTA_REDIS_URL must be a redis:// or rediss:// URL');
   }
   return { url, nodeId: nodeId === '' ? undefined : nodeId, presenceTtlMs, requestTimeoutMs };
+}
+
+const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+
+function loadLinkit7681(
+  read: (name: string, fallback: string) => string,
+  port: (name: string, fallback: string) => number,
+  seconds: (name: string, fallback: string) => number,
+  wholeNumber: (name: string, fallback: string, min: number, max: number) => number,
+  tcpPublicHost: string,
+  problems: string[],
+): Linkit7681Config | undefined {
+  const enabledText = read('FOTA_LINKIT7681_ENABLED', 'false').toLowerCase();
+  if (!['true', 'false', '1', '0', 'yes', 'no'].includes(enabledText)) {
+    problems.push(`FOTA_LINKIT7681_ENABLED must be true or false, not "${enabledText}"`);
+    return undefined;
+  }
+  if (!['true', '1', 'yes'].includes(enabledText)) return undefined;
+  const listenPort = port('FOTA_LINKIT7681_PORT', '768');
+  const publicText = read('FOTA_LINKIT7681_PUBLIC_PORT', String(listenPort));
+  const publicPort = Number(publicText);
+  if (!/^\d+$/.test(publicText) || publicPort < 1 || publicPort > 999) {
+    problems.push(
+      `FOTA_LINKIT7681_PUBLIC_PORT (by default FOTA_LINKIT7681_PORT) must be 1 to 999, not "${publicText}": the LinkIt 7681 board copies at most three port digits; listen below 1000, or forward a port 1-999 to FOTA_LINKIT7681_PORT and set FOTA_LINKIT7681_PUBLIC_PORT to it`,
+    );
+  }
+  const publicHost = read('FOTA_LINKIT7681_PUBLIC_HOST', tcpPublicHost);
+  if (!IPV4.test(publicHost)) {
+    problems.push(
+      `FOTA_LINKIT7681_PUBLIC_HOST (by default FOTA_TCP_PUBLIC_HOST) must be an IPv4 address, not "${publicHost}": the LinkIt 7681 board resolves no names`,
+    );
+  }
+  return {
+    port: listenPort,
+    publicHost,
+    publicPort,
+    discoveryPort: port('FOTA_LINKIT7681_DISCOVERY_PORT', '80'),
+    identifyTimeoutMs: seconds('FOTA_LINKIT7681_IDENTIFY_TIMEOUT_S', '10'),
+    idleTimeoutMs: seconds('FOTA_LINKIT7681_IDLE_TIMEOUT_S', '120'),
+    writeGapMs: wholeNumber('FOTA_LINKIT7681_WRITE_GAP_MS', '200', 0, 4000),
+  };
 }
 
 /** The largest object one S3 CopyObject copies. */

@@ -7,6 +7,7 @@ import { formatTime, summary, table } from './output.js';
 interface CreateOptions extends ApiOptions {
   readonly description?: string;
   readonly versionPolicy?: 'any' | 'increasing';
+  readonly linkit7681?: boolean;
 }
 
 interface EditOptions extends CreateOptions {
@@ -45,8 +46,10 @@ Its version policy decides which firmware versions are allowed:
       .description('create a prototype and print its prototypeId')
       .argument('<name>', 'name of the prototype, 1 to 100 characters')
       .option('--description <text>', 'what the prototype is')
-      .addOption(
-        versionPolicyOption('which firmware versions are allowed (see `fota help prototypes`)').default('any'),
+      .addOption(versionPolicyOption('which firmware versions are allowed (see `fota help prototypes`); default any'))
+      .option(
+        '--linkit7681',
+        'its devices are LinkIt Connect 7681 boards: versions major.minor (0-255 each), policy increasing (docs/linkit7681.md)',
       ),
   )
     .addHelpText(
@@ -54,7 +57,7 @@ Its version policy decides which firmware versions are allowed:
       `
 Examples:
   $ fota prototypes create "Smart lamp"
-  $ fota prototypes create "LinkIt 7681 sensor" --version-policy increasing --description "Hall B"
+  $ fota prototypes create "LinkIt 7681 sensor" --linkit7681 --description "Hall B"
   $ PID=$(fota prototypes create "Smart lamp" --json | jq -r .prototypeId)`,
     )
     .action(async (name: string, options: CreateOptions) => {
@@ -62,6 +65,7 @@ Examples:
         name,
         description: options.description,
         versionPolicy: options.versionPolicy,
+        board: options.linkit7681 === true ? 'linkit7681' : undefined,
       });
       show(options, answer, (prototype) =>
         [
@@ -189,5 +193,6 @@ const describePrototype = (prototype: PrototypeBody): string =>
     ['name', prototype.name],
     ...(prototype.description === '' ? [] : [['description', prototype.description] as const]),
     ['version policy', prototype.versionPolicy],
+    ['board', prototype.board],
     ['created', formatTime(prototype.createdAt)],
   ]);

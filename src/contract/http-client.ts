@@ -225,7 +225,12 @@ export class HttpClient {
   prototype(pid: string): Promise<PrototypeBody> {
     return this.request('GET', `/prototypes/${enc(pid)}`);
   }
-  createPrototype(body: { name: string; description?: string; versionPolicy?: 'any' | 'increasing' }) {
+  createPrototype(body: {
+    name: string;
+    description?: string;
+    versionPolicy?: 'any' | 'increasing';
+    board?: 'mcs' | 'linkit7681';
+  }) {
     return this.request<PrototypeBody>('POST', '/prototypes', body);
   }
   editPrototype(pid: string, body: { name?: string; description?: string; versionPolicy?: 'any' | 'increasing' }) {

@@ -12,12 +12,18 @@ export const VersionPolicy = Type.Union([Type.Literal('any'), Type.Literal('incr
     '`any`: free versions. `increasing`: each new version must be higher than all others, and devices are only offered higher versions (LinkIt 7681).',
 });
 
+export const Board = Type.Union([Type.Literal('mcs'), Type.Literal('linkit7681')], {
+  description:
+    'What boards the devices are, fixed at creation. `mcs`: MCS clients (HTTP, TCP, MQTT). `linkit7681`: LinkIt Connect 7681 boards over their encrypted protocol; the version policy is `increasing` and versions are `major.minor`, both 0 to 255 (docs/linkit7681.md).',
+});
+
 export const Prototype = Type.Object(
   {
     prototypeId: Type.String({ examples: ['P4cjC0Jd3XwE'] }),
     name: Type.String(),
     description: Type.String(),
     versionPolicy: VersionPolicy,
+    board: Board,
     createdAt: Type.String({ format: 'date-time' }),
   },
   { $id: 'Prototype' },
@@ -28,11 +34,12 @@ export const PrototypeCreate = Type.Object(
     name: Type.String({ minLength: 1, maxLength: 100 }),
     description: Type.Optional(Type.String({ maxLength: 2000 })),
     versionPolicy: Type.Optional(VersionPolicy),
+    board: Type.Optional(Board),
   },
   { additionalProperties: false },
 );
 
-export const PrototypePatch = Type.Partial(PrototypeCreate, { additionalProperties: false });
+export const PrototypePatch = Type.Partial(Type.Omit(PrototypeCreate, ['board']), { additionalProperties: false });
 
 export const ReportedFirmware = Type.Object({
   fwId: Type.Union([Type.String(), Type.Null()], { description: 'null once that firmware was deleted' }),
@@ -43,7 +50,7 @@ export const ReportedFirmware = Type.Object({
 export const Presence = Type.Object(
   {
     online: Type.Boolean(),
-    protocol: Type.Union([Type.Literal('tcp'), Type.Literal('mqtt'), Type.Null()], {
+    protocol: Type.Union([Type.Literal('tcp'), Type.Literal('mqtt'), Type.Literal('linkit7681'), Type.Null()], {
       description: 'protocol of the live connection, or of the last one while offline',
     }),
     since: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], {

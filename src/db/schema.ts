@@ -9,6 +9,8 @@ export interface PrototypeTable {
   name: string;
   description: string;
   version_policy: string;
+  /** `mcs` or `linkit7681` (migration 0005). */
+  board: string;
   created_at: number;
 }
 

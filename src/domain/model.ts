@@ -3,11 +3,20 @@
 export type VersionPolicy = 'any' | 'increasing';
 export const versionPolicies: readonly VersionPolicy[] = ['any', 'increasing'];
 
+/**
+ * What boards a prototype's devices are: `mcs` boards speak the MCS protocols (HTTP, TCP, MQTT);
+ * `linkit7681` boards (LinkIt Connect 7681) speak their own encrypted protocol, only take higher
+ * versions, and carry versions as two bytes (see linkit7681-version.ts).
+ */
+export type Board = 'mcs' | 'linkit7681';
+export const boards: readonly Board[] = ['mcs', 'linkit7681'];
+
 export interface Prototype {
   readonly id: string;
   readonly name: string;
   readonly description: string;
   readonly versionPolicy: VersionPolicy;
+  readonly board: Board;
   readonly createdAt: Date;
 }
 
@@ -87,7 +96,7 @@ export interface ApiToken {
 }
 
 /** The ways a device holds a live connection for commands, each a transport started by the composition root. */
-export const protocols = ['tcp', 'mqtt'] as const;
+export const protocols = ['tcp', 'mqtt', 'linkit7681'] as const;
 export type Protocol = (typeof protocols)[number];
 
 export interface Presence {

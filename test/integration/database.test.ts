@@ -58,7 +58,14 @@ describe('durability', () => {
   it('answers a firmware insert as stored once its transaction commits, even when a checkpoint would fail', async () => {
     await db
       .insertInto('prototypes')
-      .values({ id: 'P00000000002', name: 'p', description: '', version_policy: 'any', created_at: Date.now() })
+      .values({
+        id: 'P00000000002',
+        name: 'p',
+        description: '',
+        version_policy: 'any',
+        board: 'mcs',
+        created_at: Date.now(),
+      })
       .execute();
     // The real database, with every WAL checkpoint failing as on a full disk.
     const failingCheckpoints = db.withPlugin({
@@ -92,7 +99,7 @@ describe('push targets move by compare-and-set', () => {
     const now = Date.now();
     await db
       .insertInto('prototypes')
-      .values({ id: 'P00000000001', name: 'p', description: '', version_policy: 'any', created_at: now })
+      .values({ id: 'P00000000001', name: 'p', description: '', version_policy: 'any', board: 'mcs', created_at: now })
       .execute();
     await db
       .insertInto('devices')

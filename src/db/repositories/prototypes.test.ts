@@ -12,6 +12,7 @@ const board: Prototype = {
   name: 'Board',
   description: '',
   versionPolicy: 'any',
+  board: 'mcs',
   createdAt: new Date(1_700_000_000_000),
 };
 

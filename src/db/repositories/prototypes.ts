@@ -1,4 +1,4 @@
-import type { Prototype, VersionPolicy } from '../../domain/model.js';
+import type { Board, Prototype, VersionPolicy } from '../../domain/model.js';
 import type { PrototypeRepository } from '../../domain/ports.js';
 import type { Db } from '../database.js';
 import type { PrototypeTable } from '../schema.js';
@@ -77,6 +77,7 @@ function toRow(prototype: Prototype): PrototypeTable {
     name: prototype.name,
     description: prototype.description,
     version_policy: prototype.versionPolicy,
+    board: prototype.board,
     created_at: prototype.createdAt.getTime(),
   };
 }
@@ -87,6 +88,7 @@ function fromRow(row: PrototypeTable): Prototype {
     name: row.name,
     description: row.description,
     versionPolicy: row.version_policy as VersionPolicy,
+    board: row.board as Board,
     createdAt: new Date(row.created_at),
   };
 }

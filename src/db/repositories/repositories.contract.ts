@@ -25,6 +25,7 @@ const prototype = (id: string, ms = 0): Prototype => ({
   name: `board ${id}`,
   description: 'a board',
   versionPolicy: 'any',
+  board: 'mcs',
   createdAt: at(ms),
 });
 const device = (id: string, prototypeId: string): Device => ({

@@ -7,6 +7,7 @@ import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openDatabase, sqlitePath } from '../open.js';
 import { SqlFirmwareRepository } from '../repositories/firmwares.js';
+import { SqlPrototypeRepository } from '../repositories/prototypes.js';
 import { SqlPushRepository } from '../repositories/pushes.js';
 
 /** fota.sqlite as the version before PostgreSQL made it: its schema, taken from sqlite_master. */
@@ -24,17 +25,23 @@ const schemaOf = async (db: Parameters<ReturnType<typeof sql>['execute']>[0]) =>
   );
 
 describe('SQLite files of earlier versions', () => {
-  it('get the same schema from the migrations as before, statement for statement', async () => {
+  it('get the same schema from the migrations as before, statement for statement, plus the later columns', async () => {
     const database = await openDatabase({ dataDir });
     const expected = earlierSchema
       .split(';\n')
       .map((statement) => statement.replace(/^--.*\n/, '').trim())
-      .filter((statement) => statement !== '' && statement !== ';');
+      .filter((statement) => statement !== '' && statement !== ';')
+      // 0005_linkit7681: SQLite writes an added column into the table's statement.
+      .map((statement) =>
+        statement.startsWith('CREATE TABLE "prototypes"')
+          ? statement.replace(/\)$/, `, "board" text default 'mcs' not null)`)
+          : statement,
+      );
     expect(await schemaOf(database.db)).toEqual(expected);
     await database.db.destroy();
   });
 
-  it('open without migrating, and their rows read back', async () => {
+  it('open with only the later migrations to apply, and their rows read back', async () => {
     const file = new BetterSqlite(sqlitePath(dataDir));
     // sqlite_sequence comes with the first autoincrement table; SQLite makes it itself.
     file.exec(earlierSchema.replace(/^CREATE TABLE sqlite_sequence.*$/m, ''));
@@ -58,7 +65,8 @@ describe('SQLite files of earlier versions', () => {
 
     const database = await openDatabase({ dataDir });
     try {
-      expect(database.applied).toEqual([]);
+      expect(database.applied).toEqual(['0005_linkit7681']);
+      expect(await new SqlPrototypeRepository(database.db).get('P00000000001')).toMatchObject({ board: 'mcs' });
       expect(await new SqlFirmwareRepository(database.db).get('F00000000001')).toMatchObject({
         size: 6_000_000_000,
         prerequisites: 'all',

@@ -191,3 +191,26 @@ describe('DeviceSelfService.tcpEndpoint', () => {
     expect((await failure(s.deviceSelf.tcpEndpoint(actor, device.id))).code).toBe('not_found');
   });
 });
+
+describe('authenticateByProof (LinkIt 7681: the device encrypts with its key, never sends it)', () => {
+  it('answers the identity and key only when the proof holds for the stored key', async () => {
+    const seen: string[] = [];
+    const identity = await s.deviceSelf.authenticateByProof(device.id, (key) => {
+      seen.push(key);
+      return true;
+    });
+    expect(identity).toEqual({ kind: 'device', deviceId: device.id, prototypeId: prototype.id, key: device.key });
+    expect(seen).toEqual([device.key]);
+    await expect(s.deviceSelf.authenticateByProof(device.id, () => false)).rejects.toMatchObject({
+      code: 'unauthenticated',
+    });
+    await expect(s.deviceSelf.authenticateByProof('D0000000', () => true)).rejects.toMatchObject({ code: 'not_found' });
+    // The device's prototype is for MCS boards: the LinkIt 7681 transport does not find it.
+    await expect(s.deviceSelf.authenticateByProof(device.id, () => true, 'linkit7681')).rejects.toMatchObject({
+      code: 'not_found',
+    });
+    const sensor = await s.prototypes.create(admin, { name: 'sensor', board: 'linkit7681' });
+    const board = await s.devices.create(admin, sensor.id, { name: 'b' });
+    expect((await s.deviceSelf.authenticateByProof(board.id, () => true, 'linkit7681')).deviceId).toBe(board.id);
+  });
+});

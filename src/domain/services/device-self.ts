@@ -2,7 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { requireDevice } from '../access.js';
 import { availableFirmwares, type CurrentFirmware } from '../compatibility.js';
 import { DomainError, notFound } from '../errors.js';
-import type { Actor, Device, Firmware, VersionPolicy } from '../model.js';
+import type { Actor, Board, Device, Firmware, VersionPolicy } from '../model.js';
 import type { EventBus } from '../events.js';
 import type { Clock, DeviceRepository, FirmwareRepository, PrototypeRepository } from '../ports.js';
 
@@ -64,6 +64,27 @@ export class DeviceSelfService {
       throw new DomainError('unauthenticated', 'wrong or missing device key');
     }
     return { kind: 'device', deviceId: device.id, prototypeId: device.prototypeId, device };
+  }
+
+  /**
+   * For a protocol where the device never sends its key but encrypts with it (LinkIt Connect 7681):
+   * `proves` gets the stored key and says whether the device's message decrypts with it. Answers
+   * the identity with the key, which the session needs for every later message; never log it.
+   * With `board`, a device of a prototype for other boards is not found.
+   */
+  async authenticateByProof(
+    deviceId: string,
+    proves: (key: string) => boolean,
+    board?: Board,
+  ): Promise<DeviceActor & { readonly key: string }> {
+    const device = await this.deps.devices.get(deviceId);
+    if (!device) throw notFound(`no device ${deviceId}`);
+    if (board !== undefined && (await this.deps.prototypes.get(device.prototypeId))?.board !== board) {
+      throw notFound(`device ${deviceId} is not a ${board} device`);
+    }
+    if (!proves(device.key))
+      throw new DomainError('unauthenticated', 'the message does not decrypt with the device key');
+    return { kind: 'device', deviceId: device.id, prototypeId: device.prototypeId, key: device.key };
   }
 
   /** Records the firmware the device runs; the version must be one uploaded for its prototype. */

@@ -7,6 +7,7 @@ import { newFirmwareId } from '../ids.js';
 import type { Actor, Firmware, Prerequisites, VersionPolicy } from '../model.js';
 import type { BlobStore, ByteRange, Clock, FirmwareRepository } from '../ports.js';
 import { limits, requireText } from '../text.js';
+import { requireBoardVersion } from '../linkit7681-version.js';
 import { isHigherVersion, parseOrderedVersion, versionTextProblem } from '../version.js';
 import type { FirmwareBlobs } from './firmware-blobs.js';
 import type { PrototypeService } from './prototypes.js';
@@ -66,6 +67,7 @@ export class FirmwareService {
     const prototype = await this.deps.prototypes.require(prototypeId);
     const name = requireText('name', upload.name, limits.name);
     const version = requireVersion(upload.version);
+    if (prototype.board === 'linkit7681') requireBoardVersion(version);
     const releaseNote = requireText('releaseNote', upload.releaseNote ?? '', limits.releaseNote);
     const checksum =
       upload.checksum === undefined || upload.checksum.trim() === '' ? undefined : requireMd5(upload.checksum);

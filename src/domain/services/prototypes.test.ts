@@ -158,3 +158,32 @@ describe('PrototypeService.delete', () => {
     expect((await failure(call())).code).toBe('not_found');
   });
 });
+
+describe('LinkIt Connect 7681 prototypes', () => {
+  it('are increasing by default and keep that policy', async () => {
+    const prototype = await s.prototypes.create(admin, { name: 'Sensor', board: 'linkit7681' });
+    expect(prototype).toMatchObject({ board: 'linkit7681', versionPolicy: 'increasing' });
+    expect((await s.prototypes.get(admin, prototype.id)).board).toBe('linkit7681');
+    const refused = await failure(s.prototypes.update(admin, prototype.id, { versionPolicy: 'any' }));
+    expect(refused.code).toBe('invalid_input');
+    expect(refused.message).toMatch(/keeps the increasing version policy/);
+    expect(
+      (await failure(s.prototypes.create(admin, { name: 'x', board: 'linkit7681', versionPolicy: 'any' }))).code,
+    ).toBe('invalid_input');
+    expect((await s.prototypes.create(admin, { name: 'Lamp' })).board).toBe('mcs');
+  });
+
+  it('refuse a firmware version that does not fit the board’s major.minor bytes', async () => {
+    const prototype = await s.prototypes.create(admin, { name: 'Sensor', board: 'linkit7681' });
+    const upload = (version: string) =>
+      s.firmwares.upload(admin, prototype.id, { name: 'fw', version }, Readable.from([Buffer.from(`fw ${version}`)]));
+    for (const version of ['1.2.3', '256.0', '1.256', '1.07', 'v1.61', '1']) {
+      const error = await failure(upload(version));
+      expect(error.code).toBe('invalid_input');
+      expect(error.message).toMatch(/does not fit a LinkIt 7681 board: it must be major\.minor, both 0 to 255/);
+    }
+    expect((await upload('1.61')).version).toBe('1.61');
+    expect((await failure(upload('1.60'))).code).toBe('version_not_higher');
+    expect((await upload('255.255')).version).toBe('255.255');
+  });
+});

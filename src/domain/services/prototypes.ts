@@ -1,7 +1,7 @@
 import { requireRole } from '../access.js';
 import { DomainError, notFound, invalid } from '../errors.js';
 import { newPrototypeId } from '../ids.js';
-import { versionPolicies, type Actor, type Prototype, type VersionPolicy } from '../model.js';
+import { boards, versionPolicies, type Actor, type Board, type Prototype, type VersionPolicy } from '../model.js';
 import type { Clock, DeviceRepository, FirmwareRepository, PrototypeRepository } from '../ports.js';
 import { limits, requireText } from '../text.js';
 import { parseOrderedVersion, compareVersionPrecedence } from '../version.js';
@@ -11,9 +11,11 @@ export interface PrototypeInput {
   readonly name: string;
   readonly description?: string | undefined;
   readonly versionPolicy?: VersionPolicy | undefined;
+  /** Fixed at creation; `linkit7681` forces the `increasing` policy. */
+  readonly board?: Board | undefined;
 }
 
-export type PrototypePatch = Partial<PrototypeInput>;
+export type PrototypePatch = Partial<Omit<PrototypeInput, 'board'>>;
 
 export class PrototypeService {
   constructor(
@@ -28,11 +30,16 @@ export class PrototypeService {
 
   async create(actor: Actor, input: PrototypeInput): Promise<Prototype> {
     requireRole(actor, 'developer');
+    const board = requireBoard(input.board ?? 'mcs');
     const prototype: Prototype = {
       id: newPrototypeId(),
       name: requireText('name', input.name, limits.name),
       description: requireText('description', input.description ?? '', limits.description),
-      versionPolicy: requirePolicy(input.versionPolicy ?? 'any'),
+      versionPolicy: policyForBoard(
+        board,
+        requirePolicy(input.versionPolicy ?? (board === 'linkit7681' ? 'increasing' : 'any')),
+      ),
+      board,
       createdAt: this.deps.clock.now(),
     };
     await this.deps.prototypes.insert(prototype);
@@ -59,7 +66,10 @@ export class PrototypeService {
         patch.description === undefined
           ? current.description
           : requireText('description', patch.description, limits.description),
-      versionPolicy: patch.versionPolicy === undefined ? current.versionPolicy : requirePolicy(patch.versionPolicy),
+      versionPolicy:
+        patch.versionPolicy === undefined
+          ? current.versionPolicy
+          : policyForBoard(current.board, requirePolicy(patch.versionPolicy)),
     };
     if (updated.versionPolicy === 'increasing' && current.versionPolicy !== 'increasing') {
       await this.assertOrderedHistory(id);
@@ -119,4 +129,19 @@ function requirePolicy(value: unknown): VersionPolicy {
     throw invalid(`versionPolicy must be one of ${versionPolicies.join(', ')}`);
   }
   return value as VersionPolicy;
+}
+
+function requireBoard(value: unknown): Board {
+  if (!boards.includes(value as Board)) throw invalid(`board must be one of ${boards.join(', ')}`);
+  return value as Board;
+}
+
+/** A LinkIt 7681 board only takes a strictly higher version: its prototypes keep `increasing`. */
+function policyForBoard(board: Board, policy: VersionPolicy): VersionPolicy {
+  if (board === 'linkit7681' && policy !== 'increasing') {
+    throw invalid(
+      'a LinkIt 7681 prototype keeps the increasing version policy: the board only accepts a higher version',
+    );
+  }
+  return policy;
 }

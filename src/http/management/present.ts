@@ -16,6 +16,7 @@ export const presentPrototype = (prototype: Prototype): PrototypeBody => ({
   name: prototype.name,
   description: prototype.description,
   versionPolicy: prototype.versionPolicy,
+  board: prototype.board,
   createdAt: prototype.createdAt.toISOString(),
 });
 
