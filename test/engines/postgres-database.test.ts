@@ -4,7 +4,7 @@ import { afterAll, describe, expect, inject, it } from 'vitest';
 import { StartError } from '../../src/config.js';
 import type { Database } from '../../src/db/database.js';
 import { migrate, pendingMigrations } from '../../src/db/migrate.js';
-import { latestMigration } from '../../src/db/migrations/index.js';
+import { latestMigration, migrationNames } from '../../src/db/migrations/index.js';
 import { connectDatabase, openDatabase } from '../../src/db/open.js';
 import { isDomainError } from '../../src/domain/errors.js';
 import { runFota } from '../support/fota-cli.js';
@@ -44,7 +44,7 @@ afterAll(async () => {
 describe('migrations on PostgreSQL', () => {
   it('applies the same numbered migrations, and nothing on a second run', async () => {
     const database = await open(await freshUrl());
-    expect(database.applied).toEqual(['0001_initial', '0002_pushes', '0003_push_gateway', '0004_accounts']);
+    expect(database.applied).toEqual([...migrationNames]);
     expect(database.applied.at(-1)).toBe(latestMigration);
     const before = await schema(database);
     expect(await migrate(database)).toEqual([]);
@@ -80,7 +80,7 @@ describe('migrations on PostgreSQL', () => {
     watching = false;
     await watching$;
     await watcher.end();
-    expect(results.flat().sort()).toEqual(['0001_initial', '0002_pushes', '0003_push_gateway', '0004_accounts']);
+    expect(results.flat().sort()).toEqual([...migrationNames]);
     expect(results.some((applied) => applied.length === 0)).toBe(true);
     expect(advisorySeen).toBe(true);
     expect(await pendingMigrations(first)).toEqual([]);
@@ -94,13 +94,13 @@ describe('migrations on PostgreSQL', () => {
       [0, ''],
     ]);
     const applied = runs.flatMap((run) => run.stdout.match(/^Applied: (.*)$/m)?.[1]?.split(', ') ?? []);
-    expect(applied.sort()).toEqual(['0001_initial', '0002_pushes', '0003_push_gateway', '0004_accounts']);
+    expect(applied.sort()).toEqual([...migrationNames]);
   });
 
   it('reports the migrations a database lacks without applying them', async () => {
     const database = await connectDatabase({ dataDir: '/nonexistent', databaseUrl: await freshUrl() });
     opened.push(database);
-    expect(await pendingMigrations(database)).toHaveLength(4);
+    expect(await pendingMigrations(database)).toHaveLength(migrationNames.length);
     const { rows } = await sql<{
       n: number;
     }>`select count(*)::int as n from pg_tables where schemaname = 'public'`.execute(database.db);

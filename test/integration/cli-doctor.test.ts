@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runFota } from '../support/fota-cli.js';
+import { latestMigration } from '../../src/db/migrations/index.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -29,7 +30,7 @@ describe('fota doctor on SQLite', () => {
     expect(run.stderr).toBe('');
     expect(run.stdout).toMatch(
       new RegExp(
-        `^ok       database: SQLite 3\\.\\d+\\.\\d+ at ${join(dataDir, 'fota.sqlite')}, migrated to 0004_accounts\\n`,
+        `^ok       database: SQLite 3\\.\\d+\\.\\d+ at ${join(dataDir, 'fota.sqlite')}, migrated to ${latestMigration}\\n`,
       ),
     );
     expect(run.stdout).toMatch(/Every check passed\.\n$/);

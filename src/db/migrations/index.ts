@@ -26,5 +26,8 @@ export function migrationsFor(engine: Engine): Record<string, Migration> {
   );
 }
 
+/** The names of the migrations, oldest first. */
+export const migrationNames: readonly string[] = Object.keys(steps);
+
 /** The name of the newest migration. */
-export const latestMigration = Object.keys(steps).at(-1)!;
+export const latestMigration = migrationNames.at(-1)!;
