@@ -1,4 +1,4 @@
-import { Alert, Badge, Box, Button, Center, Group, Loader, Stack, Text, Tooltip } from '@mantine/core';
+import { Alert, Badge, Box, Button, Center, Group, Loader, Modal, Stack, Text, Tooltip } from '@mantine/core';
 import type { UseQueryResult } from '@tanstack/react-query';
 import type { ReactNode } from 'react';
 import { errorText } from './api';
@@ -139,4 +139,61 @@ const dateFormat = new Intl.DateTimeFormat(undefined, {
 
 export function formatDate(iso: string): string {
   return dateFormat.format(new Date(iso));
+}
+
+/**
+ * A dialog that asks for something: a form (given `onSubmit`) or a confirmation. The API's refusal
+ * of the last try is shown in words (`error`, titled `errorTitle`): above a form's fields, below a
+ * confirmation's question. Cancel closes it; `action` is the button, or buttons, that act.
+ */
+export function Dialog({
+  title,
+  onClose,
+  error,
+  errorTitle,
+  action,
+  onSubmit,
+  children,
+}: {
+  readonly title: string;
+  readonly onClose: () => void;
+  readonly error: unknown;
+  readonly errorTitle: string;
+  readonly action: ReactNode;
+  readonly onSubmit?: () => void;
+  readonly children?: ReactNode;
+}) {
+  const refusal = error ? <ErrorText error={error} title={errorTitle} /> : null;
+  const actions = (
+    <Group justify="flex-end">
+      <Button variant="default" onClick={onClose}>
+        Cancel
+      </Button>
+      {action}
+    </Group>
+  );
+  return (
+    <Modal opened onClose={onClose} title={title}>
+      {onSubmit === undefined ? (
+        <Stack gap="sm">
+          {children}
+          {refusal}
+          {actions}
+        </Stack>
+      ) : (
+        <form
+          onSubmit={(event) => {
+            event.preventDefault();
+            onSubmit();
+          }}
+        >
+          <Stack gap="sm">
+            {refusal}
+            {children}
+            {actions}
+          </Stack>
+        </form>
+      )}
+    </Modal>
+  );
 }

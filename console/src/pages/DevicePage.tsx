@@ -1,10 +1,10 @@
-import { Alert, Badge, Button, Code, CopyButton, Group, Modal, Paper, Stack, Table, Text, Title } from '@mantine/core';
+import { Alert, Badge, Button, Code, CopyButton, Group, Paper, Stack, Table, Text, Title } from '@mantine/core';
 import type { DeviceBody } from '../../../src/contract/schemas.js';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { client } from '../api';
 import { useSigned } from '../App';
-import { ErrorText, formatDate, LiveDot, QueryState, StatusBadge } from '../components';
+import { Dialog, ErrorText, formatDate, LiveDot, QueryState, StatusBadge } from '../components';
 import { Link } from '../router';
 import { currentlyUses } from './PrototypePage';
 
@@ -167,22 +167,23 @@ export function DevicePage({ deviceId }: { deviceId: string }) {
             </Table.ScrollContainer>
           )}
         </QueryState>
-        <Modal opened={rotating} onClose={() => setRotating(false)} title="Rotate the device key?">
-          <Stack gap="sm">
-            <Alert color="orange" title="Warning">
-              The device is disconnected at once and cannot connect again until its firmware holds the new key.
-            </Alert>
-            {rotate.isError && <ErrorText error={rotate.error} title="The key was not rotated" />}
-            <Group justify="flex-end">
-              <Button variant="default" onClick={() => setRotating(false)}>
-                Cancel
-              </Button>
+        {rotating && (
+          <Dialog
+            title="Rotate the device key?"
+            onClose={() => setRotating(false)}
+            error={rotate.error}
+            errorTitle="The key was not rotated"
+            action={
               <Button color="orange" loading={rotate.isPending} onClick={() => rotate.mutate()}>
                 Rotate key
               </Button>
-            </Group>
-          </Stack>
-        </Modal>
+            }
+          >
+            <Alert color="orange" title="Warning">
+              The device is disconnected at once and cannot connect again until its firmware holds the new key.
+            </Alert>
+          </Dialog>
+        )}
       </Stack>
     );
   }

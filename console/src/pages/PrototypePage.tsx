@@ -1,11 +1,11 @@
-import { Button, Group, Modal, Stack, Table, Tabs, Text, TextInput, Textarea, Title } from '@mantine/core';
+import { Button, Group, Stack, Table, Tabs, Text, TextInput, Textarea, Title } from '@mantine/core';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { memo, useState, type FormEvent } from 'react';
 import type { DeviceBody, FirmwareBody } from '../../../src/contract/schemas.js';
 import { ApiError } from '../../../src/contract/http-client.js';
 import { client } from '../api';
 import { useSigned } from '../App';
-import { ErrorText, formatDate, QueryState } from '../components';
+import { Dialog, ErrorText, formatDate, QueryState } from '../components';
 import { follow, Link, navigate } from '../router';
 import { presenceColors } from '../status';
 import '../rows.css';
@@ -136,28 +136,22 @@ function EditFirmware({ firmware, onClose }: { firmware: FirmwareBody; onClose: 
       onClose();
     },
   });
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
-    save.mutate();
-  };
   return (
-    <Modal opened onClose={onClose} title={`Edit firmware ${firmware.version}`}>
-      <form onSubmit={submit}>
-        <Stack gap="sm">
-          {save.isError && <ErrorText error={save.error} title="Not saved" />}
-          <TextInput label="Name" required value={name} onChange={(e) => setName(e.currentTarget.value)} />
-          <Textarea label="Release note" value={releaseNote} onChange={(e) => setReleaseNote(e.currentTarget.value)} />
-          <Group justify="flex-end">
-            <Button variant="default" onClick={onClose}>
-              Cancel
-            </Button>
-            <Button type="submit" loading={save.isPending}>
-              Save
-            </Button>
-          </Group>
-        </Stack>
-      </form>
-    </Modal>
+    <Dialog
+      title={`Edit firmware ${firmware.version}`}
+      onClose={onClose}
+      error={save.error}
+      errorTitle="Not saved"
+      onSubmit={() => save.mutate()}
+      action={
+        <Button type="submit" loading={save.isPending}>
+          Save
+        </Button>
+      }
+    >
+      <TextInput label="Name" required value={name} onChange={(e) => setName(e.currentTarget.value)} />
+      <Textarea label="Release note" value={releaseNote} onChange={(e) => setReleaseNote(e.currentTarget.value)} />
+    </Dialog>
   );
 }
 
@@ -172,19 +166,17 @@ function DeleteFirmware({ firmware, onClose }: { firmware: FirmwareBody; onClose
   });
   const refused = remove.error instanceof ApiError && remove.error.status === 409;
   return (
-    <Modal opened onClose={onClose} title={`Delete firmware ${firmware.name} ${firmware.version}?`}>
-      <Stack gap="sm">
-        {remove.isError && <ErrorText error={remove.error} title="Not deleted" />}
-        <Group justify="flex-end">
-          <Button variant="default" onClick={onClose}>
-            Cancel
-          </Button>
-          <Button color="red" loading={remove.isPending} onClick={() => remove.mutate(refused)}>
-            {refused ? 'Delete anyway' : 'Delete'}
-          </Button>
-        </Group>
-      </Stack>
-    </Modal>
+    <Dialog
+      title={`Delete firmware ${firmware.name} ${firmware.version}?`}
+      onClose={onClose}
+      error={remove.error}
+      errorTitle="Not deleted"
+      action={
+        <Button color="red" loading={remove.isPending} onClick={() => remove.mutate(refused)}>
+          {refused ? 'Delete anyway' : 'Delete'}
+        </Button>
+      }
+    />
   );
 }
 

@@ -1,11 +1,11 @@
-import { Button, Group, Modal, Select, Stack, Table, Text, TextInput, Textarea, Title } from '@mantine/core';
+import { Button, Group, Select, Stack, Table, Text, TextInput, Textarea, Title } from '@mantine/core';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { useState, type FormEvent } from 'react';
+import { useState } from 'react';
 import type { PrototypeBody } from '../../../src/contract/schemas.js';
 import { ApiError } from '../../../src/contract/http-client.js';
 import { client } from '../api';
 import { useSigned } from '../App';
-import { ErrorText, formatDate, QueryState } from '../components';
+import { Dialog, formatDate, QueryState } from '../components';
 import { Link } from '../router';
 
 export function PrototypesPage() {
@@ -87,44 +87,32 @@ function PrototypeForm({ prototype, onClose }: { prototype: PrototypeBody | 'new
       onClose();
     },
   });
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
-    save.mutate();
-  };
   return (
-    <Modal opened onClose={onClose} title={isNew ? 'Create prototype' : `Edit ${prototype.name}`}>
-      <form onSubmit={submit}>
-        <Stack gap="sm">
-          {save.isError && <ErrorText error={save.error} title="Not saved" />}
-          <TextInput
-            label="Name"
-            required
-            data-autofocus
-            value={name}
-            onChange={(e) => setName(e.currentTarget.value)}
-          />
-          <Textarea label="Description" value={description} onChange={(e) => setDescription(e.currentTarget.value)} />
-          <Select
-            label="Versions"
-            data={[
-              { value: 'any', label: 'any: free versions' },
-              { value: 'increasing', label: 'increasing: each new version higher (LinkIt 7681)' },
-            ]}
-            value={versionPolicy}
-            allowDeselect={false}
-            onChange={(value) => setVersionPolicy(value === 'increasing' ? 'increasing' : 'any')}
-          />
-          <Group justify="flex-end">
-            <Button variant="default" onClick={onClose}>
-              Cancel
-            </Button>
-            <Button type="submit" loading={save.isPending}>
-              {isNew ? 'Create' : 'Save'}
-            </Button>
-          </Group>
-        </Stack>
-      </form>
-    </Modal>
+    <Dialog
+      title={isNew ? 'Create prototype' : `Edit ${prototype.name}`}
+      onClose={onClose}
+      error={save.error}
+      errorTitle="Not saved"
+      onSubmit={() => save.mutate()}
+      action={
+        <Button type="submit" loading={save.isPending}>
+          {isNew ? 'Create' : 'Save'}
+        </Button>
+      }
+    >
+      <TextInput label="Name" required data-autofocus value={name} onChange={(e) => setName(e.currentTarget.value)} />
+      <Textarea label="Description" value={description} onChange={(e) => setDescription(e.currentTarget.value)} />
+      <Select
+        label="Versions"
+        data={[
+          { value: 'any', label: 'any: free versions' },
+          { value: 'increasing', label: 'increasing: each new version higher (LinkIt 7681)' },
+        ]}
+        value={versionPolicy}
+        allowDeselect={false}
+        onChange={(value) => setVersionPolicy(value === 'increasing' ? 'increasing' : 'any')}
+      />
+    </Dialog>
   );
 }
 
@@ -139,25 +127,18 @@ function DeletePrototype({ prototype, onClose }: { prototype: PrototypeBody; onC
   });
   const refused = remove.error instanceof ApiError && remove.error.status === 409;
   return (
-    <Modal opened onClose={onClose} title={`Delete ${prototype.name}?`}>
-      <Stack gap="sm">
-        <Text>Its devices and firmware go with it.</Text>
-        {remove.isError && <ErrorText error={remove.error} title="Not deleted" />}
-        <Group justify="flex-end">
-          <Button variant="default" onClick={onClose}>
-            Cancel
-          </Button>
-          {refused ? (
-            <Button color="red" loading={remove.isPending} onClick={() => remove.mutate(true)}>
-              Delete anyway
-            </Button>
-          ) : (
-            <Button color="red" loading={remove.isPending} onClick={() => remove.mutate(false)}>
-              Delete
-            </Button>
-          )}
-        </Group>
-      </Stack>
-    </Modal>
+    <Dialog
+      title={`Delete ${prototype.name}?`}
+      onClose={onClose}
+      error={remove.error}
+      errorTitle="Not deleted"
+      action={
+        <Button color="red" loading={remove.isPending} onClick={() => remove.mutate(refused)}>
+          {refused ? 'Delete anyway' : 'Delete'}
+        </Button>
+      }
+    >
+      <Text>Its devices and firmware go with it.</Text>
+    </Dialog>
   );
 }

@@ -14,12 +14,12 @@ import {
   Title,
 } from '@mantine/core';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { useState, type FormEvent } from 'react';
+import { useState } from 'react';
 import type { ApiTokenBody, ApiTokenCreatedBody } from '../../../src/contract/schemas.js';
 import type { Role } from '../../../src/contract/http-client.js';
 import { client } from '../api';
 import { useSigned } from '../App';
-import { Empty, ErrorText, formatDate, Loading } from '../components';
+import { Dialog, Empty, ErrorText, formatDate, Loading } from '../components';
 import { roleOptions } from './UsersPage';
 
 const rank: Record<Role, number> = { viewer: 0, developer: 1, admin: 2 };
@@ -133,46 +133,40 @@ function CreateToken({
       onCreated(token);
     },
   });
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
-    create.mutate();
-  };
   return (
-    <Modal opened onClose={onClose} title="Create API token">
-      <form onSubmit={submit}>
-        <Stack gap="sm">
-          {create.isError && <ErrorText error={create.error} title="Not created" />}
-          <TextInput
-            label="Name"
-            description="What uses it, such as “CI deploy job”"
-            required
-            maxLength={100}
-            data-autofocus
-            value={name}
-            onChange={(e) => setName(e.currentTarget.value)}
-          />
-          <Select
-            label="Role"
-            description={`No higher than yours (${mine})`}
-            data={allowed}
-            value={role}
-            allowDeselect={false}
-            onChange={(next) => {
-              const found = allowed.find((option) => option.value === next);
-              if (found) setRole(found.value);
-            }}
-          />
-          <Group justify="flex-end">
-            <Button variant="default" onClick={onClose}>
-              Cancel
-            </Button>
-            <Button type="submit" loading={create.isPending}>
-              Create
-            </Button>
-          </Group>
-        </Stack>
-      </form>
-    </Modal>
+    <Dialog
+      title="Create API token"
+      onClose={onClose}
+      error={create.error}
+      errorTitle="Not created"
+      onSubmit={() => create.mutate()}
+      action={
+        <Button type="submit" loading={create.isPending}>
+          Create
+        </Button>
+      }
+    >
+      <TextInput
+        label="Name"
+        description="What uses it, such as “CI deploy job”"
+        required
+        maxLength={100}
+        data-autofocus
+        value={name}
+        onChange={(e) => setName(e.currentTarget.value)}
+      />
+      <Select
+        label="Role"
+        description={`No higher than yours (${mine})`}
+        data={allowed}
+        value={role}
+        allowDeselect={false}
+        onChange={(next) => {
+          const found = allowed.find((option) => option.value === next);
+          if (found) setRole(found.value);
+        }}
+      />
+    </Dialog>
   );
 }
 
@@ -212,19 +206,18 @@ function RevokeToken({ token, onClose }: { token: ApiTokenBody; onClose: () => v
     },
   });
   return (
-    <Modal opened onClose={onClose} title={`Revoke ${token.name}?`}>
-      <Stack gap="sm">
-        <Text>Whatever uses it is refused from now on. This cannot be undone.</Text>
-        {revoke.isError && <ErrorText error={revoke.error} title="Not revoked" />}
-        <Group justify="flex-end">
-          <Button variant="default" onClick={onClose}>
-            Cancel
-          </Button>
-          <Button color="red" loading={revoke.isPending} onClick={() => revoke.mutate()}>
-            Revoke
-          </Button>
-        </Group>
-      </Stack>
-    </Modal>
+    <Dialog
+      title={`Revoke ${token.name}?`}
+      onClose={onClose}
+      error={revoke.error}
+      errorTitle="Not revoked"
+      action={
+        <Button color="red" loading={revoke.isPending} onClick={() => revoke.mutate()}>
+          Revoke
+        </Button>
+      }
+    >
+      <Text>Whatever uses it is refused from now on. This cannot be undone.</Text>
+    </Dialog>
   );
 }

@@ -3,7 +3,6 @@ import {
   Badge,
   Button,
   Group,
-  Modal,
   PasswordInput,
   Select,
   Stack,
@@ -13,12 +12,12 @@ import {
   Title,
 } from '@mantine/core';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { useState, type FormEvent } from 'react';
+import { useState } from 'react';
 import type { UserBody } from '../../../src/contract/schemas.js';
 import type { Role } from '../../../src/contract/http-client.js';
 import { client } from '../api';
 import { useSigned } from '../App';
-import { Empty, ErrorText, formatDate, Loading } from '../components';
+import { Dialog, Empty, ErrorText, formatDate, Loading } from '../components';
 
 /** The server's rule, shown before it is sent: it refuses shorter passwords too. */
 const MIN_PASSWORD_LENGTH = 10;
@@ -143,45 +142,39 @@ function CreateUser({ onClose }: { onClose: () => void }) {
       onClose();
     },
   });
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
-    create.mutate();
-  };
   return (
-    <Modal opened onClose={onClose} title="Create user">
-      <form onSubmit={submit}>
-        <Stack gap="sm">
-          {create.isError && <ErrorText error={create.error} title="Not created" />}
-          <TextInput
-            label="Email"
-            type="email"
-            required
-            data-autofocus
-            autoComplete="off"
-            value={email}
-            onChange={(e) => setEmail(e.currentTarget.value)}
-          />
-          <PasswordInput
-            label="Password"
-            description={`${MIN_PASSWORD_LENGTH} characters or more; give it to the person, who signs in with it`}
-            required
-            minLength={MIN_PASSWORD_LENGTH}
-            autoComplete="new-password"
-            value={password}
-            onChange={(e) => setPassword(e.currentTarget.value)}
-          />
-          <RoleSelect value={role} onChange={setRole} />
-          <Group justify="flex-end">
-            <Button variant="default" onClick={onClose}>
-              Cancel
-            </Button>
-            <Button type="submit" loading={create.isPending}>
-              Create
-            </Button>
-          </Group>
-        </Stack>
-      </form>
-    </Modal>
+    <Dialog
+      title="Create user"
+      onClose={onClose}
+      error={create.error}
+      errorTitle="Not created"
+      onSubmit={() => create.mutate()}
+      action={
+        <Button type="submit" loading={create.isPending}>
+          Create
+        </Button>
+      }
+    >
+      <TextInput
+        label="Email"
+        type="email"
+        required
+        data-autofocus
+        autoComplete="off"
+        value={email}
+        onChange={(e) => setEmail(e.currentTarget.value)}
+      />
+      <PasswordInput
+        label="Password"
+        description={`${MIN_PASSWORD_LENGTH} characters or more; give it to the person, who signs in with it`}
+        required
+        minLength={MIN_PASSWORD_LENGTH}
+        autoComplete="new-password"
+        value={password}
+        onChange={(e) => setPassword(e.currentTarget.value)}
+      />
+      <RoleSelect value={role} onChange={setRole} />
+    </Dialog>
   );
 }
 
@@ -202,38 +195,34 @@ function EditUser({ user, onClose }: { user: UserBody; onClose: () => void }) {
     },
   });
   const unchanged = role === user.role && password === '';
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
-    if (!unchanged) save.mutate();
-  };
   return (
-    <Modal opened onClose={onClose} title={`Edit ${user.email}`}>
-      <form onSubmit={submit}>
-        <Stack gap="sm">
-          {save.isError && <ErrorText error={save.error} title="Not saved" />}
-          <RoleSelect value={role} onChange={setRole} />
-          <PasswordInput
-            label="New password"
-            description={`Leave empty to keep the password. A new one (${MIN_PASSWORD_LENGTH} characters or more) signs the user out everywhere.`}
-            minLength={MIN_PASSWORD_LENGTH}
-            autoComplete="new-password"
-            value={password}
-            onChange={(e) => setPassword(e.currentTarget.value)}
-          />
-          <Text size="sm" c="dimmed">
-            A lower role applies at once, to the user&apos;s sessions and API tokens too.
-          </Text>
-          <Group justify="flex-end">
-            <Button variant="default" onClick={onClose}>
-              Cancel
-            </Button>
-            <Button type="submit" loading={save.isPending} disabled={unchanged}>
-              Save
-            </Button>
-          </Group>
-        </Stack>
-      </form>
-    </Modal>
+    <Dialog
+      title={`Edit ${user.email}`}
+      onClose={onClose}
+      error={save.error}
+      errorTitle="Not saved"
+      onSubmit={() => {
+        if (!unchanged) save.mutate();
+      }}
+      action={
+        <Button type="submit" loading={save.isPending} disabled={unchanged}>
+          Save
+        </Button>
+      }
+    >
+      <RoleSelect value={role} onChange={setRole} />
+      <PasswordInput
+        label="New password"
+        description={`Leave empty to keep the password. A new one (${MIN_PASSWORD_LENGTH} characters or more) signs the user out everywhere.`}
+        minLength={MIN_PASSWORD_LENGTH}
+        autoComplete="new-password"
+        value={password}
+        onChange={(e) => setPassword(e.currentTarget.value)}
+      />
+      <Text size="sm" c="dimmed">
+        A lower role applies at once, to the user&apos;s sessions and API tokens too.
+      </Text>
+    </Dialog>
   );
 }
 
@@ -248,19 +237,18 @@ function DeleteUser({ user, onClose }: { user: UserBody; onClose: () => void }) 
     },
   });
   return (
-    <Modal opened onClose={onClose} title={`Delete ${user.email}?`}>
-      <Stack gap="sm">
-        <Text>They are signed out at once, and their API tokens stop working.</Text>
-        {remove.isError && <ErrorText error={remove.error} title="Not deleted" />}
-        <Group justify="flex-end">
-          <Button variant="default" onClick={onClose}>
-            Cancel
-          </Button>
-          <Button color="red" loading={remove.isPending} onClick={() => remove.mutate()}>
-            Delete
-          </Button>
-        </Group>
-      </Stack>
-    </Modal>
+    <Dialog
+      title={`Delete ${user.email}?`}
+      onClose={onClose}
+      error={remove.error}
+      errorTitle="Not deleted"
+      action={
+        <Button color="red" loading={remove.isPending} onClick={() => remove.mutate()}>
+          Delete
+        </Button>
+      }
+    >
+      <Text>They are signed out at once, and their API tokens stop working.</Text>
+    </Dialog>
   );
 }
