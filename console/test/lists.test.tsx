@@ -32,6 +32,23 @@ describe('the prototypes list', () => {
     await within(confirm).findByRole('button', { name: 'Delete anyway' });
   });
 
+  it('creates a LinkIt Connect 7681 prototype, whose versions only go up', async () => {
+    renderConsole(<PrototypesPage />);
+    fireEvent.click(await screen.findByRole('button', { name: '+ Create prototype' }));
+    const dialog = await screen.findByRole('dialog');
+    fireEvent.change(within(dialog).getByRole('textbox', { name: /^Name/ }), { target: { value: 'Plug 7681' } });
+    fireEvent.click(within(dialog).getByRole('radio', { name: /LinkIt Connect 7681/ }));
+    fireEvent.click(within(dialog).getByRole('button', { name: 'Create' }));
+    await screen.findByRole('link', { name: 'Plug 7681' });
+    const prototypes = (
+      await server.api<{ name: string; board: string; versionPolicy: string }[]>('GET', '/prototypes')
+    ).body;
+    expect(prototypes.find((prototype) => prototype.name === 'Plug 7681')).toMatchObject({
+      board: 'linkit7681',
+      versionPolicy: 'increasing',
+    });
+  });
+
   it('shows a viewer no create, edit or delete control', async () => {
     renderConsole(<PrototypesPage />, { role: 'viewer' });
     await screen.findByRole('link', { name: 'Thermostat' });

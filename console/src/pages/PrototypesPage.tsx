@@ -1,4 +1,4 @@
-import { Button, Group, Select, Stack, Table, Text, TextInput, Textarea, Title } from '@mantine/core';
+import { Button, Group, Radio, Select, Stack, Table, Text, TextInput, Textarea, Title } from '@mantine/core';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import type { PrototypeBody } from '../../../src/contract/schemas.js';
@@ -76,10 +76,13 @@ function PrototypeForm({ prototype, onClose }: { prototype: PrototypeBody | 'new
   const [name, setName] = useState(isNew ? '' : prototype.name);
   const [description, setDescription] = useState(isNew ? '' : prototype.description);
   const [versionPolicy, setVersionPolicy] = useState<'any' | 'increasing'>(isNew ? 'any' : prototype.versionPolicy);
+  const [board, setBoard] = useState<PrototypeBody['board']>(isNew ? 'mcs' : prototype.board);
+  // A LinkIt Connect 7681 prototype keeps the `increasing` policy: the server refuses another one.
+  const linkit = board === 'linkit7681';
   const save = useMutation({
     mutationFn: () =>
       isNew
-        ? client.createPrototype({ name, description, versionPolicy })
+        ? client.createPrototype({ name, description, versionPolicy: linkit ? 'increasing' : versionPolicy, board })
         : client.editPrototype(prototype.prototypeId, { name, description, versionPolicy }),
     onSuccess: () => {
       void queries.invalidateQueries({ queryKey: ['prototypes'] });
@@ -102,13 +105,29 @@ function PrototypeForm({ prototype, onClose }: { prototype: PrototypeBody | 'new
     >
       <TextInput label="Name" required data-autofocus value={name} onChange={(e) => setName(e.currentTarget.value)} />
       <Textarea label="Description" value={description} onChange={(e) => setDescription(e.currentTarget.value)} />
+      <Radio.Group
+        label="Boards"
+        description={isNew ? 'Fixed once the prototype exists' : 'Fixed at creation'}
+        value={board}
+        onChange={(value) => setBoard(value === 'linkit7681' ? 'linkit7681' : 'mcs')}
+      >
+        <Stack gap={6} mt={6}>
+          <Radio value="mcs" label="MCS devices (HTTP, TCP, MQTT)" disabled={!isNew} />
+          <Radio
+            value="linkit7681"
+            label="LinkIt Connect 7681 (its encrypted protocol; versions major.minor)"
+            disabled={!isNew}
+          />
+        </Stack>
+      </Radio.Group>
       <Select
         label="Versions"
         data={[
           { value: 'any', label: 'any: free versions' },
           { value: 'increasing', label: 'increasing: each new version higher (LinkIt 7681)' },
         ]}
-        value={versionPolicy}
+        value={linkit ? 'increasing' : versionPolicy}
+        disabled={linkit}
         allowDeselect={false}
         onChange={(value) => setVersionPolicy(value === 'increasing' ? 'increasing' : 'any')}
       />
