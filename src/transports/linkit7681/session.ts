@@ -1,5 +1,4 @@
 import type { Socket } from 'node:net';
-import { performance } from 'node:perf_hooks';
 import type { FastifyBaseLogger } from 'fastify';
 import { DomainError, isDomainError } from '../../domain/errors.js';
 import type { DeviceConnection } from '../../domain/gateway.js';
@@ -7,6 +6,7 @@ import type { DeviceCommand } from '../../domain/model.js';
 import type { DeviceConnections } from '../../domain/services/connections.js';
 import type { DeviceSelfService } from '../../domain/services/device-self.js';
 import { REFUSAL_DELAY_MS, type FailureThrottle } from '../../net/auth-throttle.js';
+import { SpacedOutbox } from '../../net/spaced-outbox.js';
 import { deviceKeyBytes } from './crypto.js';
 import { FrameReader } from './frame-reader.js';
 import {
@@ -73,15 +73,18 @@ export class LinkitSession {
   private ending = false;
   private closed = false;
   private authenticating = false;
-  private readonly outbox: Outgoing[] = [];
-  private lastWriteAt = Number.NEGATIVE_INFINITY;
-  private gapTimer: NodeJS.Timeout | undefined;
+  private readonly outbox: SpacedOutbox<Outgoing>;
   private timer: NodeJS.Timeout;
 
   constructor(
     private readonly socket: Socket,
     private readonly context: SessionContext,
   ) {
+    this.outbox = new SpacedOutbox<Outgoing>(
+      context.writeGapMs,
+      (message, done) => socket.write(message.wire, (error) => done(error ?? undefined)),
+      () => this.ending,
+    );
     socket.on('data', (chunk: Buffer) => this.receive(chunk));
     socket.on('error', (error) =>
       context.logger.debug({ err: error, remote: this.remote() }, 'linkit7681 socket error'),
@@ -116,7 +119,7 @@ export class LinkitSession {
     if (this.ending || this.closed) return;
     this.ending = true;
     clearTimeout(this.timer);
-    this.dropOutbox();
+    this.outbox.drop();
     this.context.logger.debug(
       { deviceId: this.deviceId, remote: this.remote(), reason },
       'linkit7681 connection closed',
@@ -276,42 +279,18 @@ export class LinkitSession {
   /** Queues one frame; a keep-alive answer goes before waiting commands, each frame its own write. */
   private write(message: Outgoing, urgent = false): void {
     if (this.ending) return message.written?.(new Error('the connection closed'));
-    if (this.outbox.length >= MAX_OUTBOX) return message.written?.(new Error('the device reads nothing'));
-    if (urgent) this.outbox.unshift(message);
-    else this.outbox.push(message);
-    this.flush();
-  }
-
-  private flush(): void {
-    if (this.gapTimer !== undefined) return;
-    while (this.outbox.length > 0 && !this.ending) {
-      const wait = this.lastWriteAt + this.context.writeGapMs - performance.now();
-      if (wait > 0) {
-        this.gapTimer = setTimeout(() => {
-          this.gapTimer = undefined;
-          this.flush();
-        }, Math.ceil(wait));
-        this.gapTimer.unref();
-        return;
-      }
-      const message = this.outbox.shift()!;
-      this.lastWriteAt = performance.now();
-      this.socket.write(message.wire, (error) => message.written?.(error ?? undefined));
-    }
-  }
-
-  private dropOutbox(): void {
-    clearTimeout(this.gapTimer);
-    this.gapTimer = undefined;
-    const closed = new Error('the connection closed');
-    for (const message of this.outbox.splice(0)) message.written?.(closed);
+    const { queue } = this.outbox;
+    if (queue.length >= MAX_OUTBOX) return message.written?.(new Error('the device reads nothing'));
+    if (urgent) queue.unshift(message);
+    else queue.push(message);
+    this.outbox.flush();
   }
 
   private onClose(): void {
     this.closed = true;
     this.ending = true;
     clearTimeout(this.timer);
-    this.dropOutbox();
+    this.outbox.drop();
     this.context.closed(this);
     if (this.connection) this.context.connections.detach(this.connection);
   }

@@ -1,5 +1,4 @@
 import type { Socket } from 'node:net';
-import { performance } from 'node:perf_hooks';
 import type { FastifyBaseLogger } from 'fastify';
 import { DomainError, isDomainError } from '../../domain/errors.js';
 import type { DeviceConnection } from '../../domain/gateway.js';
@@ -7,6 +6,7 @@ import type { DeviceCommand } from '../../domain/model.js';
 import type { DeviceConnections } from '../../domain/services/connections.js';
 import type { DeviceSelfService } from '../../domain/services/device-self.js';
 import { REFUSAL_DELAY_MS, type FailureThrottle } from '../../net/auth-throttle.js';
+import { SpacedOutbox } from '../../net/spaced-outbox.js';
 import { formatTcpFota } from './fota-line.js';
 import { HeartbeatParser, type Heartbeat } from './heartbeat-parser.js';
 
@@ -60,14 +60,17 @@ export class TcpSession {
   private connection: DeviceConnection | undefined;
   private ending = false;
   private closed = false;
-  private lastWriteAt = Number.NEGATIVE_INFINITY;
-  private readonly outbox: Outgoing[] = [];
-  private gapTimer: NodeJS.Timeout | undefined;
+  private readonly outbox: SpacedOutbox<Outgoing>;
 
   constructor(
     private readonly socket: Socket,
     private readonly context: SessionContext,
   ) {
+    this.outbox = new SpacedOutbox<Outgoing>(
+      context.writeGapMs,
+      (message, done) => socket.write(message.text, (error) => done(error ?? undefined)),
+      () => this.ending,
+    );
     socket.on('data', (chunk: Buffer) => this.receive(chunk));
     socket.on('error', (error) => this.context.logger.debug({ err: error, remote: this.remote() }, 'tcp socket error'));
     socket.on('close', () => this.onClose());
@@ -77,7 +80,7 @@ export class TcpSession {
   close(reason: string): void {
     if (this.ending || this.closed) return;
     this.ending = true;
-    this.dropOutbox();
+    this.outbox.drop();
     this.context.logger.debug(
       { deviceId: this.identity?.deviceId, remote: this.remote(), reason },
       'tcp connection closed',
@@ -215,43 +218,17 @@ export class TcpSession {
   }
 
   private enqueue(message: Outgoing): void {
-    const waitingEcho = message.kind === 'echo' ? this.outbox.find((queued) => queued.kind === 'echo') : undefined;
+    const { queue } = this.outbox;
+    const waitingEcho = message.kind === 'echo' ? queue.find((queued) => queued.kind === 'echo') : undefined;
     if (waitingEcho) waitingEcho.text = message.text;
-    else this.outbox.push(message);
-    this.flush();
-  }
-
-  /** Writes the next message once the gap since the last write passed, one per gap. */
-  private flush(): void {
-    if (this.gapTimer !== undefined) return;
-    while (this.outbox.length > 0) {
-      if (this.ending) return this.dropOutbox();
-      const wait = this.lastWriteAt + this.context.writeGapMs - performance.now();
-      if (wait > 0) {
-        this.gapTimer = setTimeout(() => {
-          this.gapTimer = undefined;
-          this.flush();
-        }, Math.ceil(wait));
-        this.gapTimer.unref();
-        return;
-      }
-      const message = this.outbox.shift()!;
-      this.lastWriteAt = performance.now();
-      this.socket.write(message.text, (error) => message.written?.(error ?? undefined));
-    }
-  }
-
-  private dropOutbox(): void {
-    clearTimeout(this.gapTimer);
-    this.gapTimer = undefined;
-    const closed = new Error('the connection closed');
-    for (const message of this.outbox.splice(0)) message.written?.(closed);
+    else queue.push(message);
+    this.outbox.flush();
   }
 
   private onClose(): void {
     this.closed = true;
     this.ending = true;
-    this.dropOutbox();
+    this.outbox.drop();
     this.context.closed(this);
     if (this.connection) {
       this.context.connections.detach(this.connection);
