@@ -1,24 +1,11 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { connect } from './api-connection.js';
 import { openEventStream } from './event-stream.js';
+import { loopbackServer } from '../contract/testing/loopback-server.js';
 
 /** `fota events` and `fota push --wait` follow the stream through this adapter: its words, per ending. */
 
-let server: Server | undefined;
-
-afterEach(async () => {
-  server?.closeAllConnections();
-  await new Promise((resolve) => server?.close(resolve) ?? resolve(undefined));
-  server = undefined;
-});
-
-async function serve(handler: (request: IncomingMessage, response: ServerResponse) => void): Promise<string> {
-  server = createServer(handler);
-  await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
+const { serve, close } = loopbackServer();
 
 interface Followed {
   readonly opened: boolean;
@@ -78,9 +65,7 @@ describe('openEventStream', () => {
       message: `${url} answered HTTP 503 to /api/v1/events`,
       fatal: false,
     });
-    server?.closeAllConnections();
-    await new Promise((resolve) => server?.close(resolve));
-    server = undefined;
+    await close();
     expect((await follow(url)).problem).toEqual({
       message: `event stream of ${url}: connection refused`,
       fatal: false,
