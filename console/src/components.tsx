@@ -1,5 +1,5 @@
-import { Alert, Badge, Box, Button, Center, Group, Loader, Modal, Stack, Text, Tooltip } from '@mantine/core';
-import type { UseQueryResult } from '@tanstack/react-query';
+import { Alert, Badge, Box, Button, Center, Group, Loader, Modal, Stack, Table, Text, Tooltip } from '@mantine/core';
+import { useMutation, useQueryClient, type QueryKey, type UseQueryResult } from '@tanstack/react-query';
 import type { ReactNode } from 'react';
 import { errorText } from './api';
 import { presenceColors, statusColor } from './status';
@@ -195,5 +195,56 @@ export function Dialog({
         </form>
       )}
     </Modal>
+  );
+}
+
+/**
+ * A change the API makes (create, save, delete): on success the lists it touched (`stale`, query
+ * keys) are read again and `onDone` gets the API's answer (typically to close the dialog).
+ */
+export function useChange<Result, Input = void>(
+  change: (input: Input) => Promise<Result>,
+  stale: readonly QueryKey[],
+  onDone?: (result: Result) => void,
+) {
+  const queries = useQueryClient();
+  return useMutation({
+    mutationFn: change,
+    onSuccess: (result) => {
+      for (const queryKey of stale) void queries.invalidateQueries({ queryKey });
+      onDone?.(result);
+    },
+  });
+}
+
+/** A list as a table: scrolls sideways below `minWidth`, one header cell per column. */
+export function DataTable({
+  label,
+  columns,
+  minWidth,
+  highlightOnHover = false,
+  children,
+}: {
+  /** The table's accessible name. */
+  readonly label?: string;
+  readonly columns: readonly string[];
+  readonly minWidth: number;
+  readonly highlightOnHover?: boolean;
+  /** The rows (`Table.Tr` or plain `<tr>`). */
+  readonly children: ReactNode;
+}) {
+  return (
+    <Table.ScrollContainer minWidth={minWidth}>
+      <Table striped highlightOnHover={highlightOnHover} aria-label={label}>
+        <Table.Thead>
+          <Table.Tr>
+            {columns.map((column) => (
+              <Table.Th key={column}>{column}</Table.Th>
+            ))}
+          </Table.Tr>
+        </Table.Thead>
+        <Table.Tbody>{children}</Table.Tbody>
+      </Table>
+    </Table.ScrollContainer>
   );
 }

@@ -1,4 +1,4 @@
-import { configure, fireEvent, screen, waitFor, within } from '@testing-library/react';
+import { fireEvent, screen, waitFor, within } from '@testing-library/react';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ApiError } from '../../src/contract/http-client.js';
 import { client } from '../src/api';
@@ -6,9 +6,6 @@ import { AccountLinks } from '../src/AccountLinks';
 import { TokensPage } from '../src/pages/TokensPage';
 import { UsersPage } from '../src/pages/UsersPage';
 import { renderConsole, startConsoleServer, type ConsoleServer } from './harness';
-
-// Creating a user hashes a password (scrypt) on a shared, busy machine: wait longer than 1 s.
-configure({ asyncUtilTimeout: 10_000 });
 
 let server: ConsoleServer;
 beforeAll(async () => {

@@ -1,5 +1,5 @@
 // jsdom lacks what Mantine measures with: stubs of matchMedia and ResizeObserver, nothing else.
-import { cleanup } from '@testing-library/react';
+import { cleanup, configure } from '@testing-library/react';
 import { afterEach } from 'vitest';
 
 Object.defineProperty(window, 'matchMedia', {
@@ -23,5 +23,8 @@ class NoResizeObserver {
 }
 window.ResizeObserver = NoResizeObserver;
 window.HTMLElement.prototype.scrollIntoView = () => undefined;
+
+// The tests read a real server on a shared machine: a list may take seconds to arrive under load.
+configure({ asyncUtilTimeout: 10_000 });
 
 afterEach(() => cleanup());

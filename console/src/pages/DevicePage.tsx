@@ -4,7 +4,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { client } from '../api';
 import { useSigned } from '../App';
-import { Dialog, ErrorText, formatDate, LiveDot, QueryState, StatusBadge } from '../components';
+import { DataTable, Dialog, ErrorText, formatDate, LiveDot, QueryState, StatusBadge } from '../components';
 import { Link } from '../router';
 import { currentlyUses } from './PrototypePage';
 
@@ -99,72 +99,52 @@ export function DevicePage({ deviceId }: { deviceId: string }) {
         <Title order={3}>Firmware</Title>
         <QueryState query={firmwares} what="firmware" empty="The prototype has no firmware.">
           {(list) => (
-            <Table.ScrollContainer minWidth={480}>
-              <Table striped aria-label="Firmware">
-                <Table.Thead>
-                  <Table.Tr>
-                    <Table.Th>Name</Table.Th>
-                    <Table.Th>Version</Table.Th>
-                    <Table.Th>Release date</Table.Th>
-                    {canEdit && <Table.Th>Push</Table.Th>}
-                  </Table.Tr>
-                </Table.Thead>
-                <Table.Tbody>
-                  {list.map((firmware) => (
-                    <Table.Tr key={firmware.fwId}>
-                      <Table.Td>{firmware.name}</Table.Td>
-                      <Table.Td>{firmware.version}</Table.Td>
-                      <Table.Td>{formatDate(firmware.createdAt)}</Table.Td>
-                      {canEdit && (
-                        <Table.Td>
-                          <Button
-                            size="compact-sm"
-                            disabled={!online}
-                            title={online ? undefined : 'the device is offline'}
-                            loading={push.isPending && push.variables === firmware.fwId}
-                            onClick={() => push.mutate(firmware.fwId)}
-                            aria-label={`Push ${firmware.version}`}
-                          >
-                            Push
-                          </Button>
-                        </Table.Td>
-                      )}
-                    </Table.Tr>
-                  ))}
-                </Table.Tbody>
-              </Table>
-            </Table.ScrollContainer>
+            <DataTable
+              label="Firmware"
+              minWidth={480}
+              columns={['Name', 'Version', 'Release date', ...(canEdit ? ['Push'] : [])]}
+            >
+              {list.map((firmware) => (
+                <Table.Tr key={firmware.fwId}>
+                  <Table.Td>{firmware.name}</Table.Td>
+                  <Table.Td>{firmware.version}</Table.Td>
+                  <Table.Td>{formatDate(firmware.createdAt)}</Table.Td>
+                  {canEdit && (
+                    <Table.Td>
+                      <Button
+                        size="compact-sm"
+                        disabled={!online}
+                        title={online ? undefined : 'the device is offline'}
+                        loading={push.isPending && push.variables === firmware.fwId}
+                        onClick={() => push.mutate(firmware.fwId)}
+                        aria-label={`Push ${firmware.version}`}
+                      >
+                        Push
+                      </Button>
+                    </Table.Td>
+                  )}
+                </Table.Tr>
+              ))}
+            </DataTable>
           )}
         </QueryState>
         <Title order={3}>Push history</Title>
         <QueryState query={pushes} what="push history" empty="Nothing was pushed to this device yet.">
           {(history) => (
-            <Table.ScrollContainer minWidth={560}>
-              <Table striped aria-label="Push history">
-                <Table.Thead>
-                  <Table.Tr>
-                    <Table.Th>Pushed</Table.Th>
-                    <Table.Th>Version</Table.Th>
-                    <Table.Th>Status</Table.Th>
-                    <Table.Th>Reason</Table.Th>
-                  </Table.Tr>
-                </Table.Thead>
-                <Table.Tbody>
-                  {history.map((entry) => (
-                    <Table.Tr key={entry.pushId} data-status={entry.target.status}>
-                      <Table.Td>
-                        <Link to={`/pushes/${entry.pushId}`}>{formatDate(entry.createdAt)}</Link>
-                      </Table.Td>
-                      <Table.Td>{entry.version}</Table.Td>
-                      <Table.Td>
-                        <StatusBadge status={entry.target.status} />
-                      </Table.Td>
-                      <Table.Td>{entry.target.reason ?? ''}</Table.Td>
-                    </Table.Tr>
-                  ))}
-                </Table.Tbody>
-              </Table>
-            </Table.ScrollContainer>
+            <DataTable label="Push history" minWidth={560} columns={['Pushed', 'Version', 'Status', 'Reason']}>
+              {history.map((entry) => (
+                <Table.Tr key={entry.pushId} data-status={entry.target.status}>
+                  <Table.Td>
+                    <Link to={`/pushes/${entry.pushId}`}>{formatDate(entry.createdAt)}</Link>
+                  </Table.Td>
+                  <Table.Td>{entry.version}</Table.Td>
+                  <Table.Td>
+                    <StatusBadge status={entry.target.status} />
+                  </Table.Td>
+                  <Table.Td>{entry.target.reason ?? ''}</Table.Td>
+                </Table.Tr>
+              ))}
+            </DataTable>
           )}
         </QueryState>
         {rotating && (

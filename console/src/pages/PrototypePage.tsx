@@ -5,7 +5,7 @@ import type { DeviceBody, FirmwareBody } from '../../../src/contract/schemas.js'
 import { ApiError } from '../../../src/contract/http-client.js';
 import { client } from '../api';
 import { useSigned } from '../App';
-import { Dialog, ErrorText, formatDate, QueryState } from '../components';
+import { DataTable, Dialog, ErrorText, formatDate, QueryState, useChange } from '../components';
 import { follow, Link, navigate } from '../router';
 import { presenceColors } from '../status';
 import '../rows.css';
@@ -70,52 +70,49 @@ export function FirmwareTab({ pid }: { pid: string }) {
       )}
       <QueryState query={firmwares} what="firmware" empty="No firmware yet.">
         {(list) => (
-          <Table.ScrollContainer minWidth={720}>
-            <Table striped aria-label="Firmware">
-              <Table.Thead>
-                <Table.Tr>
-                  <Table.Th>#</Table.Th>
-                  <Table.Th>Name</Table.Th>
-                  <Table.Th>Version</Table.Th>
-                  <Table.Th>Release note</Table.Th>
-                  <Table.Th>Prerequisite</Table.Th>
-                  <Table.Th>Release date</Table.Th>
-                  {canEdit && <Table.Th>Actions</Table.Th>}
-                </Table.Tr>
-              </Table.Thead>
-              <Table.Tbody>
-                {list.map((firmware, index) => (
-                  <Table.Tr key={firmware.fwId}>
-                    <Table.Td>{index + 1}</Table.Td>
-                    <Table.Td>{firmware.name}</Table.Td>
-                    <Table.Td>{firmware.version}</Table.Td>
-                    <Table.Td style={{ whiteSpace: 'pre-wrap' }}>{firmware.releaseNote}</Table.Td>
-                    <Table.Td>{prerequisiteText(firmware, list)}</Table.Td>
-                    <Table.Td>{formatDate(firmware.createdAt)}</Table.Td>
-                    {canEdit && (
-                      <Table.Td>
-                        <Group gap="xs" wrap="nowrap">
-                          <Button
-                            size="compact-sm"
-                            onClick={() => setWizard({ push: firmware })}
-                            aria-label={`Push ${firmware.name} ${firmware.version}`}
-                          >
-                            Push
-                          </Button>
-                          <Button size="compact-sm" variant="light" onClick={() => setEditing(firmware)}>
-                            Edit
-                          </Button>
-                          <Button size="compact-sm" variant="light" color="red" onClick={() => setDeleting(firmware)}>
-                            Delete
-                          </Button>
-                        </Group>
-                      </Table.Td>
-                    )}
-                  </Table.Tr>
-                ))}
-              </Table.Tbody>
-            </Table>
-          </Table.ScrollContainer>
+          <DataTable
+            label="Firmware"
+            minWidth={720}
+            columns={[
+              '#',
+              'Name',
+              'Version',
+              'Release note',
+              'Prerequisite',
+              'Release date',
+              ...(canEdit ? ['Actions'] : []),
+            ]}
+          >
+            {list.map((firmware, index) => (
+              <Table.Tr key={firmware.fwId}>
+                <Table.Td>{index + 1}</Table.Td>
+                <Table.Td>{firmware.name}</Table.Td>
+                <Table.Td>{firmware.version}</Table.Td>
+                <Table.Td style={{ whiteSpace: 'pre-wrap' }}>{firmware.releaseNote}</Table.Td>
+                <Table.Td>{prerequisiteText(firmware, list)}</Table.Td>
+                <Table.Td>{formatDate(firmware.createdAt)}</Table.Td>
+                {canEdit && (
+                  <Table.Td>
+                    <Group gap="xs" wrap="nowrap">
+                      <Button
+                        size="compact-sm"
+                        onClick={() => setWizard({ push: firmware })}
+                        aria-label={`Push ${firmware.name} ${firmware.version}`}
+                      >
+                        Push
+                      </Button>
+                      <Button size="compact-sm" variant="light" onClick={() => setEditing(firmware)}>
+                        Edit
+                      </Button>
+                      <Button size="compact-sm" variant="light" color="red" onClick={() => setDeleting(firmware)}>
+                        Delete
+                      </Button>
+                    </Group>
+                  </Table.Td>
+                )}
+              </Table.Tr>
+            ))}
+          </DataTable>
         )}
       </QueryState>
       {wizard !== undefined && <FirmwareWizard pid={pid} pushOnly={wizard.push} onClose={() => setWizard(undefined)} />}
@@ -126,16 +123,13 @@ export function FirmwareTab({ pid }: { pid: string }) {
 }
 
 function EditFirmware({ firmware, onClose }: { firmware: FirmwareBody; onClose: () => void }) {
-  const queries = useQueryClient();
   const [name, setName] = useState(firmware.name);
   const [releaseNote, setReleaseNote] = useState(firmware.releaseNote);
-  const save = useMutation({
-    mutationFn: () => client.editFirmware(firmware.fwId, { name, releaseNote }),
-    onSuccess: () => {
-      void queries.invalidateQueries({ queryKey: ['firmwares', firmware.prototypeId] });
-      onClose();
-    },
-  });
+  const save = useChange(
+    () => client.editFirmware(firmware.fwId, { name, releaseNote }),
+    [['firmwares', firmware.prototypeId]],
+    onClose,
+  );
   return (
     <Dialog
       title={`Edit firmware ${firmware.version}`}
@@ -156,14 +150,11 @@ function EditFirmware({ firmware, onClose }: { firmware: FirmwareBody; onClose: 
 }
 
 function DeleteFirmware({ firmware, onClose }: { firmware: FirmwareBody; onClose: () => void }) {
-  const queries = useQueryClient();
-  const remove = useMutation({
-    mutationFn: (force: boolean) => client.deleteFirmware(firmware.fwId, force),
-    onSuccess: () => {
-      void queries.invalidateQueries({ queryKey: ['firmwares', firmware.prototypeId] });
-      onClose();
-    },
-  });
+  const remove = useChange(
+    (force: boolean) => client.deleteFirmware(firmware.fwId, force),
+    [['firmwares', firmware.prototypeId]],
+    onClose,
+  );
   const refused = remove.error instanceof ApiError && remove.error.status === 409;
   return (
     <Dialog

@@ -1,11 +1,11 @@
 import { Button, Group, Radio, Select, Stack, Table, Text, TextInput, Textarea, Title } from '@mantine/core';
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
 import type { PrototypeBody } from '../../../src/contract/schemas.js';
 import { ApiError } from '../../../src/contract/http-client.js';
 import { client } from '../api';
 import { useSigned } from '../App';
-import { Dialog, formatDate, QueryState } from '../components';
+import { DataTable, Dialog, formatDate, QueryState, useChange } from '../components';
 import { Link } from '../router';
 
 export function PrototypesPage() {
@@ -25,43 +25,34 @@ export function PrototypesPage() {
         empty={`No prototype yet${canEdit ? ': create the first one.' : '.'}`}
       >
         {(list) => (
-          <Table.ScrollContainer minWidth={560}>
-            <Table striped highlightOnHover>
-              <Table.Thead>
-                <Table.Tr>
-                  <Table.Th>Name</Table.Th>
-                  <Table.Th>Description</Table.Th>
-                  <Table.Th>Versions</Table.Th>
-                  <Table.Th>Created</Table.Th>
-                  {canEdit && <Table.Th>Actions</Table.Th>}
-                </Table.Tr>
-              </Table.Thead>
-              <Table.Tbody>
-                {list.map((prototype) => (
-                  <Table.Tr key={prototype.prototypeId}>
-                    <Table.Td>
-                      <Link to={`/prototypes/${prototype.prototypeId}`}>{prototype.name}</Link>
-                    </Table.Td>
-                    <Table.Td>{prototype.description}</Table.Td>
-                    <Table.Td>{prototype.versionPolicy}</Table.Td>
-                    <Table.Td>{formatDate(prototype.createdAt)}</Table.Td>
-                    {canEdit && (
-                      <Table.Td>
-                        <Group gap="xs" wrap="nowrap">
-                          <Button size="compact-sm" variant="light" onClick={() => setEditing(prototype)}>
-                            Edit
-                          </Button>
-                          <Button size="compact-sm" variant="light" color="red" onClick={() => setDeleting(prototype)}>
-                            Delete
-                          </Button>
-                        </Group>
-                      </Table.Td>
-                    )}
-                  </Table.Tr>
-                ))}
-              </Table.Tbody>
-            </Table>
-          </Table.ScrollContainer>
+          <DataTable
+            minWidth={560}
+            highlightOnHover
+            columns={['Name', 'Description', 'Versions', 'Created', ...(canEdit ? ['Actions'] : [])]}
+          >
+            {list.map((prototype) => (
+              <Table.Tr key={prototype.prototypeId}>
+                <Table.Td>
+                  <Link to={`/prototypes/${prototype.prototypeId}`}>{prototype.name}</Link>
+                </Table.Td>
+                <Table.Td>{prototype.description}</Table.Td>
+                <Table.Td>{prototype.versionPolicy}</Table.Td>
+                <Table.Td>{formatDate(prototype.createdAt)}</Table.Td>
+                {canEdit && (
+                  <Table.Td>
+                    <Group gap="xs" wrap="nowrap">
+                      <Button size="compact-sm" variant="light" onClick={() => setEditing(prototype)}>
+                        Edit
+                      </Button>
+                      <Button size="compact-sm" variant="light" color="red" onClick={() => setDeleting(prototype)}>
+                        Delete
+                      </Button>
+                    </Group>
+                  </Table.Td>
+                )}
+              </Table.Tr>
+            ))}
+          </DataTable>
         )}
       </QueryState>
       {editing !== undefined && <PrototypeForm prototype={editing} onClose={() => setEditing(undefined)} />}
@@ -71,7 +62,6 @@ export function PrototypesPage() {
 }
 
 function PrototypeForm({ prototype, onClose }: { prototype: PrototypeBody | 'new'; onClose: () => void }) {
-  const queries = useQueryClient();
   const isNew = prototype === 'new';
   const [name, setName] = useState(isNew ? '' : prototype.name);
   const [description, setDescription] = useState(isNew ? '' : prototype.description);
@@ -79,17 +69,14 @@ function PrototypeForm({ prototype, onClose }: { prototype: PrototypeBody | 'new
   const [board, setBoard] = useState<PrototypeBody['board']>(isNew ? 'mcs' : prototype.board);
   // A LinkIt Connect 7681 prototype keeps the `increasing` policy: the server refuses another one.
   const linkit = board === 'linkit7681';
-  const save = useMutation({
-    mutationFn: () =>
+  const save = useChange(
+    () =>
       isNew
         ? client.createPrototype({ name, description, versionPolicy: linkit ? 'increasing' : versionPolicy, board })
         : client.editPrototype(prototype.prototypeId, { name, description, versionPolicy }),
-    onSuccess: () => {
-      void queries.invalidateQueries({ queryKey: ['prototypes'] });
-      void queries.invalidateQueries({ queryKey: ['prototype'] });
-      onClose();
-    },
-  });
+    [['prototypes'], ['prototype']],
+    onClose,
+  );
   return (
     <Dialog
       title={isNew ? 'Create prototype' : `Edit ${prototype.name}`}
@@ -136,14 +123,11 @@ function PrototypeForm({ prototype, onClose }: { prototype: PrototypeBody | 'new
 }
 
 function DeletePrototype({ prototype, onClose }: { prototype: PrototypeBody; onClose: () => void }) {
-  const queries = useQueryClient();
-  const remove = useMutation({
-    mutationFn: (force: boolean) => client.deletePrototype(prototype.prototypeId, force),
-    onSuccess: () => {
-      void queries.invalidateQueries({ queryKey: ['prototypes'] });
-      onClose();
-    },
-  });
+  const remove = useChange(
+    (force: boolean) => client.deletePrototype(prototype.prototypeId, force),
+    [['prototypes']],
+    onClose,
+  );
   const refused = remove.error instanceof ApiError && remove.error.status === 409;
   return (
     <Dialog

@@ -4,7 +4,7 @@ import { useState } from 'react';
 import type { PushBody, PushTargetPageBody } from '../../../src/contract/schemas.js';
 import { client } from '../api';
 import { StackedBar, type Segment } from '../charts';
-import { formatDate, QueryState, StatusBadge } from '../components';
+import { DataTable, formatDate, QueryState, StatusBadge } from '../components';
 import { Link } from '../router';
 import { paletteVar, pushStatuses, statusColors, type PushStatus } from '../status';
 
@@ -110,31 +110,19 @@ export function PushPage({ pushId }: { pushId: string }) {
 
 function TargetTable({ page }: { page: PushTargetPageBody }) {
   return (
-    <Table.ScrollContainer minWidth={560}>
-      <Table striped aria-label="Devices of the push">
-        <Table.Thead>
-          <Table.Tr>
-            <Table.Th>Device</Table.Th>
-            <Table.Th>Status</Table.Th>
-            <Table.Th>Reason</Table.Th>
-            <Table.Th>Updated</Table.Th>
-          </Table.Tr>
-        </Table.Thead>
-        <Table.Tbody>
-          {page.targets.map((target) => (
-            <Table.Tr key={target.deviceId} data-status={target.status}>
-              <Table.Td>
-                <Link to={`/devices/${target.deviceId}`}>{target.deviceId}</Link>
-              </Table.Td>
-              <Table.Td>
-                <StatusBadge status={target.status} />
-              </Table.Td>
-              <Table.Td>{target.reason ?? ''}</Table.Td>
-              <Table.Td>{formatDate(target.updatedAt)}</Table.Td>
-            </Table.Tr>
-          ))}
-        </Table.Tbody>
-      </Table>
-    </Table.ScrollContainer>
+    <DataTable label="Devices of the push" minWidth={560} columns={['Device', 'Status', 'Reason', 'Updated']}>
+      {page.targets.map((target) => (
+        <Table.Tr key={target.deviceId} data-status={target.status}>
+          <Table.Td>
+            <Link to={`/devices/${target.deviceId}`}>{target.deviceId}</Link>
+          </Table.Td>
+          <Table.Td>
+            <StatusBadge status={target.status} />
+          </Table.Td>
+          <Table.Td>{target.reason ?? ''}</Table.Td>
+          <Table.Td>{formatDate(target.updatedAt)}</Table.Td>
+        </Table.Tr>
+      ))}
+    </DataTable>
   );
 }

@@ -13,13 +13,13 @@ import {
   TextInput,
   Title,
 } from '@mantine/core';
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
 import type { ApiTokenBody, ApiTokenCreatedBody } from '../../../src/contract/schemas.js';
 import type { Role } from '../../../src/contract/http-client.js';
 import { client } from '../api';
 import { useSigned } from '../App';
-import { Dialog, Empty, ErrorText, formatDate, Loading } from '../components';
+import { DataTable, Dialog, Empty, ErrorText, formatDate, Loading, useChange } from '../components';
 import { roleOptions } from './UsersPage';
 
 const rank: Record<Role, number> = { viewer: 0, developer: 1, admin: 2 };
@@ -56,46 +56,37 @@ export function TokensPage() {
       {tokens.isError && <ErrorText error={tokens.error} title="The API tokens could not be read" />}
       {tokens.data?.length === 0 && <Empty>No API token yet: create one for a script or a CI job.</Empty>}
       {tokens.data !== undefined && tokens.data.length > 0 && (
-        <Table.ScrollContainer minWidth={760}>
-          <Table striped highlightOnHover aria-label="API tokens">
-            <Table.Thead>
-              <Table.Tr>
-                <Table.Th>Name</Table.Th>
-                <Table.Th>Role</Table.Th>
-                {admin && <Table.Th>Owner</Table.Th>}
-                <Table.Th>Created</Table.Th>
-                <Table.Th>Last used</Table.Th>
-                <Table.Th>Actions</Table.Th>
-              </Table.Tr>
-            </Table.Thead>
-            <Table.Tbody>
-              {tokens.data.map((token) => (
-                <Table.Tr key={token.tokenId}>
-                  <Table.Td>{token.name}</Table.Td>
-                  <Table.Td>
-                    <Badge variant="light" color="gray">
-                      {token.role}
-                    </Badge>
-                  </Table.Td>
-                  {admin && <Table.Td>{owner(token)}</Table.Td>}
-                  <Table.Td>{formatDate(token.createdAt)}</Table.Td>
-                  <Table.Td>{token.lastUsedAt === null ? 'never' : formatDate(token.lastUsedAt)}</Table.Td>
-                  <Table.Td>
-                    <Button
-                      size="compact-sm"
-                      variant="light"
-                      color="red"
-                      aria-label={`Revoke ${token.name}`}
-                      onClick={() => setRevoking(token)}
-                    >
-                      Revoke
-                    </Button>
-                  </Table.Td>
-                </Table.Tr>
-              ))}
-            </Table.Tbody>
-          </Table>
-        </Table.ScrollContainer>
+        <DataTable
+          label="API tokens"
+          minWidth={760}
+          highlightOnHover
+          columns={['Name', 'Role', ...(admin ? ['Owner'] : []), 'Created', 'Last used', 'Actions']}
+        >
+          {tokens.data.map((token) => (
+            <Table.Tr key={token.tokenId}>
+              <Table.Td>{token.name}</Table.Td>
+              <Table.Td>
+                <Badge variant="light" color="gray">
+                  {token.role}
+                </Badge>
+              </Table.Td>
+              {admin && <Table.Td>{owner(token)}</Table.Td>}
+              <Table.Td>{formatDate(token.createdAt)}</Table.Td>
+              <Table.Td>{token.lastUsedAt === null ? 'never' : formatDate(token.lastUsedAt)}</Table.Td>
+              <Table.Td>
+                <Button
+                  size="compact-sm"
+                  variant="light"
+                  color="red"
+                  aria-label={`Revoke ${token.name}`}
+                  onClick={() => setRevoking(token)}
+                >
+                  Revoke
+                </Button>
+              </Table.Td>
+            </Table.Tr>
+          ))}
+        </DataTable>
       )}
       {creating && (
         <CreateToken
@@ -122,17 +113,10 @@ function CreateToken({
   onClose: () => void;
   onCreated: (token: ApiTokenCreatedBody) => void;
 }) {
-  const queries = useQueryClient();
   const [name, setName] = useState('');
   const [role, setRole] = useState<Role>('viewer');
   const allowed = tokenRoles(mine);
-  const create = useMutation({
-    mutationFn: () => client.createToken({ name: name.trim(), role }),
-    onSuccess: (token) => {
-      void queries.invalidateQueries({ queryKey: ['tokens'] });
-      onCreated(token);
-    },
-  });
+  const create = useChange(() => client.createToken({ name: name.trim(), role }), [['tokens']], onCreated);
   return (
     <Dialog
       title="Create API token"
@@ -197,14 +181,7 @@ function NewSecret({ token, onClose }: { token: ApiTokenCreatedBody; onClose: ()
 }
 
 function RevokeToken({ token, onClose }: { token: ApiTokenBody; onClose: () => void }) {
-  const queries = useQueryClient();
-  const revoke = useMutation({
-    mutationFn: () => client.revokeToken(token.tokenId),
-    onSuccess: () => {
-      void queries.invalidateQueries({ queryKey: ['tokens'] });
-      onClose();
-    },
-  });
+  const revoke = useChange(() => client.revokeToken(token.tokenId), [['tokens']], onClose);
   return (
     <Dialog
       title={`Revoke ${token.name}?`}

@@ -11,13 +11,13 @@ import {
   TextInput,
   Title,
 } from '@mantine/core';
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
 import type { UserBody } from '../../../src/contract/schemas.js';
 import type { Role } from '../../../src/contract/http-client.js';
 import { client } from '../api';
 import { useSigned } from '../App';
-import { Dialog, Empty, ErrorText, formatDate, Loading } from '../components';
+import { DataTable, Dialog, Empty, ErrorText, formatDate, Loading, useChange } from '../components';
 
 /** The server's rule, shown before it is sent: it refuses shorter passwords too. */
 const MIN_PASSWORD_LENGTH = 10;
@@ -59,55 +59,43 @@ export function UsersPage() {
         <Empty>No user yet: you are signed in with the admin token. Create the first admin.</Empty>
       )}
       {users.data !== undefined && users.data.length > 0 && (
-        <Table.ScrollContainer minWidth={600}>
-          <Table striped highlightOnHover aria-label="Users">
-            <Table.Thead>
-              <Table.Tr>
-                <Table.Th>Email</Table.Th>
-                <Table.Th>Role</Table.Th>
-                <Table.Th>Created</Table.Th>
-                <Table.Th>Actions</Table.Th>
-              </Table.Tr>
-            </Table.Thead>
-            <Table.Tbody>
-              {users.data.map((user) => (
-                <Table.Tr key={user.userId}>
-                  <Table.Td>{user.email}</Table.Td>
-                  <Table.Td>
-                    <Badge
-                      variant="light"
-                      color={user.role === 'admin' ? 'grape' : user.role === 'developer' ? 'blue' : 'gray'}
-                    >
-                      {user.role}
-                    </Badge>
-                  </Table.Td>
-                  <Table.Td>{formatDate(user.createdAt)}</Table.Td>
-                  <Table.Td>
-                    <Group gap="xs" wrap="nowrap">
-                      <Button
-                        size="compact-sm"
-                        variant="light"
-                        aria-label={`Edit ${user.email}`}
-                        onClick={() => setEditing(user)}
-                      >
-                        Edit
-                      </Button>
-                      <Button
-                        size="compact-sm"
-                        variant="light"
-                        color="red"
-                        aria-label={`Delete ${user.email}`}
-                        onClick={() => setDeleting(user)}
-                      >
-                        Delete
-                      </Button>
-                    </Group>
-                  </Table.Td>
-                </Table.Tr>
-              ))}
-            </Table.Tbody>
-          </Table>
-        </Table.ScrollContainer>
+        <DataTable label="Users" minWidth={600} highlightOnHover columns={['Email', 'Role', 'Created', 'Actions']}>
+          {users.data.map((user) => (
+            <Table.Tr key={user.userId}>
+              <Table.Td>{user.email}</Table.Td>
+              <Table.Td>
+                <Badge
+                  variant="light"
+                  color={user.role === 'admin' ? 'grape' : user.role === 'developer' ? 'blue' : 'gray'}
+                >
+                  {user.role}
+                </Badge>
+              </Table.Td>
+              <Table.Td>{formatDate(user.createdAt)}</Table.Td>
+              <Table.Td>
+                <Group gap="xs" wrap="nowrap">
+                  <Button
+                    size="compact-sm"
+                    variant="light"
+                    aria-label={`Edit ${user.email}`}
+                    onClick={() => setEditing(user)}
+                  >
+                    Edit
+                  </Button>
+                  <Button
+                    size="compact-sm"
+                    variant="light"
+                    color="red"
+                    aria-label={`Delete ${user.email}`}
+                    onClick={() => setDeleting(user)}
+                  >
+                    Delete
+                  </Button>
+                </Group>
+              </Table.Td>
+            </Table.Tr>
+          ))}
+        </DataTable>
       )}
       {editing === 'new' && <CreateUser onClose={() => setEditing(undefined)} />}
       {editing !== undefined && editing !== 'new' && <EditUser user={editing} onClose={() => setEditing(undefined)} />}
@@ -131,17 +119,10 @@ function RoleSelect({ value, onChange }: { value: Role; onChange: (role: Role) =
 }
 
 function CreateUser({ onClose }: { onClose: () => void }) {
-  const queries = useQueryClient();
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
   const [role, setRole] = useState<Role>('viewer');
-  const create = useMutation({
-    mutationFn: () => client.createUser({ email, password, role }),
-    onSuccess: () => {
-      void queries.invalidateQueries({ queryKey: ['users'] });
-      onClose();
-    },
-  });
+  const create = useChange(() => client.createUser({ email, password, role }), [['users']], onClose);
   return (
     <Dialog
       title="Create user"
@@ -179,21 +160,17 @@ function CreateUser({ onClose }: { onClose: () => void }) {
 }
 
 function EditUser({ user, onClose }: { user: UserBody; onClose: () => void }) {
-  const queries = useQueryClient();
   const [role, setRole] = useState<Role>(user.role);
   const [password, setPassword] = useState('');
-  const save = useMutation({
-    mutationFn: () =>
+  const save = useChange(
+    () =>
       client.updateUser(user.userId, {
         ...(role === user.role ? {} : { role }),
         ...(password === '' ? {} : { password }),
       }),
-    onSuccess: () => {
-      void queries.invalidateQueries({ queryKey: ['users'] });
-      void queries.invalidateQueries({ queryKey: ['tokens'] });
-      onClose();
-    },
-  });
+    [['users'], ['tokens']],
+    onClose,
+  );
   const unchanged = role === user.role && password === '';
   return (
     <Dialog
@@ -227,15 +204,7 @@ function EditUser({ user, onClose }: { user: UserBody; onClose: () => void }) {
 }
 
 function DeleteUser({ user, onClose }: { user: UserBody; onClose: () => void }) {
-  const queries = useQueryClient();
-  const remove = useMutation({
-    mutationFn: () => client.deleteUser(user.userId),
-    onSuccess: () => {
-      void queries.invalidateQueries({ queryKey: ['users'] });
-      void queries.invalidateQueries({ queryKey: ['tokens'] });
-      onClose();
-    },
-  });
+  const remove = useChange(() => client.deleteUser(user.userId), [['users'], ['tokens']], onClose);
   return (
     <Dialog
       title={`Delete ${user.email}?`}
