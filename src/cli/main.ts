@@ -33,12 +33,15 @@ program
 
 program
   .command('doctor')
-  .description('check the database and the data folder this configuration uses, and say in words what is wrong')
+  .description(
+    'check what this configuration uses (database, data folder, S3 bucket, Redis) and say in words what is wrong',
+  )
   .addHelpText(
     'after',
-    '\nUses FOTA_DATA_DIR and FOTA_DATABASE_URL, as `fota serve` would. Exit code 1 when a check finds a problem.',
+    '\nReads the FOTA_* variables as `fota serve` would: FOTA_DATA_DIR and FOTA_DATABASE_URL; the bucket when FOTA_S3_BUCKET is set; Redis when FOTA_REDIS_URL is set. Exit code 1 when a check finds a problem (a warning is not one).',
   )
-  .action(async () => (await import('./doctor.js')).doctorCommand());
+  .option('--json', 'print one JSON document: {passed, checks: [{name, status, message, details?}]}, for scripts')
+  .action(async (options: { json?: boolean }) => (await import('./doctor.js')).doctorCommand(options));
 
 registerApiCommands(program);
 registerAdminCommands(program);
