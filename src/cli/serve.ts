@@ -1,7 +1,7 @@
 import cluster from 'node:cluster';
 import { pino } from 'pino';
 import { createApp } from '../app.js';
-import { deviceEndpoints, loadConfig, unknownVariables } from '../config.js';
+import { deviceEndpoints, loadConfig, unknownVariables, type Config } from '../config.js';
 import { createServeOutput, tokenBanner } from './log-output.js';
 import { onPrimaryStop, parseWorkers, primaryStart, servePrimary, tellPrimary } from './serve-workers.js';
 
@@ -35,7 +35,7 @@ export async function serve(options: { readonly workers?: string | undefined } =
     // The primary generated the admin token, if any, and stores it once every worker listens.
     const adminToken = (await primaryStart()) ?? config.adminToken;
     try {
-      app = await createApp({ ...config, adminToken }, logger, { worker: true });
+      app = await createApp({ ...config, adminToken, redis: workerRedis(config.redis) }, logger, { worker: true });
       await app.start();
     } catch (error) {
       const cliMessage = (error as { cliMessage?: string }).cliMessage;
@@ -98,4 +98,10 @@ export async function serve(options: { readonly workers?: string | undefined } =
     onPrimaryStop(() => {
       if (!stopping) stop('SIGTERM');
     });
+}
+
+/** A worker is a node of its own: a FOTA_NODE_ID given to the primary gets the worker's number. */
+function workerRedis(redis: Config['redis']): Config['redis'] {
+  if (redis?.nodeId === undefined) return redis;
+  return { ...redis, nodeId: `${redis.nodeId}-w${cluster.worker?.id ?? 0}` };
 }

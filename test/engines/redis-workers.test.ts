@@ -130,6 +130,8 @@ beforeAll(async () => {
   env = await testEnvironment({
     FOTA_REDIS_URL: inject('redisUrl'),
     FOTA_REDIS_PRESENCE_TTL_S: String(TTL_S),
+    // Given to the primary: each worker must still be a node of its own (edge-w1, edge-w2).
+    FOTA_NODE_ID: 'edge',
     FOTA_LOG_LEVEL: 'info',
     FOTA_LOG_FORMAT: 'json',
     FOTA_SHUTDOWN_GRACE_S: '5',
@@ -210,6 +212,7 @@ describe('fota serve --workers on Redis', () => {
         await Promise.all(devices.filter((device) => device.protocol === protocol).map(holderOf)),
       );
       expect(holders.size, `${protocol} devices on every worker`).toBe(WORKERS);
+      for (const holder of holders) expect(holder).toMatch(/^edge-w\d+$/);
     }
     const ids = devices.map((device) => device.deviceId);
     const push = await api('POST', `/firmwares/${firmware['2']}/push`, { deviceIds: ids });
