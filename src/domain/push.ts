@@ -5,6 +5,9 @@
  *   queued → sent → delivered → downloading → upgraded
  *      \       \         \            \
  *       `-------`---------`------------`--→ failed
+ *
+ * and one edge back, sent → queued: a command that no connection took after all (its device left,
+ * or the node holding it died), in a push that waits for offline devices.
  */
 export type PushStatus =
   'queued' | 'sent' | 'delivered' | 'downloading' | 'upgraded' | 'failed' | 'offline' | 'incompatible';
@@ -22,7 +25,8 @@ export const pushStatuses: readonly PushStatus[] = [
 
 const edges: Readonly<Record<PushStatus, readonly PushStatus[]>> = {
   queued: ['sent', 'failed'],
-  sent: ['delivered', 'downloading', 'upgraded', 'failed'],
+  // Back to queued only when the command was not written after all (see the dispatcher).
+  sent: ['queued', 'delivered', 'downloading', 'upgraded', 'failed'],
   delivered: ['downloading', 'upgraded', 'failed'],
   downloading: ['upgraded', 'failed'],
   upgraded: [],

@@ -62,16 +62,36 @@ describe('ClusterGateway presence in Redis', () => {
       // Node A dies without a word: it stops refreshing and stops listening.
       await a.gateway.die();
       const died = Date.now();
-      // Until the entry expires, a command for the device is answered at once: its node is gone.
-      const result = await b.gateway.send('D0000100', fotaCommand);
-      expect(result).toEqual({ taken: false, reason: `node ${a.gateway.nodeId}, which held the device, is gone` });
+      // Its entries expire within the TTL of the last refresh (with room for a busy machine).
+      await vi.waitFor(async () => expect(await b.link.commands.exists(keys.node(a.gateway.nodeId))).toBe(0), {
+        timeout: 10_000,
+        interval: 50,
+      });
       await vi.waitFor(async () => expect((await b.gateway.online(['D0000100'])).size).toBe(0), {
         timeout: 10_000,
         interval: 50,
       });
-      // Within the TTL of the last refresh, with room for a busy machine.
       expect(Date.now() - died).toBeLessThan(2 * ttl + 2000);
-      expect(await b.link.commands.exists(keys.node(a.gateway.nodeId))).toBe(0);
+    } finally {
+      await cluster.close();
+    }
+  });
+
+  it('answers a command for a device of a node that is gone at once, and drops the entry naming it', async () => {
+    const cluster = await redisNodes(2, 60_000);
+    try {
+      const [a, b] = cluster.nodes as [(typeof cluster.nodes)[0], (typeof cluster.nodes)[0]];
+      a.connections.attach(
+        { kind: 'device', deviceId: 'D0000110', prototypeId: 'P0000001' },
+        new RecordingConnection('D0000110', 'tcp'),
+      );
+      await vi.waitFor(async () => expect((await b.gateway.online(['D0000110'])).size).toBe(1), { timeout: 10_000 });
+      // Node A dies without a word, long before its entries would expire.
+      await a.gateway.die();
+      const result = await b.gateway.send('D0000110', fotaCommand);
+      expect(result).toEqual({ taken: false, reason: `node ${a.gateway.nodeId}, which held the device, is gone` });
+      expect((await b.gateway.online(['D0000110'])).size).toBe(0);
+      expect(await b.link.commands.exists(keys.presence('D0000110'))).toBe(0);
     } finally {
       await cluster.close();
     }
@@ -83,13 +103,55 @@ describe('ClusterGateway presence in Redis', () => {
       const [a, b] = cluster.nodes as [(typeof cluster.nodes)[0], (typeof cluster.nodes)[0]];
       // An entry naming a node that listens but never answers: a subscriber of its request channel.
       const silent = await RedisLink.open(inject('redisUrl'), 'silent-node', fail);
-      await silent.subscribe(channels.requests('silent-node'), () => undefined);
+      const requests: string[] = [];
+      await silent.subscribe(channels.requests('silent-node'), (message) => void requests.push(message));
       await a.link.commands.hset(keys.presence('D0000200'), { node: 'silent-node', protocol: 'mqtt', since: 1 });
       const started = Date.now();
       const result = await b.gateway.send('D0000200', fotaCommand);
       expect(result).toEqual({ taken: false, reason: 'node silent-node did not answer within 5000 ms' });
       expect(Date.now() - started).toBeGreaterThanOrEqual(4900);
+      // The request is marked given up: the node, should it wake up, can no longer claim it.
+      const { id } = JSON.parse(requests[0]!) as { id: string };
+      expect(await silent.commands.set(keys.request(id), 'mqtt', 'PX', 60_000, 'NX')).toBeNull();
+      expect(await silent.commands.get(keys.request(id))).toBe('abandoned');
       await silent.close();
+    } finally {
+      await cluster.close();
+    }
+  });
+
+  it('sends to the node a device reconnected to while the one that held it did not answer', async () => {
+    const cluster = await redisNodes(2);
+    try {
+      const [a, b] = cluster.nodes as [(typeof cluster.nodes)[0], (typeof cluster.nodes)[0]];
+      const hung = await RedisLink.open(inject('redisUrl'), 'hung-node', fail);
+      await hung.subscribe(channels.requests('hung-node'), () => undefined);
+      await a.link.commands.hset(keys.presence('D0000220'), { node: 'hung-node', protocol: 'tcp', since: 1 });
+      const sending = b.gateway.send('D0000220', fotaCommand);
+      // While B waits for the hung node, the device reconnects to A.
+      const connection = new RecordingConnection('D0000220', 'mqtt');
+      a.connections.attach({ kind: 'device', deviceId: 'D0000220', prototypeId: 'P0000001' }, connection);
+      expect(await sending).toEqual({ taken: true, protocol: 'mqtt' });
+      expect(connection.sent).toEqual([fotaCommand]);
+      await hung.close();
+    } finally {
+      await cluster.close();
+    }
+  });
+
+  it('answers taken when the holding node claimed the request but its answer never came', async () => {
+    const cluster = await redisNodes(2);
+    try {
+      const [a, b] = cluster.nodes as [(typeof cluster.nodes)[0], (typeof cluster.nodes)[0]];
+      // A node that claims the request, as before writing, then dies before it answers.
+      const mute = await RedisLink.open(inject('redisUrl'), 'mute-node', fail);
+      await mute.subscribe(channels.requests('mute-node'), (message) => {
+        const { id } = JSON.parse(message) as { id: string };
+        void mute.commands.set(keys.request(id), 'tcp', 'PX', 60_000, 'NX');
+      });
+      await a.link.commands.hset(keys.presence('D0000210'), { node: 'mute-node', protocol: 'tcp', since: 1 });
+      expect(await b.gateway.send('D0000210', fotaCommand)).toEqual({ taken: true, protocol: 'tcp' });
+      await mute.close();
     } finally {
       await cluster.close();
     }

@@ -9,8 +9,14 @@ export interface ChildServer {
   kill(signal: NodeJS.Signals): Promise<void>;
 }
 
-/** Starts `fota serve` as its own process, as a user would, and waits until it answers. */
-export async function startChildServer(env: Record<string, string>): Promise<ChildServer> {
+/**
+ * Starts `fota serve` as its own process, as a user would, and waits until it answers (at most
+ * `startTimeoutMs`, 30 s unless given).
+ */
+export async function startChildServer(
+  env: Record<string, string>,
+  { startTimeoutMs = 30_000 }: { startTimeoutMs?: number } = {},
+): Promise<ChildServer> {
   const child = spawn(process.execPath, ['bin/fota.js', 'serve'], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -19,7 +25,7 @@ export async function startChildServer(env: Record<string, string>): Promise<Chi
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const url = `http://127.0.0.1:${env['FOTA_HTTP_PORT']}`;
-  const deadline = Date.now() + 30_000;
+  const deadline = Date.now() + startTimeoutMs;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`fota serve exited with ${child.exitCode}:\n${output}`);
     try {
@@ -29,7 +35,7 @@ export async function startChildServer(env: Record<string, string>): Promise<Chi
     }
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(`fota serve did not answer within 30 s:\n${output}`);
+      throw new Error(`fota serve did not answer within ${startTimeoutMs / 1000} s:\n${output}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }

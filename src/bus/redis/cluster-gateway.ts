@@ -39,6 +39,12 @@ for i, key in ipairs(KEYS) do
 end
 return 0`;
 
+/**
+ * How long a request given up on stays marked `abandoned`: a node that hung for less than this and
+ * finds it on waking writes nothing (past it, Redis has long dropped a subscriber that far behind).
+ */
+const ABANDONED_MS = 3_600_000;
+
 /** Deletes a presence entry only if this node (ARGV[1]) holds it. */
 const RELEASE = `
 if redis.call('HGET', KEYS[1], 'node') == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -74,7 +80,8 @@ interface DisconnectNotice {
  * within that TTL. Only Redis pub/sub and keys with TTLs: no protocol of our own between nodes.
  */
 export class ClusterGateway implements DeviceGateway {
-  private readonly pending = new Map<string, (result: SendResult) => void>();
+  /** Requests waiting for their answer: the holder's result, or why none came. */
+  private readonly pending = new Map<string, (result: SendResult | string) => void>();
   private readonly stops: Array<() => void | Promise<void>> = [];
   private refresher: NodeJS.Timeout | undefined;
   private refreshing: Promise<void> | undefined;
@@ -92,29 +99,65 @@ export class ClusterGateway implements DeviceGateway {
     return gateway;
   }
 
+  /**
+   * Sends through the node holding the device. A command its node did not take (the device left
+   * it, the node is gone or did not answer in time) goes once more to the node that holds the
+   * device by then, if another: a device that reconnected elsewhere meanwhile still gets it.
+   */
   async send(deviceId: string, command: DeviceCommand): Promise<SendResult> {
-    if (this.options.local.current(deviceId)) return this.options.local.send(deviceId, command);
-    const holder = await this.options.link.commands.hget(keys.presence(deviceId), 'node');
-    if (holder === null || holder === this.nodeId) return { taken: false, reason: 'the device is not connected' };
+    let tried: { readonly holder: string; readonly result: SendResult } | undefined;
+    for (;;) {
+      if (this.options.local.current(deviceId)) return this.options.local.send(deviceId, command);
+      const holder = await this.options.link.commands.hget(keys.presence(deviceId), 'node');
+      if (holder === null || holder === this.nodeId) {
+        return tried?.result ?? { taken: false, reason: 'the device is not connected' };
+      }
+      if (tried?.holder === holder) return tried.result;
+      const result = await this.request(holder, deviceId, command);
+      if (result.taken || tried !== undefined) return result;
+      tried = { holder, result };
+    }
+  }
+
+  /**
+   * One request to the holding node, answered by it or settled here: a node that does not answer
+   * in time may still be alive (paused, overloaded), so the request is settled in Redis first
+   * (`fota:request:<id>`, set once by whoever comes first: the holder before it writes, or this
+   * node as it gives up). A late holder then drops it: a command is written at most once.
+   */
+  private async request(holder: string, deviceId: string, command: DeviceCommand): Promise<SendResult> {
+    const { link, requestTimeoutMs } = this.options;
     const request: SendRequest = { id: randomUUID(), from: this.nodeId, deviceId, command };
-    const { requestTimeoutMs } = this.options;
-    const answered = new Promise<SendResult>((resolve) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(request.id);
-        resolve({ taken: false, reason: `node ${holder} did not answer within ${requestTimeoutMs} ms` });
-      }, requestTimeoutMs);
-      this.pending.set(request.id, (result) => {
+    let settle: (reason: string) => void = () => undefined;
+    const answered = new Promise<SendResult | string>((resolve) => {
+      const timer = setTimeout(
+        () => settle(`node ${holder} did not answer within ${requestTimeoutMs} ms`),
+        requestTimeoutMs,
+      );
+      const done = (result: SendResult | string) => {
         clearTimeout(timer);
         this.pending.delete(request.id);
         resolve(result);
-      });
+      };
+      settle = done;
+      this.pending.set(request.id, done);
     });
-    const listeners = await this.options.link.publish(channels.requests(holder), JSON.stringify(request));
+    const listeners = await link.publish(channels.requests(holder), JSON.stringify(request));
     if (listeners === 0) {
-      // The node is gone; its entry has not expired yet.
-      this.pending.get(request.id)?.({ taken: false, reason: `node ${holder}, which held the device, is gone` });
+      // The node is gone (its connection to Redis closed) and nobody got the request; its entry
+      // has not expired yet: drop it, so that the device no longer looks connected.
+      const reason = `node ${holder}, which held the device, is gone`;
+      settle(reason);
+      await link.commands.eval(RELEASE, 1, keys.presence(deviceId), holder);
+      return { taken: false, reason };
     }
-    return answered;
+    const outcome = await answered;
+    if (typeof outcome !== 'string') return outcome;
+    const abandoned = await link.commands.set(keys.request(request.id), 'abandoned', 'PX', ABANDONED_MS, 'NX');
+    if (abandoned === 'OK') return { taken: false, reason: outcome };
+    // The holder took the request before this node gave up; its answer was lost or is late.
+    const protocol = await link.commands.get(keys.request(request.id));
+    return isProtocol(protocol) ? { taken: true, protocol } : { taken: false, reason: outcome };
   }
 
   async online(deviceIds: readonly string[]): Promise<ReadonlyMap<string, Protocol>> {
@@ -166,7 +209,7 @@ export class ClusterGateway implements DeviceGateway {
   async stop(): Promise<void> {
     clearInterval(this.refresher);
     for (const stop of this.stops.splice(0).reverse()) await stop();
-    for (const resolve of this.pending.values()) resolve({ taken: false, reason: 'this node is stopping' });
+    for (const settle of this.pending.values()) settle('this node is stopping');
     await this.refreshing;
     const { link } = this.options;
     const pipeline = link.commands.pipeline();
@@ -234,16 +277,24 @@ export class ClusterGateway implements DeviceGateway {
     await flush();
   }
 
-  /** A request from another node: hand the command to the local connection and say how it went. */
+  /**
+   * A request from another node: hand the command to the local connection and say how it went.
+   * The request is claimed in Redis first; one its sender gave up on is dropped unwritten.
+   */
   private answer(message: string): void {
     const request = JSON.parse(message) as SendRequest;
-    void this.options.local
-      .send(request.deviceId, request.command)
-      .then((result) => {
-        const reply: SendReply = { id: request.id, result };
-        return this.options.link.publish(channels.replies(request.from), JSON.stringify(reply));
-      })
-      .catch(this.options.onError);
+    const { link, local, requestTimeoutMs } = this.options;
+    // Long enough for the sender to read it after its timeout.
+    const ttl = 2 * requestTimeoutMs;
+    const reply = (result: SendResult) =>
+      link.publish(channels.replies(request.from), JSON.stringify({ id: request.id, result } satisfies SendReply));
+    void (async () => {
+      const connection = local.current(request.deviceId);
+      if (!connection) return reply({ taken: false, reason: 'the device is not connected' });
+      const claimed = await link.commands.set(keys.request(request.id), connection.protocol, 'PX', ttl, 'NX');
+      if (claimed !== 'OK') return; // the sender gave up on it
+      return reply(await local.send(request.deviceId, request.command));
+    })().catch(this.options.onError);
   }
 
   private replied(message: string): void {

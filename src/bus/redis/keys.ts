@@ -10,6 +10,11 @@ export const keys = {
   presence: (deviceId: string) => `${PREFIX}presence:${deviceId}`,
   /** A node's liveness: exists while the node runs, expires when it dies. */
   node: (nodeId: string) => `${PREFIX}node:${nodeId}`,
+  /**
+   * A command sent to another node, settled once (briefly kept): the protocol of the connection
+   * that took it, set by the holder before writing, or `abandoned`, set by the sender giving up.
+   */
+  request: (requestId: string) => `${PREFIX}request:${requestId}`,
   /** Devices that may have a queued push (a set; the database says whether they still do). */
   waiting: `${PREFIX}waiting`,
 } as const;

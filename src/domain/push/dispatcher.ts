@@ -88,8 +88,12 @@ export class PushDispatcher {
     this.fanOut(push, firmware, planned).catch((error: unknown) => this.deps.onError(error));
   }
 
-  /** Sends a device's queued pushes, once, when it connects. */
-  async deliverQueued(deviceId: string): Promise<void> {
+  /**
+   * Sends a device's queued pushes, once, when it connects. `again`: a command that no connection
+   * takes is queued again and tried once more at once (the device may have connected elsewhere
+   * while it was on its way); the second try leaves it for the device's next connection.
+   */
+  async deliverQueued(deviceId: string, again = true): Promise<void> {
     if (!(await this.deps.waiting.has(deviceId))) return;
     const queued = (await this.deps.pushes.activeTargets([deviceId])).filter((target) => target.status === 'queued');
     if (queued.length === 0) {
@@ -113,7 +117,7 @@ export class PushDispatcher {
         () => hashDownloadToken(token),
       );
       // Another node that saw the device connect may have moved it first: only one sends.
-      if (sent.length === 1) this.send(sent[0]!, firmware, token);
+      if (sent.length === 1) this.send(sent[0]!, firmware, token, { queueOffline: undefined, again });
     }
     await this.deps.waiting.delete(deviceId);
   }
@@ -150,12 +154,24 @@ export class PushDispatcher {
         'sent',
         (target) => `over ${protocols.get(target.deviceId)}`,
       );
-      for (const target of sent) this.send(target, firmware, tokens.get(target.deviceId)!);
+      for (const target of sent) {
+        this.send(target, firmware, tokens.get(target.deviceId)!, { queueOffline: push.queueOffline, again: true });
+      }
     }
   }
 
-  /** Hands one command to the gateway; a command no connection took fails its target. */
-  private send(target: ActiveTarget, firmware: Firmware, token: string): void {
+  /**
+   * Hands one command to the gateway. A command no connection took (the device left, or the node
+   * holding it died or hung) fails its target, unless its push waits for offline devices: then the
+   * target is queued again for the device's next connection, where it goes out once.
+   * `queueOffline` undefined: read from the push when needed.
+   */
+  private send(
+    target: ActiveTarget,
+    firmware: Firmware,
+    token: string,
+    retry: { readonly queueOffline: boolean | undefined; readonly again: boolean },
+  ): void {
     const command: FotaCommand = {
       kind: 'fota',
       pushId: target.pushId,
@@ -170,8 +186,21 @@ export class PushDispatcher {
     this.deps.gateway
       .send(target.deviceId, command)
       .then(async (result) => {
-        if (!result.taken)
-          await this.deps.progress.move(target, 'failed', `the command was not written: ${result.reason}`);
+        if (result.taken) return;
+        const reason = `the command was not written: ${result.reason}`;
+        const queueOffline = retry.queueOffline ?? (await this.deps.pushes.summary(target.pushId))?.queueOffline;
+        if (!queueOffline) {
+          await this.deps.progress.move(target, 'failed', reason);
+          return;
+        }
+        const queued = await this.deps.progress.moveAll(
+          [target],
+          'queued',
+          () => `${reason}; queued for the next connection`,
+        );
+        if (queued.length === 0) return;
+        await this.deps.waiting.add([target.deviceId]);
+        if (retry.again) await this.deliverQueued(target.deviceId, false);
       })
       .catch((error: unknown) => this.deps.onError(error));
   }

@@ -150,6 +150,7 @@ async function setup(batchSize = 500) {
   return {
     pushes,
     devices,
+    connections,
     events,
     recorded,
     errors,
@@ -350,6 +351,44 @@ describe('PushService', () => {
       status: 'failed',
       reason: 'the command was not written: socket closed',
     });
+  });
+
+  it('queues a target whose command could not be written again when its push waits for offline devices', async () => {
+    const device = await world.device('1');
+    const connection = await world.connect(device.id);
+    connection.failNext = true;
+    const push = await world.pushes.create(admin, world.two.id, { deviceIds: [device.id], queueOffline: true });
+    await settle();
+    // Tried once more at once, in case the device connected elsewhere meanwhile, then left queued.
+    const target = await world.targetOf(push.id, device.id);
+    expect(target).toMatchObject({
+      status: 'queued',
+      reason: 'the command was not written: socket closed; queued for the next connection',
+    });
+    expect(target.history.map((step) => step.status)).toEqual(['queued', 'sent', 'queued', 'sent', 'queued']);
+    // The device leaves; its next connection gets it, once.
+    world.connections.detach(connection);
+    const next = await world.connect(device.id);
+    expect(next.commands).toHaveLength(1);
+    expect((await world.targetOf(push.id, device.id)).status).toBe('sent');
+    expect((await world.connect(device.id)).commands).toHaveLength(0);
+  });
+
+  it('sends a command not written at the first try again at once, when the push waits for offline devices', async () => {
+    const device = await world.device('1');
+    const connection = await world.connect(device.id);
+    const write = connection.send.bind(connection);
+    let failures = 1;
+    connection.send = async (command) => {
+      if (failures-- > 0) throw new Error('socket closed');
+      return write(command);
+    };
+    const push = await world.pushes.create(admin, world.two.id, { deviceIds: [device.id], queueOffline: true });
+    await settle();
+    expect(connection.commands).toHaveLength(1);
+    const target = await world.targetOf(push.id, device.id);
+    expect(target.history.map((step) => step.status)).toEqual(['queued', 'sent', 'queued', 'sent']);
+    expect(target.status).toBe('sent');
   });
 
   it('supersedes an older active push of the same device', async () => {
