@@ -220,7 +220,7 @@ export function blobStoreContract(
       await expect(store.delete('b'.repeat(64))).resolves.toBeUndefined();
     });
 
-    it('keys() lists every committed blob and nothing staged; delete removes one', async () => {
+    it('entries() lists every committed blob and nothing staged; delete removes one', async () => {
       const contents = ['one', 'two', 'three', 'four'].map((text) => Buffer.from(text));
       for (const bytes of contents) await store.commit(await store.stage(Readable.from([bytes]), { maxBytes: 10 }));
       const pending = await store.stage(Readable.from([Buffer.from('staged only')]), { maxBytes: 100 });
