@@ -107,7 +107,9 @@ async function assemble(config: Config, logger: Logger, lock: { release(): void 
   const firmwareRepository = new SqlFirmwareRepository(db);
   const blobs = new FirmwareBlobs(blobStore, firmwareRepository);
   // A worker shares the folder with the others: only the primary sweeps, before they start.
-  const swept = role.worker ? 0 : await blobs.sweepUnreferenced();
+  const swept = role.worker
+    ? 0
+    : await blobs.sweepUnreferenced({ olderThan: new Date(Date.now() - config.blobSweepMinAgeMs) });
   if (swept > 0) logger.warn({ blobs: swept }, 'removed firmware files that no firmware refers to');
   const channelRepository = new SqlChannelValueRepository(db);
   const onEventError = (error: unknown, event: { type: string }) =>

@@ -68,6 +68,7 @@ describe('loadConfig', () => {
       logLevel: 'info',
       logFormat: 'auto',
       shutdownGraceMs: 10_000,
+      blobSweepMinAgeMs: 3_600_000,
       blobStorage: { kind: 'local' },
       downloads: { mode: 'proxy', urlTtlSeconds: 300, cdnUrl: undefined },
     });
@@ -141,6 +142,7 @@ describe('loadConfig', () => {
         FOTA_LOG_LEVEL: 'silent',
         FOTA_LOG_FORMAT: 'json',
         FOTA_SHUTDOWN_GRACE_S: '2.5',
+        FOTA_BLOB_SWEEP_MIN_AGE_S: '90',
         FOTA_S3_BUCKET: 'fota-firmware',
         FOTA_S3_ENDPOINT: 'http://s3.example.com:9000/',
         FOTA_S3_REGION: 'eu-west-3',
@@ -192,6 +194,7 @@ describe('loadConfig', () => {
       logLevel: 'silent',
       logFormat: 'json',
       shutdownGraceMs: 2500,
+      blobSweepMinAgeMs: 90_000,
       blobStorage: {
         kind: 's3',
         s3: {
@@ -263,6 +266,7 @@ describe('loadConfig', () => {
     ['FOTA_ADMIN_TOKEN', 'a token with spaces in it', /at least 16 characters without whitespace/],
     ['FOTA_LOG_LEVEL', 'verbose', /one of fatal, error, warn, info, debug, trace, silent/],
     ['FOTA_LOG_FORMAT', 'text', /FOTA_LOG_FORMAT must be json, pretty or auto, not "text"/],
+    ['FOTA_BLOB_SWEEP_MIN_AGE_S', '0', /FOTA_BLOB_SWEEP_MIN_AGE_S must be a number of seconds above 0/],
     ['FOTA_SHUTDOWN_GRACE_S', '-1', /FOTA_SHUTDOWN_GRACE_S must be a number of seconds from 0 to 3600/],
     ['FOTA_SHUTDOWN_GRACE_S', '3601', /FOTA_SHUTDOWN_GRACE_S must be a number of seconds/],
     ['FOTA_SHUTDOWN_GRACE_S', 'later', /FOTA_SHUTDOWN_GRACE_S must be a number of seconds/],

@@ -57,6 +57,8 @@ export interface Config {
   readonly logFormat: 'auto' | 'json' | 'pretty';
   /** On SIGINT or SIGTERM, requests in flight get this long to finish before the process exits. */
   readonly shutdownGraceMs: number;
+  /** The sweep at start keeps unreferenced blobs stored less than this long ago (another node's, in flight). */
+  readonly blobSweepMinAgeMs: number;
   /** Where firmware bytes live: the data folder, or an S3-compatible bucket (FOTA_S3_BUCKET set). */
   readonly blobStorage: { readonly kind: 'local' } | { readonly kind: 's3'; readonly s3: S3Settings };
   readonly downloads: DownloadSettings;
@@ -334,6 +336,11 @@ export const configVariables = [
     'seconds after which an upload left in the bucket by a crash is removed at start (nodes sharing the bucket may have younger ones in flight)',
   ],
   [
+    'FOTA_BLOB_SWEEP_MIN_AGE_S',
+    '3600',
+    'seconds a firmware file (data folder or bucket) that no firmware refers to is kept before the sweep at start removes it (another node sharing the storage may have just stored it and not yet written its row)',
+  ],
+  [
     'FOTA_DOWNLOAD_MODE',
     'proxy',
     "proxy: fota streams firmware downloads; redirect (S3 only): /fw/ URLs answer 302 to a short-lived presigned URL of the bucket, or to FOTA_DOWNLOAD_CDN_URL; FOTA lines sent to devices keep fota's own short URL",
@@ -581,6 +588,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     problems.push(`FOTA_SHUTDOWN_GRACE_S must be a number of seconds from 0 to 3600, not "${graceText}"`);
   }
 
+  const blobSweepMinAgeMs = seconds('FOTA_BLOB_SWEEP_MIN_AGE_S', '3600');
   const blobStorage = readBlobStorage(read, seconds, problems);
   if (blobStorage.kind === 's3' && maxFirmwareBytes > MAX_S3_FIRMWARE_BYTES) {
     problems.push(
@@ -624,6 +632,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     logLevel,
     logFormat: logFormat as Config['logFormat'],
     shutdownGraceMs,
+    blobSweepMinAgeMs,
     blobStorage,
     downloads,
     redis,

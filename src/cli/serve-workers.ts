@@ -63,7 +63,7 @@ export async function servePrimary(
     await (await RedisLink.open(config.redis.url, undefined, () => undefined)).close();
     const storage = await openBlobStorage(config, logger);
     const swept = await new FirmwareBlobs(storage.store, new SqlFirmwareRepository(db))
-      .sweepUnreferenced()
+      .sweepUnreferenced({ olderThan: new Date(Date.now() - config.blobSweepMinAgeMs) })
       .finally(() => storage.close());
     if (swept > 0) logger.warn({ blobs: swept }, 'removed firmware files that no firmware refers to');
     const tokens = new AdminTokens(new SqlSettingsRepository(db));

@@ -1,4 +1,4 @@
-import type { DeviceCommand, Protocol } from './model.js';
+import type { DeviceCommand, Presence, Protocol } from './model.js';
 
 /**
  * The way the domain reaches connected devices, wherever they are connected: `send` answers whether
@@ -10,6 +10,12 @@ export interface DeviceGateway {
   send(deviceId: string, command: DeviceCommand): Promise<SendResult>;
   /** The devices among `deviceIds` that have a live connection now, with its protocol. */
   online(deviceIds: readonly string[]): Promise<ReadonlyMap<string, Protocol>>;
+  /**
+   * The presence of each of `deviceIds` (one entry each), wherever the device is connected: online
+   * over its newest connection's protocol since when. A device connected nowhere is as this node
+   * last saw it. One lookup for the whole page of devices, not one per device.
+   */
+  presenceOf(deviceIds: readonly string[]): Promise<ReadonlyMap<string, Presence>>;
   /** Closes every live connection of the device, for example after its key was rotated. */
   disconnect(deviceId: string, reason: string): void;
 }

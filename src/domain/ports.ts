@@ -126,8 +126,15 @@ export interface BlobStore {
   /** Size in bytes, or undefined when there is no such blob. */
   stat(sha256: string): Promise<number | undefined>;
   delete(sha256: string): Promise<void>;
-  /** Every stored key, to find blobs that no firmware refers to any more. */
-  keys(): AsyncIterable<string>;
+  /** Every stored blob with when it was stored, to find blobs that no firmware refers to any more. */
+  entries(): AsyncIterable<StoredBlob>;
+}
+
+/** A committed blob as the store lists it. */
+export interface StoredBlob {
+  readonly sha256: string;
+  /** When the store last wrote it (file modification time, S3 LastModified). */
+  readonly storedAt: Date;
 }
 
 export interface Clock {

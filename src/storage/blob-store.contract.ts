@@ -60,7 +60,7 @@ function bigSource(total: number): { bytes: Buffer; source: () => Readable } {
 
 /**
  * What every `BlobStore` does: stage with the digests, commit under the SHA-256 once, discard,
- * ranged reads, stat, delete, keys, and failed stages (too large, an aborted source) that leave
+ * ranged reads, stat, delete, entries with their age, and failed stages (too large, an aborted source) that leave
  * nothing behind. Run once per implementation with a factory of fresh, empty stores.
  */
 export function blobStoreContract(
@@ -83,7 +83,7 @@ export function blobStoreContract(
 
     async function collectKeys(): Promise<string[]> {
       const keys: string[] = [];
-      for await (const key of store.keys()) keys.push(key);
+      for await (const { sha256 } of store.entries()) keys.push(sha256);
       return keys.sort();
     }
 
@@ -220,7 +220,7 @@ export function blobStoreContract(
       await expect(store.delete('b'.repeat(64))).resolves.toBeUndefined();
     });
 
-    it('keys() lists every committed blob and nothing staged; delete removes one', async () => {
+    it('entries() lists every committed blob and nothing staged; delete removes one', async () => {
       const contents = ['one', 'two', 'three', 'four'].map((text) => Buffer.from(text));
       for (const bytes of contents) await store.commit(await store.stage(Readable.from([bytes]), { maxBytes: 10 }));
       const pending = await store.stage(Readable.from([Buffer.from('staged only')]), { maxBytes: 100 });
@@ -230,6 +230,38 @@ export function blobStoreContract(
       expect(await collectKeys()).toEqual([contents[0]!, contents[2]!, contents[3]!].map(sha256).sort());
       expect(await store.stat(sha256(contents[1]!))).toBeUndefined();
       await store.discard(pending);
+    });
+
+    const storedAtOf = async (key: string): Promise<Date | undefined> => {
+      for await (const entry of store.entries()) if (entry.sha256 === key) return entry.storedAt;
+      return undefined;
+    };
+    // S3 gives LastModified in whole seconds, from the server's clock.
+    const slackMs = 2000;
+
+    it('entries() gives when each blob was stored, about when it was committed', async () => {
+      const before = Date.now();
+      const staged = await store.stage(Readable.from([Buffer.from('dated')]), { maxBytes: 100 });
+      await store.commit(staged);
+      const after = Date.now();
+      const storedAt = await storedAtOf(staged.sha256);
+      expect(storedAt).toBeInstanceOf(Date);
+      expect(storedAt!.getTime()).toBeGreaterThanOrEqual(before - slackMs);
+      expect(storedAt!.getTime()).toBeLessThanOrEqual(after + slackMs);
+    });
+
+    it('a commit of bytes already stored makes the blob young again', async () => {
+      const bytes = Buffer.from('stored twice');
+      await store.commit(await store.stage(Readable.from([bytes]), { maxBytes: 100 }));
+      const first = await storedAtOf(sha256(bytes));
+      // Past the next whole second, which S3's LastModified can tell apart.
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      const again = await store.stage(Readable.from([bytes]), { maxBytes: 100 });
+      expect(await store.commit(again)).toBe(false);
+      await store.discard(again);
+      const second = await storedAtOf(sha256(bytes));
+      expect(second!.getTime()).toBeGreaterThan(first!.getTime());
+      expect((await readAll(await store.get(sha256(bytes)))).equals(bytes)).toBe(true);
     });
   });
 }

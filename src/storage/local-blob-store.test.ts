@@ -41,7 +41,7 @@ describe('LocalBlobStore on disk', () => {
 
   async function collectKeys(): Promise<string[]> {
     const keys: string[] = [];
-    for await (const key of store.keys()) keys.push(key);
+    for await (const { sha256 } of store.entries()) keys.push(sha256);
     return keys.sort();
   }
 
@@ -51,7 +51,7 @@ describe('LocalBlobStore on disk', () => {
     expect(await readdir(join(root, 'sha256', staged.sha256.slice(0, 2)))).toEqual([staged.sha256]);
   });
 
-  it('keys() ignores files that are not named by a SHA-256', async () => {
+  it('entries() ignores files that are not named by a SHA-256', async () => {
     const bytes = Buffer.from('one');
     await store.commit(await store.stage(Readable.from([bytes]), { maxBytes: 10 }));
     await writeFile(join(root, 'sha256', sha256(bytes).slice(0, 2), 'stray.txt'), 'x');

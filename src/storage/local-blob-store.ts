@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat, utimes } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { DomainError, notFound } from '../domain/errors.js';
-import type { BlobStore, ByteRange, StagedBlob } from '../domain/ports.js';
+import type { BlobStore, ByteRange, StagedBlob, StoredBlob } from '../domain/ports.js';
 import { HashingStream } from './hashing.js';
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
@@ -57,7 +57,12 @@ export class LocalBlobStore implements BlobStore {
     const tmpPath = this.staged.get(staged);
     if (tmpPath === undefined) throw new Error('this blob was not staged here or was already committed');
     const target = this.pathOf(staged.sha256);
-    if ((await this.stat(staged.sha256)) !== undefined) return false;
+    if ((await this.stat(staged.sha256)) !== undefined) {
+      // Stored already: young again, so that no sweep takes it before its new row is written.
+      const now = new Date();
+      await utimes(target, now, now);
+      return false;
+    }
     const folder = join(this.blobDir, staged.sha256.slice(0, 2));
     await createDirectory(folder);
     await rename(tmpPath, target);
@@ -96,10 +101,15 @@ export class LocalBlobStore implements BlobStore {
     await rm(this.pathOf(sha256), { force: true });
   }
 
-  async *keys(): AsyncIterable<string> {
+  async *entries(): AsyncIterable<StoredBlob> {
     for (const folder of await readdir(this.blobDir)) {
       for (const name of await readdir(join(this.blobDir, folder))) {
-        if (SHA256_HEX.test(name)) yield name;
+        if (!SHA256_HEX.test(name)) continue;
+        const stored = await stat(join(this.blobDir, folder, name)).catch((error: NodeJS.ErrnoException) => {
+          if (error.code === 'ENOENT') return undefined; // deleted since the folder was read
+          throw error;
+        });
+        if (stored) yield { sha256: name, storedAt: stored.mtime };
       }
     }
   }

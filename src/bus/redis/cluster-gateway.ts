@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { EventBus } from '../../domain/events.js';
 import type { DeviceGateway, SendResult } from '../../domain/gateway.js';
-import { protocols, type DeviceCommand, type Protocol } from '../../domain/model.js';
+import { protocols, type DeviceCommand, type Presence, type Protocol } from '../../domain/model.js';
 import type { DeviceConnections } from '../../domain/services/connections.js';
 import { channels, keys } from './keys.js';
 import type { RedisLink } from './link.js';
@@ -26,14 +26,15 @@ const LOOKUP_BATCH = 1000;
 
 /**
  * Claims the presence entries of devices this node holds (KEYS) unless another node holds the
- * entry (a newer connection there): ARGV is the node, the TTL in ms, then protocol and since for
- * each key.
+ * entry (a newer connection there): ARGV is the node, the TTL in ms, then protocol, since and last
+ * seen for each key.
  */
 const REFRESH = `
 for i, key in ipairs(KEYS) do
   local holder = redis.call('HGET', key, 'node')
   if holder == false or holder == ARGV[1] then
-    redis.call('HSET', key, 'node', ARGV[1], 'protocol', ARGV[1 + 2 * i], 'since', ARGV[2 + 2 * i])
+    local at = 3 * i
+    redis.call('HSET', key, 'node', ARGV[1], 'protocol', ARGV[at], 'since', ARGV[at + 1], 'seen', ARGV[at + 2])
     redis.call('PEXPIRE', key, ARGV[2])
   end
 end
@@ -49,6 +50,13 @@ const ABANDONED_MS = 3_600_000;
 const RELEASE = `
 if redis.call('HGET', KEYS[1], 'node') == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`;
+
+/** A device connected to another node, as its presence entry says. */
+interface HeldElsewhere {
+  readonly protocol: Protocol;
+  readonly since: Date | undefined;
+  readonly lastSeen: Date | undefined;
+}
 
 interface SendRequest {
   readonly id: string;
@@ -72,8 +80,8 @@ interface DisconnectNotice {
 
 /**
  * The device gateway of a cluster of nodes sharing Redis. A device's connection lives on one node;
- * its presence entry in Redis (`fota:presence:<id>`, a hash of node, protocol and since) says
- * which. `send` goes to the local connection when this node holds the device, otherwise to the
+ * its presence entry in Redis (`fota:presence:<id>`, a hash of node, protocol, since and last seen)
+ * says which. `send` goes to the local connection when this node holds the device, otherwise to the
  * holding node's request channel, and waits for its answer (whether a connection took the command)
  * at most `requestTimeoutMs`. Each node refreshes its entries and its liveness key
  * (`fota:node:<id>`) every third of `presenceTtlMs`, so the entries of a node that dies expire
@@ -168,19 +176,43 @@ export class ClusterGateway implements DeviceGateway {
       if (live) online.set(deviceId, live.protocol);
       else elsewhere.push(deviceId);
     }
-    for (let start = 0; start < elsewhere.length; start += LOOKUP_BATCH) {
-      const batch = elsewhere.slice(start, start + LOOKUP_BATCH);
+    for (const [deviceId, { protocol }] of await this.heldElsewhere(elsewhere)) online.set(deviceId, protocol);
+    return online;
+  }
+
+  async presenceOf(deviceIds: readonly string[]): Promise<ReadonlyMap<string, Presence>> {
+    const presence = new Map<string, Presence>();
+    const elsewhere: string[] = [];
+    for (const deviceId of deviceIds) {
+      const here = this.options.local.presence(deviceId);
+      presence.set(deviceId, here);
+      if (!here.online) elsewhere.push(deviceId);
+    }
+    if (elsewhere.length === 0) return presence;
+    for (const [deviceId, held] of await this.heldElsewhere(elsewhere)) {
+      presence.set(deviceId, { online: true, protocol: held.protocol, since: held.since, lastSeen: held.lastSeen });
+    }
+    return presence;
+  }
+
+  /** The presence entries of the devices among `deviceIds` that another node holds, LOOKUP_BATCH per round trip. */
+  private async heldElsewhere(deviceIds: readonly string[]): Promise<Map<string, HeldElsewhere>> {
+    const held = new Map<string, HeldElsewhere>();
+    for (let start = 0; start < deviceIds.length; start += LOOKUP_BATCH) {
+      const batch = deviceIds.slice(start, start + LOOKUP_BATCH);
       const pipeline = this.options.link.commands.pipeline();
-      for (const deviceId of batch) pipeline.hmget(keys.presence(deviceId), 'node', 'protocol');
+      for (const deviceId of batch) pipeline.hmget(keys.presence(deviceId), 'node', 'protocol', 'since', 'seen');
       const answers = (await pipeline.exec()) ?? [];
       batch.forEach((deviceId, index) => {
         const [error, fields] = answers[index] ?? [];
         if (error) throw error;
-        const [node, protocol] = (fields as Array<string | null> | undefined) ?? [];
-        if (node && node !== this.nodeId && isProtocol(protocol)) online.set(deviceId, protocol);
+        const [node, protocol, since, seen] = (fields as Array<string | null> | undefined) ?? [];
+        if (!node || node === this.nodeId || !isProtocol(protocol)) return;
+        const connected = dateOf(since);
+        held.set(deviceId, { protocol, since: connected, lastSeen: dateOf(seen) ?? connected });
       });
     }
-    return online;
+    return held;
   }
 
   disconnect(deviceId: string, reason: string): void {
@@ -192,11 +224,6 @@ export class ClusterGateway implements DeviceGateway {
   forget(deviceId: string): void {
     this.options.local.forget(deviceId);
     this.broadcast({ from: this.nodeId, deviceId, reason: 'device deleted', forget: true });
-  }
-
-  /** Presence as this node knows it (its own connections). */
-  presence(deviceId: string): ReturnType<DeviceConnections['presence']> {
-    return this.options.local.presence(deviceId);
   }
 
   /** Writes this node's presence entries and liveness now (also done every third of the TTL). */
@@ -240,6 +267,7 @@ export class ClusterGateway implements DeviceGateway {
               node: this.nodeId,
               protocol: event.protocol,
               since: event.at.getTime(),
+              seen: event.at.getTime(),
             })
             .pexpire(keys.presence(event.deviceId), presenceTtlMs)
             .exec();
@@ -256,10 +284,14 @@ export class ClusterGateway implements DeviceGateway {
   private async writePresence(): Promise<void> {
     const { link, presenceTtlMs } = this.options;
     await link.commands.set(keys.node(this.nodeId), String(Date.now()), 'PX', presenceTtlMs);
-    let batch: Array<{ deviceId: string; protocol: Protocol; since: Date }> = [];
+    let batch: Array<{ deviceId: string; protocol: Protocol; since: Date; lastSeen: Date }> = [];
     const flush = async () => {
       if (batch.length === 0) return;
-      const args = batch.flatMap(({ protocol, since }) => [protocol, String(since.getTime())]);
+      const args = batch.flatMap(({ protocol, since, lastSeen }) => [
+        protocol,
+        String(since.getTime()),
+        String(lastSeen.getTime()),
+      ]);
       await link.commands.eval(
         REFRESH,
         batch.length,
@@ -313,6 +345,12 @@ export class ClusterGateway implements DeviceGateway {
     this.options.link.publish(channels.disconnect, JSON.stringify(notice)).catch(this.options.onError);
   }
 }
+
+/** A time in ms as Redis holds it, or undefined when absent or not a number. */
+const dateOf = (value: string | null | undefined): Date | undefined => {
+  const ms = value === null || value === undefined ? NaN : Number(value);
+  return Number.isFinite(ms) ? new Date(ms) : undefined;
+};
 
 const isProtocol = (value: string | null | undefined): value is Protocol =>
   value !== null && value !== undefined && (protocols as readonly string[]).includes(value);

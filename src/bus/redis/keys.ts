@@ -6,7 +6,10 @@
 export const PREFIX = 'fota:';
 
 export const keys = {
-  /** A hash per connected device: `node`, `protocol`, `since` (ms); expires unless its node refreshes it. */
+  /**
+   * A hash per connected device: `node`, `protocol`, `since` and `seen` (ms, as of the node's last
+   * refresh); expires unless its node refreshes it.
+   */
   presence: (deviceId: string) => `${PREFIX}presence:${deviceId}`,
   /** A node's liveness: exists while the node runs, expires when it dies. */
   node: (nodeId: string) => `${PREFIX}node:${nodeId}`,

@@ -4,6 +4,7 @@ import type { Database, Engine } from '../database.js';
 import type { Tables } from '../schema.js';
 import { translatingDialect } from '../translating-dialect.js';
 import { translateSqliteError } from './errors.js';
+import { immediateTransactions } from './immediate-transactions.js';
 
 /** SQLite as the repositories and migrations see it. */
 export const sqliteEngine: Engine = {
@@ -22,7 +23,8 @@ export const sqliteEngine: Engine = {
 /**
  * Opens the SQLite database: WAL journal with FULL synchronous, so every commit is flushed to disk
  * before it returns and survives a power cut, not only the process being killed (a rotated device
- * key, an admin token, a push status, a firmware row). Foreign keys on.
+ * key, an admin token, a push status, a firmware row). Foreign keys on. Transactions that may write
+ * begin IMMEDIATE, so that the workers of `fota serve --workers` writing one file take turns.
  */
 export function openSqlite(path: string): Database {
   const database = new BetterSqlite(path);
@@ -32,7 +34,7 @@ export function openSqlite(path: string): Database {
   database.pragma('busy_timeout = 5000');
   const dialect = new SqliteDialect({ database: keepingStatements(database) });
   return {
-    db: new Kysely<Tables>({ dialect: translatingDialect(dialect, translateSqliteError) }),
+    db: new Kysely<Tables>({ dialect: translatingDialect(immediateTransactions(dialect), translateSqliteError) }),
     engine: sqliteEngine,
     location: path,
   };

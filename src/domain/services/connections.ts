@@ -19,7 +19,8 @@ const OFFLINE: Presence = { online: false, protocol: undefined, since: undefined
  * Who is online, over which protocol, since when, and the device gateway of this process. Transport
  * adapters attach a connection once the device proved its key, touch it on each heartbeat or
  * message, and detach it when it closes. A new connection of a device replaces its older one over
- * the same protocol. Presence is per process.
+ * the same protocol. Presence is per process; a cluster's gateway (src/bus/redis) adds the other
+ * nodes' devices to `presenceOf`.
  */
 export class DeviceConnections implements DeviceGateway {
   private readonly devices = new Map<string, DeviceState>();
@@ -107,6 +108,10 @@ export class DeviceConnections implements DeviceGateway {
     return online;
   }
 
+  async presenceOf(deviceIds: readonly string[]): Promise<ReadonlyMap<string, Presence>> {
+    return new Map(deviceIds.map((deviceId) => [deviceId, this.presence(deviceId)]));
+  }
+
   disconnect(deviceId: string, reason: string): void {
     const state = this.devices.get(deviceId);
     if (!state) return;
@@ -125,11 +130,16 @@ export class DeviceConnections implements DeviceGateway {
     };
   }
 
-  /** Every device with a live connection here: its newest connection's protocol, online since when. */
-  *live(): Iterable<{ readonly deviceId: string; readonly protocol: Protocol; readonly since: Date }> {
+  /** Every device with a live connection here: its newest connection's protocol, since when, last seen. */
+  *live(): Iterable<{
+    readonly deviceId: string;
+    readonly protocol: Protocol;
+    readonly since: Date;
+    readonly lastSeen: Date;
+  }> {
     for (const [deviceId, state] of this.devices) {
       const live = state.connections.at(-1);
-      if (live) yield { deviceId, protocol: live.protocol, since: state.since };
+      if (live) yield { deviceId, protocol: live.protocol, since: state.since, lastSeen: state.lastSeen };
     }
   }
 

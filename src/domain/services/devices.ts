@@ -3,7 +3,7 @@ import { notFound } from '../errors.js';
 import { newDeviceId, newDeviceKey } from '../ids.js';
 import type { Actor, ChannelValue, Device, Presence } from '../model.js';
 import type { ChannelValueRepository, Clock, DeviceRepository } from '../ports.js';
-import type { DeviceConnections } from './connections.js';
+import type { DeviceGateway } from '../gateway.js';
 import { limits, requireText } from '../text.js';
 import type { PrototypeService } from './prototypes.js';
 
@@ -27,7 +27,10 @@ export class DeviceService {
       readonly devices: DeviceRepository;
       readonly prototypes: PrototypeService;
       readonly channels: ChannelValueRepository;
-      readonly connections: Pick<DeviceConnections, 'presence' | 'forget' | 'disconnect'>;
+      /** Where presence comes from, fleet-wide: the gateway, which also closes and forgets connections. */
+      readonly connections: Pick<DeviceGateway, 'presenceOf' | 'disconnect'> & {
+        forget(deviceId: string): void;
+      };
       readonly clock: Clock;
     },
   ) {}
@@ -64,14 +67,23 @@ export class DeviceService {
     return this.overviewOf(device, await this.deps.channels.list(id));
   }
 
+  /** The devices of a prototype with their presence, looked up for the whole list at once. */
   async listOverviews(actor: Actor, prototypeId: string): Promise<DeviceOverview[]> {
     const devices = await this.list(actor, prototypeId);
-    const channels = await this.deps.channels.listByPrototype(prototypeId);
-    return devices.map((device) => this.overviewOf(device, channels.get(device.id) ?? []));
+    const [channels, presence] = await Promise.all([
+      this.deps.channels.listByPrototype(prototypeId),
+      this.deps.connections.presenceOf(devices.map((device) => device.id)),
+    ]);
+    return devices.map((device) => ({
+      device,
+      presence: presence.get(device.id) ?? OFFLINE,
+      channels: channels.get(device.id) ?? [],
+    }));
   }
 
-  overviewOf(device: Device, channels: readonly ChannelValue[]): DeviceOverview {
-    return { device, presence: this.deps.connections.presence(device.id), channels };
+  async overviewOf(device: Device, channels: readonly ChannelValue[]): Promise<DeviceOverview> {
+    const presence = (await this.deps.connections.presenceOf([device.id])).get(device.id) ?? OFFLINE;
+    return { device, presence, channels };
   }
 
   async update(actor: Actor, id: string, patch: DevicePatch): Promise<Device> {
@@ -112,6 +124,8 @@ export class DeviceService {
     return device;
   }
 }
+
+const OFFLINE: Presence = { online: false, protocol: undefined, since: undefined, lastSeen: undefined };
 
 /** A key no device has: what a viewer gets in place of a device's key. */
 export const HIDDEN_KEY = '';

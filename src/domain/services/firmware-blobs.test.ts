@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -30,7 +30,7 @@ const sha256 = (text: string): string => createHash('sha256').update(text).diges
 
 async function blobKeys(): Promise<string[]> {
   const keys: string[] = [];
-  for await (const key of store.keys()) keys.push(key);
+  for await (const { sha256 } of store.entries()) keys.push(sha256);
   return keys.sort();
 }
 
@@ -98,9 +98,19 @@ describe('FirmwareBlobs', () => {
     await storeBytes('orphan 1');
     await storeBytes('orphan 2');
     await repositories.firmwares.insert(row('F1', used), () => undefined);
-    expect(await blobs.sweepUnreferenced()).toBe(2);
+    const olderThan = new Date(Date.now() + 60_000);
+    expect(await blobs.sweepUnreferenced({ olderThan })).toBe(2);
     expect(await blobKeys()).toEqual([used]);
-    expect(await blobs.sweepUnreferenced()).toBe(0);
+    expect(await blobs.sweepUnreferenced({ olderThan })).toBe(0);
+  });
+
+  it('sweepUnreferenced keeps an unreferenced blob stored after olderThan (another node may record it yet)', async () => {
+    const young = await storeBytes('just committed elsewhere');
+    const old = await storeBytes('left by a crash');
+    const anHourAgo = new Date(Date.now() - 3_600_000);
+    await utimes(join(root, 'sha256', old.slice(0, 2), old), anHourAgo, anHourAgo);
+    expect(await blobs.sweepUnreferenced({ olderThan: new Date(Date.now() - 600_000) })).toBe(1);
+    expect(await blobKeys()).toEqual([young]);
   });
 
   it('commits of the same bytes run one at a time, while other bytes go ahead', async () => {

@@ -42,16 +42,20 @@ export class FirmwareBlobs {
   }
 
   /**
-   * Deletes the blobs no firmware refers to: left when a process died between committing a blob and
-   * its row. Run at start, before uploads are accepted.
+   * Deletes the blobs no firmware refers to that were stored before `olderThan`: left when a process
+   * died between committing a blob and its row. Run at start, before uploads are accepted. Younger
+   * ones are kept: another node sharing the store (a bucket, a data folder) may have just committed
+   * one and not yet written its row.
    */
-  async sweepUnreferenced(): Promise<number> {
+  async sweepUnreferenced(options: { readonly olderThan: Date }): Promise<number> {
     let deleted = 0;
-    for await (const sha256 of this.store.keys()) {
-      if ((await this.firmwares.countBySha256(sha256)) === 0) {
+    for await (const { sha256, storedAt } of this.store.entries()) {
+      if (storedAt.getTime() >= options.olderThan.getTime()) continue;
+      await this.locks.run(sha256, async () => {
+        if ((await this.firmwares.countBySha256(sha256)) > 0) return;
         await this.store.delete(sha256);
         deleted++;
-      }
+      });
     }
     return deleted;
   }

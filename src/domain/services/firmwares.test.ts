@@ -53,7 +53,7 @@ async function failure(promise: Promise<unknown>): Promise<DomainError> {
 
 async function blobKeys(): Promise<string[]> {
   const keys: string[] = [];
-  for await (const key of store.keys()) keys.push(key);
+  for await (const { sha256 } of store.entries()) keys.push(sha256);
   return keys.sort();
 }
 

@@ -49,7 +49,7 @@ async function withVersions(versions: string[]): Promise<Prototype> {
 
 async function blobKeys(): Promise<string[]> {
   const keys: string[] = [];
-  for await (const key of store.keys()) keys.push(key);
+  for await (const { sha256 } of store.entries()) keys.push(sha256);
   return keys;
 }
 

@@ -114,6 +114,38 @@ export function gatewayContract(name: string, create: (nodeCount: number) => Pro
       }
     });
 
+    it('gives the presence of a page of devices the same on every node, and offline once they left', async () => {
+      cluster = await create(2);
+      const [a, b] = cluster.nodes as [GatewayNode, GatewayNode];
+      const connection = attach(a, 'D0000050', 'tcp');
+      attach(b, 'D0000051', 'mqtt');
+      const page = ['D0000050', 'D0000051', 'D0000052'];
+      const since = (await a.gateway.presenceOf(page)).get('D0000050')?.since?.getTime();
+      expect(since).toBeTypeOf('number');
+      for (const node of [a, b]) {
+        await eventually(async () => {
+          const presence = await node.gateway.presenceOf(page);
+          expect([...presence.keys()]).toEqual(page);
+          expect(presence.get('D0000050')).toMatchObject({ online: true, protocol: 'tcp' });
+          expect(presence.get('D0000050')?.since?.getTime()).toBe(since);
+          expect(presence.get('D0000050')?.lastSeen).toBeInstanceOf(Date);
+          expect(presence.get('D0000051')).toMatchObject({ online: true, protocol: 'mqtt' });
+          expect(presence.get('D0000052')).toEqual({
+            online: false,
+            protocol: undefined,
+            since: undefined,
+            lastSeen: undefined,
+          });
+        });
+      }
+      a.connections.detach(connection);
+      for (const node of [a, b]) {
+        await eventually(async () =>
+          expect((await node.gateway.presenceOf(['D0000050'])).get('D0000050')?.online).toBe(false),
+        );
+      }
+    });
+
     it('forgets a device on every node once its connection closed', async () => {
       cluster = await create(2);
       const [a, b] = cluster.nodes as [GatewayNode, GatewayNode];

@@ -28,7 +28,7 @@ export const deviceRoutes: FastifyPluginAsyncTypebox<{ services: HttpServices }>
     },
     async (request, reply) => {
       const device = await services.devices.create(request.actor, request.params.pid, request.body);
-      return reply.code(201).send(presentDevice(services.devices.overviewOf(device, [])));
+      return reply.code(201).send(presentDevice(await services.devices.overviewOf(device, [])));
     },
   );
 

@@ -18,7 +18,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { MAX_S3_FIRMWARE_BYTES, StartError, type S3Settings } from '../../config.js';
 import { DomainError, notFound } from '../../domain/errors.js';
-import type { BlobStore, ByteRange, StagedBlob } from '../../domain/ports.js';
+import type { BlobStore, ByteRange, StagedBlob, StoredBlob } from '../../domain/ports.js';
 import { HashingStream } from '../hashing.js';
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
@@ -139,20 +139,28 @@ export class S3BlobStore implements BlobStore {
   async commit(staged: StagedBlob): Promise<boolean> {
     const key = this.staged.get(staged);
     if (key === undefined) throw new Error('this blob was not staged here or was already committed');
-    if ((await this.stat(staged.sha256)) !== undefined) return false;
     if (staged.size > MAX_S3_FIRMWARE_BYTES) {
       throw new DomainError('too_large', `S3 storage keeps firmware of at most ${MAX_S3_FIRMWARE_BYTES} bytes`);
     }
-    await this.client.send(
-      new CopyObjectCommand({
-        Bucket: this.bucket,
-        Key: this.keyOf(staged.sha256),
-        CopySource: `${this.bucket}/${key.split('/').map(encodeURIComponent).join('/')}`,
-        ContentType: 'application/octet-stream',
-        MetadataDirective: 'REPLACE',
-        Metadata: { md5: staged.md5 },
-      }),
-    );
+    const target = this.keyOf(staged.sha256);
+    const copy = (from: string) =>
+      this.client.send(
+        new CopyObjectCommand({
+          Bucket: this.bucket,
+          Key: target,
+          CopySource: `${this.bucket}/${from.split('/').map(encodeURIComponent).join('/')}`,
+          ContentType: 'application/octet-stream',
+          MetadataDirective: 'REPLACE',
+          Metadata: { md5: staged.md5 },
+        }),
+      );
+    if ((await this.stat(staged.sha256)) !== undefined) {
+      // Stored already: copied onto itself, it is young again (LastModified), so that no sweep of
+      // another node takes it before its new row is written.
+      await copy(target);
+      return false;
+    }
+    await copy(key);
     this.staged.delete(staged);
     await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
     return true;
@@ -197,10 +205,11 @@ export class S3BlobStore implements BlobStore {
     await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.keyOf(sha256) }));
   }
 
-  async *keys(): AsyncIterable<string> {
+  async *entries(): AsyncIterable<StoredBlob> {
     for await (const object of this.list(this.blobPrefix)) {
       const name = object.key.slice(this.blobPrefix.length);
-      if (SHA256_HEX.test(name)) yield name;
+      // An object listed without LastModified (never seen from S3 itself) counts as just written.
+      if (SHA256_HEX.test(name)) yield { sha256: name, storedAt: object.lastModified ?? this.now() };
     }
   }
 
