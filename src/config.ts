@@ -356,7 +356,11 @@ export const configVariables = [
     '(none)',
     'redis://[:password@]host:port[/db] of the Redis that the nodes of a cluster share (device gateway, presence, events, queued pushes, rate limits); unset: one node, everything in this process',
   ],
-  ['FOTA_NODE_ID', '(random)', "this node's id in Redis (letters, digits, - and _; at most 64); unique per node; each worker of --workers adds -w<N>"],
+  [
+    'FOTA_NODE_ID',
+    '(random)',
+    "this node's id in Redis (letters, digits, - and _; at most 64); unique per node; each worker of --workers adds -w<N>",
+  ],
   [
     'FOTA_REDIS_PRESENCE_TTL_S',
     '30',
