@@ -288,6 +288,8 @@ async function assemble(config: Config, logger: Logger, lock: { release(): void 
           throttle,
           maxPacketBytes: config.mqttMaxPacketBytes,
           identifyTimeoutMs: config.mqttIdentifyTimeoutMs,
+          // With Redis, every node's broker keeps its sessions there and routes through it: one broker.
+          redisUrl: config.redis?.url,
         })),
     },
     ...(config.linkit7681

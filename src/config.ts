@@ -354,7 +354,7 @@ export const configVariables = [
   [
     'FOTA_REDIS_URL',
     '(none)',
-    'redis://[:password@]host:port[/db] of the Redis that the nodes of a cluster share (device gateway, presence, events, queued pushes, rate limits); unset: one node, everything in this process',
+    'redis://[:password@]host:port[/db] of the Redis that the nodes of a cluster share (device gateway, presence, events, queued pushes, rate limits, one MQTT broker); unset: one node, everything in this process',
   ],
   [
     'FOTA_NODE_ID',

@@ -17,7 +17,7 @@ import type { EventBus } from '../../domain/events.js';
 import type { DeviceConnections } from '../../domain/services/connections.js';
 import type { DataPointService } from '../../domain/services/data-points.js';
 import type { DeviceSelfService } from '../../domain/services/device-self.js';
-import { acknowledgingPersistence } from './acknowledging-persistence.js';
+import { memoryBrokerState, redisBrokerState, type BrokerState } from './broker-state.js';
 import { ClientSession, type Authenticate } from './client-session.js';
 import { MqttDeviceConnection } from './device-connection.js';
 import { guardPacketSize } from './packet-size-guard.js';
@@ -42,6 +42,11 @@ export interface MqttBrokerOptions {
   readonly identifyTimeoutMs?: number | undefined;
   /** Failed authentication per source address, shared with the other surfaces. */
   readonly throttle?: FailureThrottle | undefined;
+  /**
+   * The Redis that the nodes of a cluster share: the brokers keep their sessions there and route
+   * their messages through it, and act as one broker. Undefined: everything stays in this process.
+   */
+  readonly redisUrl?: string | undefined;
 }
 
 /** MCS packets are tiny: five data points of at most 1 KiB each fit, a firmware never passes here. */
@@ -72,33 +77,47 @@ const OWN_PREFIX = 'only the device’s own mcs/:deviceId/:deviceKey/… topics 
  */
 export async function startMqttBroker(options: MqttBrokerOptions): Promise<MqttBroker> {
   const adapter = new MqttAdapter(options, options.logger.child({ component: 'mqtt' }));
-  const aedes = await Aedes.createBroker({
-    persistence: acknowledgingPersistence((client, messageId) => adapter.acknowledged(client, messageId)),
-    // Every client id gets a unique suffix below; the original may be longer than MQTT 3.1's 23.
-    maxClientsIdLength: 256,
-    preConnect: (client, packet, callback) => adapter.connecting(client, packet, callback),
-    authorizeSubscribe: (client, subscription, callback) => {
-      void adapter.authorizeSubscription(client, subscription).then(
-        (allowed) => callback(null, allowed ? subscription : null),
-        () => callback(null, null),
-      );
-    },
-    authorizePublish: (client, packet, callback) => {
-      void adapter.authorizePublication(client, packet).then(
-        (accepted) => {
-          if (!accepted) dropped(packet);
-          callback(null);
-        },
-        () => {
-          dropped(packet);
-          callback(null);
-        },
-      );
-    },
-    authorizeForward: (client, packet) => adapter.forward(client, packet),
-  });
+  const onPuback = (client: Client, messageId: number) => adapter.acknowledged(client, messageId);
+  const state: BrokerState = options.redisUrl
+    ? await redisBrokerState(options.redisUrl, onPuback, (error) =>
+        adapter.logger.error({ err: error }, 'MQTT broker Redis error'),
+      )
+    : memoryBrokerState(onPuback);
+  let aedes: Aedes;
+  try {
+    aedes = await Aedes.createBroker({
+      persistence: state.persistence,
+      ...(state.mq ? { mq: state.mq } : {}),
+      // A clean session's client id gets a unique suffix below; the original may be longer than MQTT 3.1's 23.
+      maxClientsIdLength: 256,
+      preConnect: (client, packet, callback) => adapter.connecting(client, packet, callback),
+      authorizeSubscribe: (client, subscription, callback) => {
+        void adapter.authorizeSubscription(client, subscription).then(
+          (allowed) => callback(null, allowed ? subscription : null),
+          () => callback(null, null),
+        );
+      },
+      authorizePublish: (client, packet, callback) => {
+        void adapter.authorizePublication(client, packet).then(
+          (accepted) => {
+            if (!accepted) dropped(packet);
+            callback(null);
+          },
+          () => {
+            dropped(packet);
+            callback(null);
+          },
+        );
+      },
+      authorizeForward: (client, packet) => adapter.forward(client, packet),
+    });
+  } catch (error) {
+    await state.close().catch(() => undefined);
+    throw error;
+  }
   aedes.on('subscribe', (subscriptions, client) => adapter.subscribed(client, subscriptions));
   aedes.on('unsubscribe', (filters, client) => adapter.unsubscribed(client, filters));
+  aedes.on('clientReady', (client) => adapter.ready(client));
   aedes.on('ping', (_packet, client) => adapter.seen(client));
   aedes.on('clientError', (client, error) => adapter.clientError(client, error));
   aedes.on('connectionError', (client, error) => adapter.clientError(client, error));
@@ -129,6 +148,7 @@ export async function startMqttBroker(options: MqttBrokerOptions): Promise<MqttB
     await listen(server, options.host, options.port);
   } catch (error) {
     await new Promise<void>((resolve) => aedes.close(() => resolve()));
+    await state.close().catch(() => undefined);
     throw error;
   }
   server.on('error', (error) => adapter.logger.error({ err: error }, 'MQTT listener error'));
@@ -147,6 +167,9 @@ export async function startMqttBroker(options: MqttBrokerOptions): Promise<MqttB
         // Sockets that never sent CONNECT are not aedes clients yet.
         for (const socket of sockets) socket.destroy();
         await stopped;
+        await state
+          .close()
+          .catch((error: unknown) => adapter.logger.error({ err: error }, 'MQTT broker state could not be closed'));
       })();
       return closing;
     },
@@ -192,10 +215,11 @@ class MqttAdapter {
   }
 
   /**
-   * Every session is clean and every connection gets its own broker-side client id: the device is
-   * named by the topics, not the client id, which MediaTek's clients fix in firmware (two devices
-   * with the same id would otherwise take each other's place), and a stored session could be
-   * resumed by anyone who knows a client id.
+   * A clean session gets its own broker-side client id: the device is named by the topics, not the
+   * client id, which MediaTek's clients (all clean) fix in firmware, so two devices with the same id
+   * would otherwise take each other's place. A persistent session (clean=false, with a client id)
+   * keeps its id: one session per id across every node, resumed by the next connection with that
+   * id and clean=false, its subscriptions checked again against the device's key (see `ready`).
    */
   connecting(client: Client, packet: ConnectPacket, done: (error: Error | null, accepted: boolean) => void): void {
     // MQTT allows QoS 0, 1 and 2 only [MQTT-3.1.2-14]; the parser lets a will of QoS 3 through.
@@ -210,8 +234,10 @@ class MqttAdapter {
       return;
     }
     this.sessions.set(client, new ClientSession(packet.clientId));
-    packet.clean = true;
-    packet.clientId = `${packet.clientId}#${randomUUID()}`;
+    // MQTT refuses a persistent session without a client id [MQTT-3.1.3-8]; MCS clients never ask for
+    // one, so it is served as a clean session rather than refused.
+    if (packet.clientId === '') packet.clean = true;
+    if (packet.clean) packet.clientId = `${packet.clientId}#${randomUUID()}`;
     done(null, true);
   }
 
@@ -300,15 +326,22 @@ class MqttAdapter {
     }
   }
 
-  /** Only packets under the client's own prefix reach it, each with a message id chosen here. */
+  /**
+   * Only packets under the client's own prefix reach it, each with a message id chosen here, but
+   * for those a persistent session queued while the client was away: they keep the id the
+   * persistence recorded, which their PUBACK must name.
+   */
   forward(client: Client, packet: AedesPublishPacket): AedesPublishPacket | null {
     const session = this.sessions.get(client);
     const device = session?.device;
     if (!session || !device || !isUnder(packet.topic, device)) return null;
     if (publishedBy(packet) === client.id) return null;
     if (packet.qos > 0) {
-      packet.messageId = session.nextMessageId();
-      session.sent(packet.payload, packet.messageId);
+      if (typeof packet.messageId === 'number') session.resumed(packet.messageId);
+      else {
+        packet.messageId = session.nextMessageId();
+        session.sent(packet.payload, packet.messageId);
+      }
     }
     return packet;
   }
@@ -336,6 +369,18 @@ class MqttAdapter {
       this.live.delete(client);
       this.logger.error({ err: error, deviceId: device.deviceId }, 'MQTT connection could not be attached');
     }
+  }
+
+  /**
+   * CONNACK sent: a resumed persistent session has its subscriptions back (aedes restored them
+   * after `authorizeSubscribe` checked each against the device's key again, which binds the client
+   * to the device) without a SUBSCRIBE, so without a `subscribe` event: the client is the device's
+   * connection now, as after a SUBACK.
+   */
+  ready(client: Client): void {
+    const restored = (client as Client & { subscriptions?: Record<string, { qos: number }> }).subscriptions;
+    const subscriptions = Object.entries(restored ?? {}).map(([topic, { qos }]) => ({ topic, qos }) as Subscription);
+    if (subscriptions.length > 0) this.subscribed(client, subscriptions);
   }
 
   /** A client with no subscription left is no longer the device's connection. */

@@ -31,6 +31,8 @@ export class ClientSession {
   /** Callbacks of commands on their way out, by payload buffer (aedes keeps the same buffer). */
   private readonly awaitingMessageId = new Map<unknown, () => void>();
   private readonly awaitingPuback = new Map<number, () => void>();
+  /** Message ids of packets a persistent session queued and resent on this connection, not yet acknowledged. */
+  private readonly resent = new Set<number>();
 
   constructor(readonly clientId: string) {}
 
@@ -102,8 +104,13 @@ export class ClientSession {
   /** The next message id for a packet to this client, skipping those of unacknowledged commands. */
   nextMessageId(): number {
     do this.lastMessageId = (this.lastMessageId % 65535) + 1;
-    while (this.awaitingPuback.has(this.lastMessageId));
+    while (this.awaitingPuback.has(this.lastMessageId) || this.resent.has(this.lastMessageId));
     return this.lastMessageId;
+  }
+
+  /** A packet queued by a persistent session leaves with the id it was stored with: not to be reused until acknowledged. */
+  resumed(messageId: number): void {
+    this.resent.add(messageId);
   }
 
   /** Runs `onDelivered` once the client acknowledges the packet that will carry `payload`. */
@@ -127,6 +134,7 @@ export class ClientSession {
   acknowledged(messageId: number): (() => void) | undefined {
     const onDelivered = this.awaitingPuback.get(messageId);
     this.awaitingPuback.delete(messageId);
+    this.resent.delete(messageId);
     return onDelivered;
   }
 }

@@ -55,6 +55,13 @@ export const devicePrefix = (device: DeviceCredentials): string => `mcs/${device
 
 export const fotaTopic = (device: DeviceCredentials): string => `${devicePrefix(device)}/${FOTA_CHANNEL}`;
 
+/** True for `mcs/ID/KEY/FOTA`, where only FOTA commands go (a device's own publishes there are dropped). */
+export function isFotaTopic(topic: string | undefined): boolean {
+  if (topic === undefined) return false;
+  const levels = topic.split('/');
+  return levels.length === 4 && levels[0] === 'mcs' && levels[3] === FOTA_CHANNEL;
+}
+
 /** True when `topic` is the device's prefix or lies under it. */
 export function isUnder(topic: string, device: DeviceCredentials): boolean {
   const prefix = devicePrefix(device);
