@@ -3,6 +3,7 @@ import { pino, type Logger } from 'pino';
 import type { Config } from './config.js';
 import { openDatabase } from './db/open.js';
 import { SqlAccountRepository } from './db/repositories/accounts.js';
+import { SqlAuditLog } from './db/repositories/audit.js';
 import { SqlChannelValueRepository } from './db/repositories/channel-values.js';
 import { SqlDeviceRepository } from './db/repositories/devices.js';
 import { SqlFirmwareRepository } from './db/repositories/firmwares.js';
@@ -14,6 +15,8 @@ import type { Protocol } from './domain/model.js';
 import type { Clock } from './domain/ports.js';
 import { AccountService } from './domain/services/accounts.js';
 import { AdminTokens } from './domain/services/admin-tokens.js';
+import { AuditService } from './domain/services/audit.js';
+import { Retention } from './domain/services/retention.js';
 import { DeviceConnections } from './domain/services/connections.js';
 import { DataPointService } from './domain/services/data-points.js';
 import { DeviceSelfService } from './domain/services/device-self.js';
@@ -147,6 +150,14 @@ async function assemble(config: Config, logger: Logger, lock: { release(): void 
     clock: systemClock,
   });
   const adminTokens = new AdminTokens(new SqlSettingsRepository(db));
+  const auditLog = new SqlAuditLog(db);
+  const pushRepository = new SqlPushRepository(db, engine);
+  const retention = new Retention({
+    audit: auditLog,
+    pushes: pushRepository,
+    clock: systemClock,
+    policy: config.retention,
+  });
   const services: HttpServices = {
     prototypes,
     devices: new DeviceService({
@@ -182,7 +193,7 @@ async function assemble(config: Config, logger: Logger, lock: { release(): void 
       maxChannelsPerDevice: config.maxChannelsPerDevice,
     }),
     pushes: new PushService({
-      pushes: new SqlPushRepository(db, engine),
+      pushes: pushRepository,
       devices: deviceRepository,
       firmwares: firmwareRepository,
       prototypes: prototypeRepository,
@@ -202,6 +213,7 @@ async function assemble(config: Config, logger: Logger, lock: { release(): void 
       clock: systemClock,
       sessionTtlMs: config.sessionTtlMs,
     }),
+    audit: new AuditService({ log: auditLog, clock: systemClock }),
     firmwareUrl,
     downloadRedirect: storage.downloadRedirect,
     endpoints: () => ({
@@ -310,11 +322,18 @@ async function assemble(config: Config, logger: Logger, lock: { release(): void 
   ];
   const started: Array<{ close(): Promise<void> }> = [];
   let expiry: NodeJS.Timeout | undefined;
+  let purging: NodeJS.Timeout | undefined;
+  let purgeRun: Promise<void> | undefined;
+  let stopped = false;
   // Overdue pushes are failed by a sweep a few times per shortest timeout, at most every 30 s.
   const shortestTimeoutMs = Math.min(...Object.values(config.pushTimeouts));
   const sweepEveryMs = Math.min(30_000, Math.max(100, Math.floor(shortestTimeoutMs / 4)));
   const closeAll = async () => {
     clearInterval(expiry);
+    stopped = true;
+    clearTimeout(purging);
+    await retention.stop();
+    await purgeRun;
     stopListening();
     connections.closeAll('server stopping');
     for (const transport of started.splice(0).reverse()) await transport.close();
@@ -348,6 +367,23 @@ async function assemble(config: Config, logger: Logger, lock: { release(): void 
         services.pushes.expireOverdue().catch((error: unknown) => logger.error({ err: error }, 'push expiry failed'));
       }, sweepEveryMs);
       expiry.unref();
+      // Old audit entries and push history, on every node (the deletes are by condition and in batches).
+      const purge = () => {
+        purgeRun = retention
+          .purge()
+          .then((report) => {
+            if (report.auditEntries + report.pushes > 0)
+              logger.info(report, 'purged old audit entries and push history');
+          })
+          .catch((error: unknown) => logger.error({ err: error }, 'purge of old audit entries and push history failed'))
+          .finally(() => {
+            if (stopped) return;
+            purging = setTimeout(purge, config.purgeIntervalMs);
+            purging.unref();
+          });
+      };
+      purging = setTimeout(purge, Math.min(60_000, config.purgeIntervalMs));
+      purging.unref();
     },
     stop: closeAll,
   };

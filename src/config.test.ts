@@ -71,6 +71,13 @@ describe('loadConfig', () => {
       blobSweepMinAgeMs: 3_600_000,
       blobStorage: { kind: 'local' },
       downloads: { mode: 'proxy', urlTtlSeconds: 300, cdnUrl: undefined },
+      retention: {
+        auditMaxAgeMs: 365 * 86_400_000,
+        auditMaxEntries: 1_000_000,
+        historyMaxAgeMs: 365 * 86_400_000,
+        historyMaxPushes: undefined,
+      },
+      purgeIntervalMs: 3_600_000,
     });
   });
 
@@ -154,6 +161,11 @@ describe('loadConfig', () => {
         FOTA_DOWNLOAD_MODE: 'redirect',
         FOTA_DOWNLOAD_URL_TTL_S: '60',
         FOTA_DOWNLOAD_CDN_URL: 'https://cdn.example.com/fw/',
+        FOTA_AUDIT_RETENTION_DAYS: '30',
+        FOTA_AUDIT_MAX_ENTRIES: '5000',
+        FOTA_HISTORY_RETENTION_DAYS: '0',
+        FOTA_HISTORY_MAX_PUSHES: '200',
+        FOTA_PURGE_INTERVAL_S: '60',
       }),
     ).toEqual({
       httpPort: 80,
@@ -209,6 +221,13 @@ describe('loadConfig', () => {
         },
       },
       downloads: { mode: 'redirect', urlTtlSeconds: 60, cdnUrl: 'https://cdn.example.com/fw' },
+      retention: {
+        auditMaxAgeMs: 30 * 86_400_000,
+        auditMaxEntries: 5000,
+        historyMaxAgeMs: undefined,
+        historyMaxPushes: 200,
+      },
+      purgeIntervalMs: 60_000,
     });
   });
 
@@ -270,6 +289,12 @@ describe('loadConfig', () => {
     ['FOTA_SHUTDOWN_GRACE_S', '-1', /FOTA_SHUTDOWN_GRACE_S must be a number of seconds from 0 to 3600/],
     ['FOTA_SHUTDOWN_GRACE_S', '3601', /FOTA_SHUTDOWN_GRACE_S must be a number of seconds/],
     ['FOTA_SHUTDOWN_GRACE_S', 'later', /FOTA_SHUTDOWN_GRACE_S must be a number of seconds/],
+    ['FOTA_AUDIT_RETENTION_DAYS', '-1', /whole number from 0 to 36500/],
+    ['FOTA_AUDIT_RETENTION_DAYS', '36501', /whole number from 0 to 36500/],
+    ['FOTA_AUDIT_MAX_ENTRIES', '1.5', /whole number from 0 to 1000000000/],
+    ['FOTA_HISTORY_RETENTION_DAYS', 'forever', /whole number from 0 to 36500/],
+    ['FOTA_HISTORY_MAX_PUSHES', '-3', /whole number from 0/],
+    ['FOTA_PURGE_INTERVAL_S', '0', /number of seconds above 0/],
   ])('%s=%j is refused with one problem naming it', (name, value, message) => {
     const problems = problemsOf({ [name]: value });
     expect(problems).toHaveLength(1);

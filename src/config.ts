@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import type { PushTimeouts } from './domain/push.js';
+import type { RetentionPolicy } from './domain/services/retention.js';
 
 /** Everything the server reads from its environment, checked once at start. */
 export interface Config {
@@ -64,6 +65,10 @@ export interface Config {
   readonly downloads: DownloadSettings;
   /** Redis, for what crosses the nodes of a cluster; undefined: everything stays in this process. */
   readonly redis: RedisConfig | undefined;
+  /** How long the audit log and the push history are kept. */
+  readonly retention: RetentionPolicy;
+  /** How often the purge of old audit entries and push history runs. */
+  readonly purgeIntervalMs: number;
 }
 
 /** How a node joins the others through Redis. */
@@ -371,6 +376,27 @@ export const configVariables = [
     '10',
     'seconds a node waits for the node holding a device to say whether its connection took a command',
   ],
+  ['FOTA_AUDIT_RETENTION_DAYS', '365', 'days audit log entries are kept (0: no age limit)'],
+  [
+    'FOTA_AUDIT_MAX_ENTRIES',
+    '1000000',
+    'audit log entries kept at most; past it the oldest go at the next purge (0: no count limit)',
+  ],
+  [
+    'FOTA_HISTORY_RETENTION_DAYS',
+    '365',
+    'days finished pushes are kept with their devices and status histories (0: no age limit); a push with a device still in progress is never purged',
+  ],
+  [
+    'FOTA_HISTORY_MAX_PUSHES',
+    '0',
+    'pushes kept at most, newest first; older finished ones go at the next purge (0: no count limit)',
+  ],
+  [
+    'FOTA_PURGE_INTERVAL_S',
+    '3600',
+    'seconds between two purges of old audit entries and push history (the first one this long, at most a minute, after the start); each deletes in batches of 1,000 rows',
+  ],
 ] as const;
 
 /** Variables the `fota` client commands read (not the server): known, so not reported as unknown. */
@@ -601,6 +627,21 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   }
   const downloads = readDownloads(read, blobStorage.kind, problems);
   const redis = readRedis(read, seconds, problems);
+  const days = (name: string, fallback: string): number | undefined => {
+    const value = wholeNumber(name, fallback, 0, 36_500);
+    return value === 0 ? undefined : value * 86_400_000;
+  };
+  const cap = (name: string, fallback: string): number | undefined => {
+    const value = wholeNumber(name, fallback, 0, 1_000_000_000);
+    return value === 0 ? undefined : value;
+  };
+  const retention: RetentionPolicy = {
+    auditMaxAgeMs: days('FOTA_AUDIT_RETENTION_DAYS', '365'),
+    auditMaxEntries: cap('FOTA_AUDIT_MAX_ENTRIES', '1000000'),
+    historyMaxAgeMs: days('FOTA_HISTORY_RETENTION_DAYS', '365'),
+    historyMaxPushes: cap('FOTA_HISTORY_MAX_PUSHES', '0'),
+  };
+  const purgeIntervalMs = seconds('FOTA_PURGE_INTERVAL_S', '3600');
 
   if (problems.length > 0) throw new ConfigError(problems);
   return {
@@ -640,6 +681,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     blobStorage,
     downloads,
     redis,
+    retention,
+    purgeIntervalMs,
   };
 }
 

@@ -11,6 +11,7 @@ import { PrototypesPage } from './pages/PrototypesPage';
 import { PushPage } from './pages/PushPage';
 import { SignInPage } from './pages/SignInPage';
 import { TokensPage } from './pages/TokensPage';
+import { AuditPage } from './pages/AuditPage';
 import { UsersPage } from './pages/UsersPage';
 import { Link, match, navigate, usePath } from './router';
 
@@ -124,6 +125,7 @@ function Routes() {
   if ((params = match('/pushes/:pushId', path))) return <PushPage pushId={params['pushId']!} />;
   if (path === '/users') return <UsersPage />;
   if (path === '/tokens') return <TokensPage />;
+  if (path === '/audit') return <AuditPage />;
   if (path === '/' || path === '' || path === '/prototypes') return <PrototypesPage />;
   return <ErrorText title="No such page" error={new Error(`nothing is at ${path}`)} />;
 }

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { registerAuditCommands } from './audit-commands.js';
 import { registerDeviceCommands } from './device-commands.js';
 import { registerFirmwareCommands } from './firmware-commands.js';
 import { registerPrototypeCommands } from './prototype-commands.js';
@@ -19,4 +20,5 @@ export function registerApiCommands(program: Command): void {
   registerPushesCommands(program);
   registerServerCommands(program);
   registerUserCommands(program);
+  registerAuditCommands(program);
 }

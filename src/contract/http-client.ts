@@ -4,6 +4,8 @@ import { ApiError, networkReason, readAnswer, readText } from './api-error.js';
 import { fetchStreamsRequests, FileSourceError, MultipartBody, type FileSource } from './multipart.js';
 import type {
   ApiTokenBody,
+  AuditFiltersBody,
+  AuditPageBody,
   ApiTokenCreatedBody,
   DeviceBody,
   DevicePushBody,
@@ -366,6 +368,31 @@ export class HttpClient {
     return this.request<PushTargetPageBody>('GET', `/pushes/${enc(pushId)}/targets${text ? `?${text}` : ''}`);
   }
 
+  // The audit log (admins only).
+  audit(query: AuditFiltersBody & { cursor?: string; limit?: number } = {}): Promise<AuditPageBody> {
+    const text = auditParams(query).toString();
+    return this.request('GET', `/audit${text ? `?${text}` : ''}`);
+  }
+  /** Where the whole log (as filtered) downloads as CSV or JSON, for a link or `fetch`. */
+  auditExportUrl(format: 'csv' | 'json', filters: AuditFiltersBody = {}): string {
+    const params = auditParams(filters);
+    params.set('format', format);
+    return this.url(`/audit/export?${params.toString()}`);
+  }
+  /** The export's answer, to stream to a file; an ApiError when it is refused. */
+  async openAuditExport(
+    format: 'csv' | 'json',
+    filters: AuditFiltersBody = {},
+    signal?: AbortSignal,
+  ): Promise<Response> {
+    const response = await this.send(this.auditExportUrl(format, filters), {
+      headers: this.headers('GET'),
+      ...(signal ? { signal } : {}),
+    });
+    if (!response.ok) await this.answer(response, signal);
+    return response;
+  }
+
   /**
    * The event stream's answer (`GET /api/v1/events`), read with `readEvents` or `readEventStream`.
    * Rejects with an ApiError when it is refused, or is not an event stream; as fetch does on abort.
@@ -410,6 +437,16 @@ function fileFailure(error: unknown): FileSourceError | undefined {
     at = at.cause;
   }
   return undefined;
+}
+
+function auditParams(query: AuditFiltersBody & { cursor?: string; limit?: number }): URLSearchParams {
+  const params = new URLSearchParams();
+  for (const name of ['actor', 'kind', 'since', 'until', 'cursor'] as const) {
+    const value = query[name];
+    if (value) params.set(name, value);
+  }
+  if (query.limit) params.set('limit', String(query.limit));
+  return params;
 }
 
 function enc(segment: string): string {

@@ -354,3 +354,71 @@ export type UserBody = Static<typeof User>;
 export type SessionBody = Static<typeof Session>;
 export type ApiTokenBody = Static<typeof ApiToken>;
 export type ApiTokenCreatedBody = Static<typeof ApiTokenCreated>;
+
+// The audit log (admins only).
+
+export const AuditEntry = Type.Object(
+  {
+    id: Type.Integer({ description: 'increasing in the order entries were written' }),
+    at: Type.String({ format: 'date-time' }),
+    actor: Type.Object({
+      type: Type.Union(
+        [Type.Literal('admin'), Type.Literal('user'), Type.Literal('token'), Type.Literal('anonymous')],
+        {
+          description:
+            '`admin`: the admin token or a session opened with it; `user`: a console session; `token`: an API token; `anonymous`: no valid credential (a failed sign-in, a wrong bearer token)',
+        },
+      ),
+      userId: Type.Union([Type.String(), Type.Null()]),
+      name: Type.Union([Type.String(), Type.Null()], { description: 'the user’s email, or `admin`' }),
+      role: Type.Union([RoleName, Type.Null()], { description: 'the role the request acted with' }),
+      tokenId: Type.Union([Type.String(), Type.Null()]),
+      tokenName: Type.Union([Type.String(), Type.Null()]),
+    }),
+    address: Type.String({ description: 'the client address as the server saw it' }),
+    kind: Type.String({ examples: ['firmware.upload', 'push.create', 'device.rotate-key', 'session.sign-in'] }),
+    target: Type.Union([Type.Object({ type: Type.String(), id: Type.String() }), Type.Null()]),
+    result: Type.Object({
+      outcome: Type.Union([Type.Literal('success'), Type.Literal('failure')]),
+      status: Type.Integer({ description: 'the HTTP status of the answer' }),
+      code: Type.Union([Type.String(), Type.Null()], { description: 'the error code of a failure' }),
+    }),
+    details: Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean(), Type.Null()]), {
+      description: 'a few fields of the request; never a password, a token or a device key',
+    }),
+  },
+  { $id: 'AuditEntry' },
+);
+
+export const AuditFilters = Type.Object({
+  actor: Type.Optional(Type.String({ maxLength: 256, description: 'an email, `admin`, a user id or an API token id' })),
+  kind: Type.Optional(Type.String({ maxLength: 64, description: 'e.g. `push.create`' })),
+  since: Type.Optional(Type.String({ format: 'date-time', description: 'from this time, inclusive' })),
+  until: Type.Optional(Type.String({ format: 'date-time', description: 'before this time, exclusive' })),
+});
+
+export const AuditQuery = Type.Intersect([
+  AuditFilters,
+  Type.Object({
+    cursor: Type.Optional(Type.String({ maxLength: 64, description: 'the `nextCursor` of the page before' })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100 })),
+  }),
+]);
+
+export const AuditExportQuery = Type.Intersect([
+  AuditFilters,
+  Type.Object({
+    format: Type.Optional(
+      Type.Union([Type.Literal('csv'), Type.Literal('json')], { description: '`csv` (default) or `json`' }),
+    ),
+  }),
+]);
+
+export const AuditPage = Type.Object({
+  entries: Type.Array(AuditEntry, { description: 'newest first' }),
+  nextCursor: Type.Union([Type.String(), Type.Null()], { description: 'null on the last page' }),
+});
+
+export type AuditEntryBody = Static<typeof AuditEntry>;
+export type AuditPageBody = Static<typeof AuditPage>;
+export type AuditFiltersBody = Static<typeof AuditFilters>;

@@ -116,6 +116,27 @@ export interface ApiTokenTable {
   last_used_at: number | null;
 }
 
+export interface AuditEntryTable {
+  id: Generated<number>;
+  at: number;
+  /** `admin`, `user`, `token` or `anonymous`. */
+  actor_type: string;
+  actor_user_id: string | null;
+  actor_name: string | null;
+  actor_role: string | null;
+  token_id: string | null;
+  token_name: string | null;
+  address: string;
+  kind: string;
+  target_type: string | null;
+  target_id: string | null;
+  /** `success` or `failure`. */
+  outcome: string;
+  status: number;
+  error_code: string | null;
+  details_json: string;
+}
+
 export interface Tables {
   prototypes: PrototypeTable;
   devices: DeviceTable;
@@ -129,4 +150,5 @@ export interface Tables {
   users: UserTable;
   sessions: SessionTable;
   api_tokens: ApiTokenTable;
+  audit_entries: AuditEntryTable;
 }

@@ -73,6 +73,8 @@ export type Actor =
       readonly userId: string | undefined;
       /** The user's email, or `admin`: who pushes record as their creator. */
       readonly name: string;
+      /** The API token the request came with; undefined for a session. */
+      readonly token?: { readonly id: string; readonly name: string } | undefined;
     }
   | { readonly kind: 'device'; readonly deviceId: string; readonly prototypeId: string };
 

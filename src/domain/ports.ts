@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { ApiToken, ChannelValue, Device, Firmware, Prototype, Role, User } from './model.js';
+import type { AuditEntry, AuditQuery, AuditRecord } from './audit/entry.js';
 import type { DevicePush, PushRecord, PushStatus, PushSummary, PushTarget, PushTransition } from './push.js';
 
 /** One repository per aggregate. Drivers translate their own errors into DomainError codes. */
@@ -200,6 +201,34 @@ export interface PushRepository {
    * was still in `from`.
    */
   moveTargets(moves: readonly TargetMove[]): Promise<boolean[]>;
+  /**
+   * Ids of finished pushes (no target in an active status), oldest first, at most `limit`: those
+   * created before `createdBefore`, and those not among the `keepNewest` newest pushes.
+   */
+  finishedPushes(select: FinishedPushSelection): Promise<string[]>;
+  /**
+   * Deletes at most `limit` rows of a finished push, its transitions first, then its targets, then
+   * the push itself; answers how many rows went (0: nothing was left). A target still active is
+   * never deleted, nor a push that still has targets.
+   */
+  purgePush(pushId: string, limit: number): Promise<number>;
+}
+
+export interface FinishedPushSelection {
+  readonly createdBefore: Date | undefined;
+  readonly keepNewest: number | undefined;
+  readonly limit: number;
+}
+
+/** The audit log: appended to, read newest first, and trimmed by age or count in small batches. */
+export interface AuditLog {
+  append(record: AuditRecord): Promise<AuditEntry>;
+  /** Newest first (time, then id), filtered; `after` pages on. */
+  list(query: AuditQuery): Promise<AuditEntry[]>;
+  /** Deletes at most `limit` of the oldest entries written before `before`; answers how many. */
+  purgeOlderThan(before: Date, limit: number): Promise<number>;
+  /** Deletes at most `limit` of the oldest entries past the `keep` newest; answers how many. */
+  purgeBeyond(keep: number, limit: number): Promise<number>;
 }
 
 export interface TargetMove {

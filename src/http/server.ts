@@ -6,6 +6,7 @@ import type { FailureThrottle } from '../net/auth-throttle.js';
 import { serveConsole } from './console.js';
 import { downloadRoutes } from './downloads.js';
 import { FirmwareUploadForm } from './management/firmwares.js';
+import { withAuditKind } from './management/audit-recorder.js';
 import { managementApi } from './management/index.js';
 import { mcsDeviceApi } from './mcs/routes.js';
 import { createLimitedServer, useBodyDeadlines, type HttpLimits } from './limits.js';
@@ -38,6 +39,7 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
   });
   app.decorateRequest('actor', null as never);
   app.decorateRequest('sessionSecret', undefined);
+  app.decorateRequest('auditDetails', undefined);
   useBodyDeadlines(app, options.limits);
   useStrictBodies(app);
 
@@ -54,7 +56,8 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearer: [] }],
     },
-    transform: ({ schema, url, route }) => {
+    transform: ({ schema: declared, url, route }) => {
+      const schema = withAuditKind(declared, route);
       if (url === '/api/v1/prototypes/:pid/firmwares' && route.method === 'POST') {
         return { schema: { ...schema, body: FirmwareUploadForm }, url };
       }

@@ -1,6 +1,7 @@
 import type { EventBus } from '../domain/events.js';
 import type { AccountService } from '../domain/services/accounts.js';
 import type { AdminTokens } from '../domain/services/admin-tokens.js';
+import type { AuditService } from '../domain/services/audit.js';
 import type { DeviceConnections } from '../domain/services/connections.js';
 import type { DataPointService } from '../domain/services/data-points.js';
 import type { DeviceSelfService } from '../domain/services/device-self.js';
@@ -21,6 +22,8 @@ export interface HttpServices {
   readonly events: EventBus;
   readonly adminTokens: AdminTokens;
   readonly accounts: AccountService;
+  /** The audit log: every management action is recorded, admins read it. */
+  readonly audit: AuditService;
   /** The public download URL of a firmware. */
   readonly firmwareUrl: (firmwareId: string) => string;
   /**

@@ -1,5 +1,12 @@
 import type { Selectable, Transaction } from 'kysely';
-import type { ActiveTarget, NewTarget, PushRepository, TargetMove, TargetQuery } from '../../domain/ports.js';
+import type {
+  ActiveTarget,
+  FinishedPushSelection,
+  NewTarget,
+  PushRepository,
+  TargetMove,
+  TargetQuery,
+} from '../../domain/ports.js';
 import {
   activePushStatuses,
   emptyCounts,
@@ -16,6 +23,7 @@ import type { Db, Engine } from '../database.js';
 import type { PushTable, PushTargetTable, Tables } from '../schema.js';
 import { insertRows, updateWhereIn } from '../bulk.js';
 import { chunks } from './chunks.js';
+import { finishedPushes, purgePush } from './push-history.js';
 
 type PushRow = Selectable<PushTable>;
 type TargetRow = Selectable<PushTargetTable>;
@@ -191,6 +199,14 @@ export class SqlPushRepository implements PushRepository {
       .where('status', '=', 'queued')
       .execute();
     return rows.map((row) => row.device_id);
+  }
+
+  finishedPushes(select: FinishedPushSelection): Promise<string[]> {
+    return finishedPushes(this.db, select);
+  }
+
+  purgePush(pushId: string, limit: number): Promise<number> {
+    return purgePush(this.db, pushId, limit);
   }
 
   async moveTargets(moves: readonly TargetMove[]): Promise<boolean[]> {

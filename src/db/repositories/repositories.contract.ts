@@ -463,7 +463,8 @@ export function repositoryContract(engine: string, open: () => Promise<OpenedDat
         expect(listed.every((item) => item.target.history.map((step) => step.status).join() === 'queued,sent')).toBe(
           true,
         );
-      });
+        // 1,002 writes one after another: seconds on a shared, busy machine.
+      }, 60_000);
 
       it('moves 10,000 targets by compare-and-set: each once, from the status it is in', async () => {
         await pushes.insert(push, ids.map(queued), at(50));

@@ -224,7 +224,13 @@ export class AccountService {
     if (token.lastUsedAt === undefined || now.getTime() - token.lastUsedAt.getTime() >= TOKEN_TOUCH_EVERY_MS) {
       await this.deps.accounts.touchToken(token.id, now);
     }
-    return { kind: 'user', role: lowerRole(token.role, ownerRole), userId: token.userId, name: ownerName };
+    return {
+      kind: 'user',
+      role: lowerRole(token.role, ownerRole),
+      userId: token.userId,
+      name: ownerName,
+      token: { id: token.id, name: token.name },
+    };
   }
 
   private async open(userId: string | undefined, user: SessionUser, actor: Actor): Promise<SignedIn> {

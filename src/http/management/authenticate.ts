@@ -33,6 +33,8 @@ export async function authenticate(
   }
   const { actor } = await services.accounts.session(secret);
   if (unsafeMethods.has(request.method) && !csrfMatches(request.headers['x-csrf-token'], secret)) {
+    // Known, but refused: the audit entry names the session's user.
+    request.actor = actor;
     throw new DomainError(
       'forbidden',
       'missing or wrong X-CSRF-Token header (csrf protection): send the csrfToken of GET /api/v1/session',

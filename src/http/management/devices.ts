@@ -10,6 +10,7 @@ import {
   DevicePatch,
   PrototypeParams,
 } from '../../contract/schemas.js';
+import { answered, bodyFields, either, param } from './audit-recorder.js';
 
 const tags = ['devices'];
 
@@ -17,6 +18,13 @@ export const deviceRoutes: FastifyPluginAsyncTypebox<{ services: HttpServices }>
   app.post(
     '/prototypes/:pid/devices',
     {
+      config: {
+        audit: {
+          kind: 'device.create',
+          target: either(answered('device', 'deviceId'), param('prototype', 'pid')),
+          details: (seen) => ({ ...bodyFields('name')(seen), prototypeId: String(seen.params['pid']) }),
+        },
+      },
       schema: {
         tags,
         summary: 'Create a test device',
@@ -54,6 +62,7 @@ export const deviceRoutes: FastifyPluginAsyncTypebox<{ services: HttpServices }>
   app.patch(
     '/devices/:deviceId',
     {
+      config: { audit: { kind: 'device.update', target: param('device', 'deviceId'), details: bodyFields('name') } },
       schema: {
         tags,
         summary: 'Change a device',
@@ -71,6 +80,7 @@ export const deviceRoutes: FastifyPluginAsyncTypebox<{ services: HttpServices }>
   app.delete(
     '/devices/:deviceId',
     {
+      config: { audit: { kind: 'device.delete', target: param('device', 'deviceId') } },
       schema: {
         tags,
         summary: 'Delete a device',
@@ -87,6 +97,8 @@ export const deviceRoutes: FastifyPluginAsyncTypebox<{ services: HttpServices }>
   app.post(
     '/devices/:deviceId/key',
     {
+      // Never the key, old or new.
+      config: { audit: { kind: 'device.rotate-key', target: param('device', 'deviceId') } },
       schema: {
         tags,
         summary: "Rotate a device's key",

@@ -16,6 +16,7 @@ import {
   ForceQuery,
   PrototypeParams,
 } from '../../contract/schemas.js';
+import { answered, bodyFields, either, forced, param } from './audit-recorder.js';
 
 const tags = ['firmwares'];
 const TEXT_FIELDS = new Set(['name', 'version', 'releaseNote', 'checksum', 'prerequisites']);
@@ -36,7 +37,11 @@ export const firmwareRoutes: FastifyPluginAsyncTypebox<{ services: HttpServices 
   app.post(
     '/prototypes/:pid/firmwares',
     {
-      config: { streamsBody: true },
+      config: {
+        streamsBody: true,
+        // The form's name and version come through request.auditDetails (the body is a stream).
+        audit: { kind: 'firmware.upload', target: either(answered('firmware', 'fwId'), param('prototype', 'pid')) },
+      },
       schema: {
         tags,
         summary: 'Upload a firmware',
@@ -77,6 +82,7 @@ export const firmwareRoutes: FastifyPluginAsyncTypebox<{ services: HttpServices 
   app.patch(
     '/firmwares/:fwId',
     {
+      config: { audit: { kind: 'firmware.update', target: param('firmware', 'fwId'), details: bodyFields('name') } },
       schema: {
         tags,
         summary: "Change a firmware's name, release note or prerequisites",
@@ -91,6 +97,7 @@ export const firmwareRoutes: FastifyPluginAsyncTypebox<{ services: HttpServices 
   app.delete(
     '/firmwares/:fwId',
     {
+      config: { audit: { kind: 'firmware.delete', target: param('firmware', 'fwId'), details: forced } },
       schema: {
         tags,
         summary: 'Delete a firmware',
@@ -152,6 +159,7 @@ async function readUpload(
       throw await refuse(part, `the file part must be named "file", not "${part.fieldname}"`);
     const missing = REQUIRED_FIELDS.find((name) => !fields.has(name));
     if (missing) throw await refuse(part, `${missing} is required, and every field must be sent before the file part`);
+    request.auditDetails = { name: fields.get('name') ?? null, version: fields.get('version') ?? null };
     const prerequisites = fields.get('prerequisites');
     try {
       return await services.firmwares.store(

@@ -3,6 +3,8 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { FailureThrottle } from '../../net/auth-throttle.js';
 import type { HttpServices } from '../services.js';
 import { jsonErrorHandler } from '../http-errors.js';
+import { auditRoutes } from './audit.js';
+import { recordManagementActions } from './audit-recorder.js';
 import { authenticate } from './authenticate.js';
 import { deviceRoutes } from './devices.js';
 import { eventRoutes } from './events.js';
@@ -56,6 +58,8 @@ export const managementApi: FastifyPluginAsync<ManagementOptions> = async (
   });
 
   app.setErrorHandler(jsonErrorHandler('management request'));
+  // Every route below that changes something writes one audit entry, declared in its config or not.
+  recordManagementActions(app, services.audit);
 
   app.setNotFoundHandler(async (request, reply) =>
     reply.code(404).send({ error: { code: 'not_found', message: `no route ${request.method} ${request.url}` } }),
@@ -70,4 +74,5 @@ export const managementApi: FastifyPluginAsync<ManagementOptions> = async (
   await app.register(sessionRoutes, { services, throttle, accountThrottle, sessionTtlSeconds, secureCookie });
   await app.register(userRoutes, { services });
   await app.register(tokenRoutes, { services });
+  await app.register(auditRoutes, { services });
 };

@@ -11,6 +11,7 @@ import {
   PrototypeParams,
   PrototypePatch,
 } from '../../contract/schemas.js';
+import { answered, bodyFields, forced, param } from './audit-recorder.js';
 
 const tags = ['prototypes'];
 
@@ -18,6 +19,13 @@ export const prototypeRoutes: FastifyPluginAsyncTypebox<{ services: HttpServices
   app.post(
     '/prototypes',
     {
+      config: {
+        audit: {
+          kind: 'prototype.create',
+          target: answered('prototype', 'prototypeId'),
+          details: bodyFields('name', 'versionPolicy', 'board'),
+        },
+      },
       schema: {
         tags,
         summary: 'Create a prototype',
@@ -53,6 +61,13 @@ export const prototypeRoutes: FastifyPluginAsyncTypebox<{ services: HttpServices
   app.patch(
     '/prototypes/:pid',
     {
+      config: {
+        audit: {
+          kind: 'prototype.update',
+          target: param('prototype', 'pid'),
+          details: bodyFields('name', 'versionPolicy'),
+        },
+      },
       schema: {
         tags,
         summary: 'Change a prototype',
@@ -70,6 +85,7 @@ export const prototypeRoutes: FastifyPluginAsyncTypebox<{ services: HttpServices
   app.delete(
     '/prototypes/:pid',
     {
+      config: { audit: { kind: 'prototype.delete', target: param('prototype', 'pid'), details: forced } },
       schema: {
         tags,
         summary: 'Delete a prototype',

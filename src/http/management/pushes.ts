@@ -13,6 +13,7 @@ import {
   PushTargetPage,
   PushTargetQuery,
 } from '../../contract/schemas.js';
+import { answered, bodyFields, either, param } from './audit-recorder.js';
 
 const tags = ['pushes'];
 
@@ -20,6 +21,17 @@ export const pushRoutes: FastifyPluginAsyncTypebox<{ services: HttpServices }> =
   app.post(
     '/firmwares/:fwId/push',
     {
+      config: {
+        audit: {
+          kind: 'push.create',
+          target: either(answered('push', 'pushId'), param('firmware', 'fwId')),
+          details: (seen) => ({
+            ...bodyFields('selection', 'force', 'queueOffline')(seen),
+            fwId: String(seen.params['fwId']),
+            ...(Array.isArray(seen.body['deviceIds']) ? { devices: seen.body['deviceIds'].length } : {}),
+          }),
+        },
+      },
       schema: {
         tags,
         summary: 'Push a firmware to devices',

@@ -8,6 +8,7 @@ import type { HttpServices } from '../services.js';
 import { clearedSessionCookieHeader, sessionCookie, sessionCookieHeader } from './auth.js';
 import { commonErrors, ErrorBody, Session, SignIn, type SessionBody } from '../../contract/schemas.js';
 import { csrfMatches } from './authenticate.js';
+import { either, fromBody } from './audit-recorder.js';
 
 export interface SessionOptions {
   readonly services: HttpServices;
@@ -32,6 +33,18 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<SessionOptions> = async (
   app.post(
     '/session',
     {
+      config: {
+        audit: {
+          kind: 'session.sign-in',
+          anonymous: true,
+          target: either(
+            fromBody('account', 'email', (email) => email.trim().toLowerCase()),
+            (seen) => ('adminToken' in seen.body ? { type: 'account', id: 'admin' } : undefined),
+          ),
+          // Which way, never the password or the token.
+          details: (seen) => ({ method: 'adminToken' in seen.body ? 'adminToken' : 'password' }),
+        },
+      },
       schema: {
         tags,
         summary: 'Sign in',
@@ -46,6 +59,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<SessionOptions> = async (
       if ('adminToken' in body) {
         try {
           const signedIn = await services.accounts.signInWithAdminToken(body.adminToken);
+          request.actor = signedIn.actor;
           return answer(reply, signedIn.user, signedIn.secret, true);
         } catch (error) {
           if (isDomainError(error, 'unauthenticated')) {
@@ -70,6 +84,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<SessionOptions> = async (
       }
       try {
         const signedIn = await services.accounts.signIn(body.email, body.password);
+        request.actor = signedIn.actor;
         return answer(reply, signedIn.user, signedIn.secret, true);
       } catch (error) {
         if (isDomainError(error, 'unauthenticated')) {
@@ -102,6 +117,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<SessionOptions> = async (
   app.delete(
     '/session',
     {
+      config: { audit: { kind: 'session.sign-out' } },
       schema: {
         tags,
         summary: 'Sign out',
@@ -114,7 +130,10 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<SessionOptions> = async (
       if (secret !== undefined) {
         // A session that is already gone has nothing to protect; a live one needs its CSRF token.
         const live = await services.accounts.session(secret).then(
-          () => true,
+          (session) => {
+            request.actor = session.actor;
+            return true;
+          },
           (error: unknown) => {
             if (isDomainError(error, 'unauthenticated')) return false;
             throw error;

@@ -10,6 +10,7 @@ import {
   commonErrors,
   type ApiTokenBody,
 } from '../../contract/schemas.js';
+import { answered, bodyFields, param } from './audit-recorder.js';
 
 const tags = ['tokens'];
 
@@ -40,6 +41,10 @@ export const tokenRoutes: FastifyPluginAsyncTypebox<{ services: HttpServices }> 
   app.post(
     '/tokens',
     {
+      // The token itself is in the answer only: the entry keeps its id, name and role.
+      config: {
+        audit: { kind: 'token.create', target: answered('token', 'tokenId'), details: bodyFields('name', 'role') },
+      },
       schema: {
         tags,
         summary: 'Create an API token',
@@ -58,6 +63,7 @@ export const tokenRoutes: FastifyPluginAsyncTypebox<{ services: HttpServices }> 
   app.delete(
     '/tokens/:tokenId',
     {
+      config: { audit: { kind: 'token.revoke', target: param('token', 'tokenId') } },
       schema: {
         tags,
         summary: 'Revoke an API token',

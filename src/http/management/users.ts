@@ -11,6 +11,7 @@ import {
   UserPatch,
   type UserBody,
 } from '../../contract/schemas.js';
+import { answered, bodyFields, either, fromBody, param } from './audit-recorder.js';
 
 const tags = ['users'];
 
@@ -32,6 +33,16 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ services: HttpServices }> =
   app.post(
     '/users',
     {
+      config: {
+        audit: {
+          kind: 'user.create',
+          target: either(
+            answered('user', 'userId'),
+            fromBody('user', 'email', (email) => email.trim().toLowerCase()),
+          ),
+          details: bodyFields('email', 'role'),
+        },
+      },
       schema: {
         tags,
         summary: 'Create a user',
@@ -47,6 +58,13 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ services: HttpServices }> =
   app.patch(
     '/users/:userId',
     {
+      config: {
+        audit: {
+          kind: 'user.update',
+          target: param('user', 'userId'),
+          details: (seen) => ({ ...bodyFields('role')(seen), passwordChanged: seen.body['password'] !== undefined }),
+        },
+      },
       schema: {
         tags,
         summary: "Change a user's role or password",
@@ -65,6 +83,7 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ services: HttpServices }> =
   app.delete(
     '/users/:userId',
     {
+      config: { audit: { kind: 'user.delete', target: param('user', 'userId') } },
       schema: {
         tags,
         summary: 'Delete a user',
