@@ -65,12 +65,18 @@ describe('loadConfig', () => {
         keepAliveTimeoutMs: 5_000,
       },
       adminToken: undefined,
+      signingKek: undefined,
       logLevel: 'info',
       logFormat: 'auto',
       shutdownGraceMs: 10_000,
       blobStorage: { kind: 'local' },
       downloads: { mode: 'proxy', urlTtlSeconds: 300, cdnUrl: undefined },
     });
+  });
+
+  it('reads FOTA_SIGNING_KEK as 32 bytes in base64', () => {
+    const kek = Buffer.alloc(32, 7);
+    expect(loadConfig({ FOTA_SIGNING_KEK: kek.toString('base64') }).signingKek).toEqual(kek);
   });
 
   it('bases the default FOTA_PUBLIC_URL on FOTA_HTTP_PORT', () => {
@@ -189,6 +195,7 @@ describe('loadConfig', () => {
         keepAliveTimeoutMs: 500,
       },
       adminToken: 'sixteen-chars-ok',
+      signingKek: undefined,
       logLevel: 'silent',
       logFormat: 'json',
       shutdownGraceMs: 2500,
@@ -261,6 +268,8 @@ describe('loadConfig', () => {
     ['FOTA_MAX_FIRMWARE_BYTES', '99999999999999999999', /positive whole number/],
     ['FOTA_ADMIN_TOKEN', 'fifteen-chars-x', /at least 16 characters without whitespace/],
     ['FOTA_ADMIN_TOKEN', 'a token with spaces in it', /at least 16 characters without whitespace/],
+    ['FOTA_SIGNING_KEK', Buffer.alloc(31).toString('base64'), /32 bytes in base64/],
+    ['FOTA_SIGNING_KEK', 'not base64 at all!', /32 bytes in base64/],
     ['FOTA_LOG_LEVEL', 'verbose', /one of fatal, error, warn, info, debug, trace, silent/],
     ['FOTA_LOG_FORMAT', 'text', /FOTA_LOG_FORMAT must be json, pretty or auto, not "text"/],
     ['FOTA_SHUTDOWN_GRACE_S', '-1', /FOTA_SHUTDOWN_GRACE_S must be a number of seconds from 0 to 3600/],

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import BetterSqlite from 'better-sqlite3';
 import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { migrationNames } from '../migrations/index.js';
 import { openDatabase, sqlitePath } from '../open.js';
 import { SqlFirmwareRepository } from '../repositories/firmwares.js';
 import { SqlPrototypeRepository } from '../repositories/prototypes.js';
@@ -12,6 +13,11 @@ import { SqlPushRepository } from '../repositories/pushes.js';
 
 /** fota.sqlite as the version before PostgreSQL made it: its schema, taken from sqlite_master. */
 const earlierSchema = readFileSync(new URL('./fixtures/schema-0004.sql', import.meta.url), 'utf8');
+
+/** The tables of that schema: the tables of later migrations (0006 on) are new, and not compared. */
+const earlierTables = new Set([...earlierSchema.matchAll(/^CREATE TABLE "?(\w+)"?/gm)].map((match) => match[1]));
+const tableOf = (statement: string) =>
+  (/^CREATE TABLE "?(\w+)"?/.exec(statement) ?? /^CREATE (?:UNIQUE )?INDEX "\w+" on "(\w+)"/.exec(statement))?.[1];
 
 let dataDir: string;
 beforeEach(async () => {
@@ -37,7 +43,8 @@ describe('SQLite files of earlier versions', () => {
           ? statement.replace(/\)$/, `, "board" text default 'mcs' not null)`)
           : statement,
       );
-    expect(await schemaOf(database.db)).toEqual(expected);
+    const earlier = (await schemaOf(database.db)).filter((statement) => earlierTables.has(tableOf(statement)));
+    expect(earlier).toEqual(expected);
     await database.db.destroy();
   });
 
@@ -65,7 +72,7 @@ describe('SQLite files of earlier versions', () => {
 
     const database = await openDatabase({ dataDir });
     try {
-      expect(database.applied).toEqual(['0005_linkit7681']);
+      expect(database.applied).toEqual(migrationNames.filter((name) => !applied.includes(name)));
       expect(await new SqlPrototypeRepository(database.db).get('P00000000001')).toMatchObject({ board: 'mcs' });
       expect(await new SqlFirmwareRepository(database.db).get('F00000000001')).toMatchObject({
         size: 6_000_000_000,
