@@ -5,6 +5,7 @@ import { registerPrototypeCommands } from './prototype-commands.js';
 import { registerPushCommand } from './push-command.js';
 import { registerPushesCommands } from './pushes-commands.js';
 import { registerServerCommands } from './server-commands.js';
+import { registerSigningCommands } from './signing-commands.js';
 import { registerUserCommands } from './user-commands.js';
 
 /**
@@ -19,4 +20,5 @@ export function registerApiCommands(program: Command): void {
   registerPushesCommands(program);
   registerServerCommands(program);
   registerUserCommands(program);
+  registerSigningCommands(program);
 }
