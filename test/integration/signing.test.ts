@@ -5,7 +5,9 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyFirmware, verifyManifest, type TrustedKey } from '../../src/contract/firmware-verifier.js';
+import { runSimulation, type SimulationEvent } from '../../src/simulator/index.js';
 import { buildCVerifier, type CVerdict } from '../support/c-verifier.js';
+import { eventually } from '../support/data-dir.js';
 import { startServer, uploadFirmware, type TestServer } from '../support/server.js';
 
 const KEK = randomBytes(32).toString('base64');
@@ -281,5 +283,58 @@ describe('firmware signed by a key its owner keeps (the CLI signs)', () => {
     expect(await cVerify(publicKey, got.files.manifest, got.files.signature, got.files.firmware)).toMatchObject({
       code: 0,
     });
+  });
+});
+
+describe('the simulator against a server that signs', () => {
+  it('verifies the pushed download with the prototype key, upgrades, and fails an update the key does not sign', async () => {
+    const pid = await newPrototype(server, 'simulated signed');
+    await uploadFirmware(server, pid, { name: 'lamp', version: '1.0' }, 'lamp 1.0');
+    const before = (await uploadFirmware(server, pid, { name: 'lamp', version: '1.5' }, 'lamp 1.5 '.repeat(500))).body;
+    // Signed from here on: 1.0 and 1.5 came before the key and stay unsigned.
+    expect((await server.api('POST', `/prototypes/${pid}/signing-keys`, {})).status).toBe(201);
+    const signed = (await uploadFirmware(server, pid, { name: 'lamp', version: '2.0' }, 'lamp 2.0 '.repeat(3000))).body;
+    const stop = new AbortController();
+    const events: SimulationEvent[] = [];
+    const run = runSimulation(
+      {
+        url: server.url,
+        token: server.token,
+        prototypeId: pid,
+        devices: 1,
+        protocol: 'tcp',
+        startVersion: '1.0',
+        signal: stop.signal,
+      },
+      (event) => events.push(event),
+    );
+    try {
+      const [one] = await eventually(
+        async () => run.devices(),
+        (devices) => devices.length === 1 && devices[0]!.state === 'connected',
+      );
+      const deviceId = one!.deviceId;
+      expect((await server.api('POST', `/firmwares/${before.fwId}/push`, { deviceIds: [deviceId] })).status).toBe(201);
+      const failed = await eventually(
+        async () => events.filter((event) => event.type === 'fota.failed'),
+        (list) => list.length === 1,
+        30_000,
+      );
+      expect(failed[0]).toMatchObject({
+        version: '1.5',
+        reason: expect.stringContaining('manifest answered HTTP 404'),
+      });
+
+      expect((await server.api('POST', `/firmwares/${signed.fwId}/push`, { deviceIds: [deviceId] })).status).toBe(201);
+      await eventually(
+        async () => (await server.api<any>('GET', `/devices/${deviceId}`)).body,
+        (body) => body.firmware?.version === '2.0',
+        30_000,
+      );
+      expect(run.devices()[0]).toMatchObject({ upgraded: 1, failed: 1 });
+    } finally {
+      stop.abort();
+      await run.done;
+    }
   });
 });
