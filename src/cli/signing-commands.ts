@@ -1,5 +1,5 @@
-import { createReadStream } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { constants, createReadStream } from 'node:fs';
+import { access, readFile } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import type { Command } from 'commander';
 import {
@@ -158,6 +158,7 @@ Examples:
   $ fota firmware verify FKgaAQDiAk3h --public-key device-key.pub --file build/lamp-1.0.bin`,
     )
     .action(async (fwId: string, options: ApiOptions & { publicKey?: string; file?: string }) => {
+      if (options.file !== undefined) await readable(options.file);
       const client = connect(options);
       const target = await client.firmware(fwId);
       const trusted = options.publicKey
@@ -183,6 +184,14 @@ Examples:
         (read) => `Verified firmware ${fwId}: signed by key ${read.keyId}\n${describeManifest(read)}`,
       );
     });
+}
+
+async function readable(path: string): Promise<void> {
+  try {
+    await access(path, constants.R_OK);
+  } catch (error) {
+    throw new CliError(`cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+  }
 }
 
 function commandNamed(program: Command, name: string): Command {
