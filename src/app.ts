@@ -10,6 +10,7 @@ import { SqlFirmwareRepository } from './db/repositories/firmwares.js';
 import { SqlPrototypeRepository } from './db/repositories/prototypes.js';
 import { SqlPushRepository } from './db/repositories/pushes.js';
 import { SqlSettingsRepository } from './db/repositories/settings.js';
+import { SqlSigningRepository } from './db/repositories/signing.js';
 import { LocalEventBus } from './domain/events.js';
 import type { Protocol } from './domain/model.js';
 import type { Clock } from './domain/ports.js';
@@ -25,6 +26,7 @@ import { FirmwareBlobs } from './domain/services/firmware-blobs.js';
 import { FirmwareService } from './domain/services/firmwares.js';
 import { PrototypeService } from './domain/services/prototypes.js';
 import { PushService } from './domain/services/pushes.js';
+import { SigningService } from './domain/services/signing.js';
 import { buildHttpServer } from './http/server.js';
 import type { HttpServices } from './http/services.js';
 import { startMqttBroker, type MqttBroker } from './transports/mcs-mqtt/broker.js';
@@ -158,6 +160,13 @@ async function assemble(config: Config, logger: Logger, lock: { release(): void 
     clock: systemClock,
     policy: config.retention,
   });
+  const signing = new SigningService({
+    signing: new SqlSigningRepository(db),
+    firmwares: firmwareRepository,
+    prototypes,
+    clock: systemClock,
+    kek: config.signingKek,
+  });
   const services: HttpServices = {
     prototypes,
     devices: new DeviceService({
@@ -175,6 +184,16 @@ async function assemble(config: Config, logger: Logger, lock: { release(): void 
       clock: systemClock,
       maxFirmwareBytes: config.maxFirmwareBytes,
       listRunningDevices: (firmwareId) => deviceRepository.listRunning(firmwareId),
+      // Signed at upload when the prototype's current key is held by the server.
+      afterCreate: (firmware) =>
+        signing.signAtUpload(firmware).then(
+          () => undefined,
+          (error: unknown) =>
+            logger.error(
+              { err: error, firmwareId: firmware.id },
+              'signing at upload failed; sign it with `fota firmware sign`',
+            ),
+        ),
     }),
     deviceSelf: new DeviceSelfService({
       devices: deviceRepository,
@@ -206,6 +225,7 @@ async function assemble(config: Config, logger: Logger, lock: { release(): void 
       onError: onBackgroundError,
     }),
     events: cluster ? cluster.events.stream() : events,
+    signing,
     adminTokens,
     accounts: new AccountService({
       accounts: new SqlAccountRepository(db),

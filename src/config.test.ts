@@ -65,6 +65,7 @@ describe('loadConfig', () => {
         keepAliveTimeoutMs: 5_000,
       },
       adminToken: undefined,
+      signingKek: undefined,
       logLevel: 'info',
       logFormat: 'auto',
       shutdownGraceMs: 10_000,
@@ -79,6 +80,11 @@ describe('loadConfig', () => {
       },
       purgeIntervalMs: 3_600_000,
     });
+  });
+
+  it('reads FOTA_SIGNING_KEK as 32 bytes in base64', () => {
+    const kek = Buffer.alloc(32, 7);
+    expect(loadConfig({ FOTA_SIGNING_KEK: kek.toString('base64') }).signingKek).toEqual(kek);
   });
 
   it('bases the default FOTA_PUBLIC_URL on FOTA_HTTP_PORT', () => {
@@ -203,6 +209,7 @@ describe('loadConfig', () => {
         keepAliveTimeoutMs: 500,
       },
       adminToken: 'sixteen-chars-ok',
+      signingKek: undefined,
       logLevel: 'silent',
       logFormat: 'json',
       shutdownGraceMs: 2500,
@@ -283,6 +290,8 @@ describe('loadConfig', () => {
     ['FOTA_MAX_FIRMWARE_BYTES', '99999999999999999999', /positive whole number/],
     ['FOTA_ADMIN_TOKEN', 'fifteen-chars-x', /at least 16 characters without whitespace/],
     ['FOTA_ADMIN_TOKEN', 'a token with spaces in it', /at least 16 characters without whitespace/],
+    ['FOTA_SIGNING_KEK', Buffer.alloc(31).toString('base64'), /32 bytes in base64/],
+    ['FOTA_SIGNING_KEK', 'not base64 at all!', /32 bytes in base64/],
     ['FOTA_LOG_LEVEL', 'verbose', /one of fatal, error, warn, info, debug, trace, silent/],
     ['FOTA_LOG_FORMAT', 'text', /FOTA_LOG_FORMAT must be json, pretty or auto, not "text"/],
     ['FOTA_BLOB_SWEEP_MIN_AGE_S', '0', /FOTA_BLOB_SWEEP_MIN_AGE_S must be a number of seconds above 0/],

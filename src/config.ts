@@ -53,6 +53,8 @@ export interface Config {
   /** The LinkIt Connect 7681 servers; undefined when FOTA_LINKIT7681_ENABLED is false. */
   readonly linkit7681: Linkit7681Config | undefined;
   readonly adminToken: string | undefined;
+  /** The key-encryption key that seals the signing keys the server holds (32 bytes); undefined: none. */
+  readonly signingKek: Buffer | undefined;
   readonly logLevel: string;
   /** `auto`: readable lines when standard output is a terminal, JSON lines otherwise. */
   readonly logFormat: 'auto' | 'json' | 'pretty';
@@ -308,6 +310,11 @@ export const configVariables = [
     'FOTA_ADMIN_TOKEN',
     '(generated)',
     'administrator bearer token; when unset, one is generated on the first start and printed once',
+  ],
+  [
+    'FOTA_SIGNING_KEK',
+    '(none: no server-held signing keys)',
+    'key-encryption key sealing the Ed25519 signing keys the server creates: 32 random bytes in base64 (`openssl rand -base64 32`); without it keys are only registered and firmware signed with the CLI',
   ],
   ['FOTA_LOG_LEVEL', 'info', 'fatal, error, warn, info, debug, trace or silent'],
   ['FOTA_LOG_FORMAT', 'auto', 'json (one JSON object a line) or pretty (readable lines); auto: pretty on a terminal'],
@@ -605,6 +612,12 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     problems.push('FOTA_ADMIN_TOKEN must be at least 16 characters without whitespace');
   }
 
+  const kekText = read('FOTA_SIGNING_KEK', '').trim();
+  const signingKek = kekText === '' ? undefined : Buffer.from(kekText, 'base64');
+  if (signingKek !== undefined && (!/^[A-Za-z0-9+/]+={0,2}$/.test(kekText) || signingKek.length !== 32)) {
+    problems.push('FOTA_SIGNING_KEK must be 32 bytes in base64 (44 characters; `openssl rand -base64 32`)');
+  }
+
   const logLevel = read('FOTA_LOG_LEVEL', 'info');
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`FOTA_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
 
@@ -674,6 +687,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     httpLimits,
     linkit7681,
     adminToken,
+    signingKek,
     logLevel,
     logFormat: logFormat as Config['logFormat'],
     shutdownGraceMs,

@@ -79,7 +79,7 @@ describe('the prototypes list', () => {
         within(table)
           .getAllByRole('columnheader')
           .map((cell) => cell.textContent),
-      ).toEqual(['#', 'Name', 'Version', 'Release note', 'Prerequisite', 'Release date']);
+      ).toEqual(['#', 'Name', 'Version', 'Release note', 'Prerequisite', 'Release date', 'Signed']);
       expect(screen.queryByRole('button', { name: /Push/ })).toBeNull();
       expect(screen.queryByRole('button', { name: '+ Add firmware' })).toBeNull();
       viewer.unmount();

@@ -6,6 +6,7 @@ import { registerPrototypeCommands } from './prototype-commands.js';
 import { registerPushCommand } from './push-command.js';
 import { registerPushesCommands } from './pushes-commands.js';
 import { registerServerCommands } from './server-commands.js';
+import { registerSigningCommands } from './signing-commands.js';
 import { registerUserCommands } from './user-commands.js';
 
 /**
@@ -21,4 +22,5 @@ export function registerApiCommands(program: Command): void {
   registerServerCommands(program);
   registerUserCommands(program);
   registerAuditCommands(program);
+  registerSigningCommands(program);
 }

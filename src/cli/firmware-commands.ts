@@ -6,6 +6,7 @@ import { connect } from './api-connection.js';
 import { changesOf, JSON_HELP_DELETE, show, withApiOptions, type ApiOptions } from './command-options.js';
 import { uploadFirmware } from './firmware-upload.js';
 import { formatBytes, formatTime, summary, table } from './output.js';
+import { readSigningKeyFile, signHere } from './signing-key-file.js';
 
 interface UploadOptions extends ApiOptions {
   readonly name: string;
@@ -13,6 +14,7 @@ interface UploadOptions extends ApiOptions {
   readonly releaseNote?: string;
   readonly prerequisites?: string;
   readonly checksum?: string;
+  readonly sign?: string;
 }
 
 interface EditOptions extends ApiOptions {
@@ -63,6 +65,10 @@ file's size, MD5 and SHA-256, and devices download it from the firmware's URL.`,
         '--checksum <md5>',
         "the file's MD5 in hex; the server refuses the upload when the file it receives differs",
         md5Text,
+      )
+      .option(
+        '--sign <key.pem>',
+        "sign the firmware's manifest here with this Ed25519 private key (openssl genpkey -algorithm ed25519); only the signature reaches the server, whose prototype must have the key registered",
       ),
   )
     .addHelpText(
@@ -76,14 +82,24 @@ Examples:
       --release-note "Dimmer fix" --prerequisites FAa6B540CMmJ --checksum "$(md5sum lamp-1.1.bin | cut -c1-32)"`,
     )
     .action(async (prototypeId: string, file: string, options: UploadOptions) => {
-      const answer = await uploadFirmware(connect(options), prototypeId, file, {
+      // The key is read before the upload: a wrong path costs no upload.
+      const key = options.sign === undefined ? undefined : await readSigningKeyFile(options.sign);
+      const client = connect(options);
+      const answer = await uploadFirmware(client, prototypeId, file, {
         name: options.name,
         version: options.version,
         releaseNote: options.releaseNote,
         prerequisites: options.prerequisites,
         checksum: options.checksum,
       });
-      show(options, answer, (uploaded) => `Uploaded firmware ${uploaded.fwId}\n${describeFirmware(uploaded)}`);
+      const signed = key === undefined ? undefined : await signHere(client, answer.fwId, key);
+      show(
+        options,
+        answer,
+        (uploaded) =>
+          `Uploaded firmware ${uploaded.fwId}\n${describeFirmware(uploaded)}` +
+          (signed ? `Signed with key ${signed.keyId}: ${signed.manifestUrl}\n` : ''),
+      );
     });
 
   withApiOptions(

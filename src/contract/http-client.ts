@@ -10,10 +10,13 @@ import type {
   DeviceBody,
   DevicePushBody,
   FirmwareBody,
+  FirmwareSignatureBody,
+  ManifestToSignBody,
   PrototypeBody,
   PushBody,
   PushTargetPageBody,
   ServerInfoBody,
+  SigningKeyBody,
   UserBody,
 } from './schemas.js';
 
@@ -347,6 +350,31 @@ export class HttpClient {
     } finally {
       stream.stop();
     }
+  }
+
+  // Signing keys and signed manifests (docs/security.md).
+  signingKey(pid: string): Promise<SigningKeyBody> {
+    return this.request('GET', `/prototypes/${enc(pid)}/signing-key`);
+  }
+  signingKeys(pid: string): Promise<SigningKeyBody[]> {
+    return this.request('GET', `/prototypes/${enc(pid)}/signing-keys`);
+  }
+  /** Without `publicKey` the server creates a key pair; with it, that public key is registered. */
+  createSigningKey(pid: string, body: { publicKey?: string; resign?: boolean } = {}): Promise<SigningKeyBody> {
+    return this.request('POST', `/prototypes/${enc(pid)}/signing-keys`, body);
+  }
+  prototypeSignatures(pid: string): Promise<FirmwareSignatureBody[]> {
+    return this.request('GET', `/prototypes/${enc(pid)}/signatures`);
+  }
+  firmwareSignatures(fwId: string): Promise<FirmwareSignatureBody[]> {
+    return this.request('GET', `/firmwares/${enc(fwId)}/signatures`);
+  }
+  manifestToSign(fwId: string, keyId?: string): Promise<ManifestToSignBody> {
+    return this.request('GET', `/firmwares/${enc(fwId)}/manifest${keyId ? `?keyId=${enc(keyId)}` : ''}`);
+  }
+  /** Without `signature` the server signs with the current key; with it, the CLI's signature is kept. */
+  signFirmware(fwId: string, signature?: string): Promise<FirmwareSignatureBody> {
+    return this.request('POST', `/firmwares/${enc(fwId)}/signatures`, signature === undefined ? {} : { signature });
   }
 
   // Pushes.

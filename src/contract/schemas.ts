@@ -422,3 +422,86 @@ export const AuditPage = Type.Object({
 export type AuditEntryBody = Static<typeof AuditEntry>;
 export type AuditPageBody = Static<typeof AuditPage>;
 export type AuditFiltersBody = Static<typeof AuditFilters>;
+// Signed firmware: signing keys and signed manifests (docs/security.md).
+
+export const SigningKey = Type.Object(
+  {
+    keyId: Type.String({ description: 'the first 16 hex digits of the SHA-256 of the raw public key' }),
+    prototypeId: Type.String(),
+    algorithm: Type.Literal('ed25519'),
+    publicKey: Type.String({ description: 'the 32 raw Ed25519 public key bytes in hex, as verifiers take it' }),
+    publicKeyPem: Type.String({ description: 'the same key as PEM (SPKI), for openssl and node:crypto' }),
+    heldBy: Type.Union([Type.Literal('server'), Type.Literal('owner')], {
+      description:
+        '`server`: created by the server, which signs with it (the private key sealed with FOTA_SIGNING_KEK); `owner`: only the public key was registered, its owner signs with the CLI',
+    }),
+    current: Type.Boolean({ description: 'the key new manifests are signed with' }),
+    createdAt: Type.String({ format: 'date-time' }),
+    retiredAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], {
+      description: 'when a newer key replaced it; manifests it signed still verify with it',
+    }),
+  },
+  { $id: 'SigningKey' },
+);
+
+export const SigningKeyCreate = Type.Object(
+  {
+    publicKey: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 1000,
+        description:
+          'register this public key (64 hex digits or PEM) and sign with the CLI; absent: the server creates a key pair (needs FOTA_SIGNING_KEK)',
+      }),
+    ),
+    resign: Type.Optional(
+      Type.Boolean({
+        description: 'a server-created key also signs every firmware of the prototype (old manifests stay)',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const FirmwareSignature = Type.Object(
+  {
+    fwId: Type.String(),
+    keyId: Type.String(),
+    manifest: Type.String({ description: 'the exact bytes signed and served at manifestUrl' }),
+    signature: Type.String({
+      description: 'the detached signature line `ed25519 <key id> <hex>`, served at signatureUrl',
+    }),
+    manifestUrl: Type.String(),
+    signatureUrl: Type.String(),
+    signedAt: Type.String({ format: 'date-time' }),
+  },
+  { $id: 'FirmwareSignature' },
+);
+
+export const SignatureCreate = Type.Object(
+  {
+    signature: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 300,
+        description:
+          'a signature made with the CLI over the manifest of GET /firmwares/{fwId}/manifest; absent: the server signs with the current key, which it must hold',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const ManifestToSign = Type.Object({
+  keyId: Type.String(),
+  manifest: Type.String({ description: 'the bytes to sign with Ed25519, exactly' }),
+});
+
+export const KeyIdQuery = Type.Object(
+  { keyId: Type.Optional(Type.String({ pattern: '^[0-9a-f]{16}$', description: 'by default the current key' })) },
+  { additionalProperties: false },
+);
+
+export type SigningKeyBody = Static<typeof SigningKey>;
+export type FirmwareSignatureBody = Static<typeof FirmwareSignature>;
+export type ManifestToSignBody = Static<typeof ManifestToSign>;

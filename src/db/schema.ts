@@ -137,6 +137,27 @@ export interface AuditEntryTable {
   details_json: string;
 }
 
+/** A prototype's Ed25519 key (migration 0006); the current one has no `retired_at`. */
+export interface SigningKeyTable {
+  prototype_id: string;
+  key_id: string;
+  /** 32 raw bytes in hex. */
+  public_key: string;
+  /** AES-256-GCM under the key-encryption key; null for a key whose owner signs with the CLI. */
+  sealed_private_key: string | null;
+  created_at: number;
+  retired_at: number | null;
+}
+
+/** A firmware's manifest as one key signed it (migration 0006). */
+export interface FirmwareSignatureTable {
+  firmware_id: string;
+  key_id: string;
+  manifest: string;
+  signature: string;
+  signed_at: number;
+}
+
 export interface Tables {
   prototypes: PrototypeTable;
   devices: DeviceTable;
@@ -151,4 +172,6 @@ export interface Tables {
   sessions: SessionTable;
   api_tokens: ApiTokenTable;
   audit_entries: AuditEntryTable;
+  signing_keys: SigningKeyTable;
+  firmware_signatures: FirmwareSignatureTable;
 }

@@ -13,7 +13,11 @@ export type ErrorCode =
   | 'empty_file'
   | 'too_large'
   | 'in_use'
-  | 'unavailable';
+  | 'unavailable'
+  /** A feature needs a setting the server was started without (signing keys: FOTA_SIGNING_KEK). */
+  | 'not_configured'
+  /** A signature that does not verify with the key it names. */
+  | 'bad_signature';
 
 export class DomainError extends Error {
   readonly code: ErrorCode;

@@ -148,3 +148,29 @@ export interface FotaCommand {
 
 /** What the server can ask of a connected device. */
 export type DeviceCommand = FotaCommand;
+
+/**
+ * One of a prototype's Ed25519 signing keys. The newest is current (no `retiredAt`); retired keys
+ * stay listed so the manifests they signed still verify.
+ */
+export interface SigningKey {
+  /** The first 16 hex digits of the SHA-256 of the public key. */
+  readonly id: string;
+  readonly prototypeId: string;
+  /** 32 raw bytes in hex. */
+  readonly publicKey: string;
+  /** The private key sealed with the key-encryption key; undefined: the key's owner signs with the CLI. */
+  readonly sealedPrivateKey: string | undefined;
+  readonly createdAt: Date;
+  readonly retiredAt: Date | undefined;
+}
+
+/** A firmware's manifest as one key signed it: the exact bytes served, and the signature line. */
+export interface FirmwareSignature {
+  readonly firmwareId: string;
+  readonly keyId: string;
+  readonly manifest: string;
+  /** `ed25519 <key id> <signature in hex>`. */
+  readonly signature: string;
+  readonly signedAt: Date;
+}

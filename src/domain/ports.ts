@@ -1,5 +1,15 @@
 import type { Readable } from 'node:stream';
-import type { ApiToken, ChannelValue, Device, Firmware, Prototype, Role, User } from './model.js';
+import type {
+  ApiToken,
+  ChannelValue,
+  Device,
+  Firmware,
+  FirmwareSignature,
+  Prototype,
+  Role,
+  SigningKey,
+  User,
+} from './model.js';
 import type { AuditEntry, AuditQuery, AuditRecord } from './audit/entry.js';
 import type { DevicePush, PushRecord, PushStatus, PushSummary, PushTarget, PushTransition } from './push.js';
 
@@ -89,6 +99,25 @@ export interface AccountRepository {
   listTokens(owner: { readonly userId: string | undefined } | 'all'): Promise<ApiToken[]>;
   deleteToken(id: string): Promise<void>;
   touchToken(id: string, at: Date): Promise<void>;
+}
+
+/** Each prototype's signing keys and each firmware's signed manifests. */
+export interface SigningRepository {
+  /**
+   * Stores the key as its prototype's current one and retires the key current until then (at the
+   * new key's `createdAt`), in one transaction; `duplicate` when the prototype has this key already.
+   */
+  insertCurrentKey(key: SigningKey): Promise<void>;
+  /** Newest first. */
+  listKeys(prototypeId: string): Promise<SigningKey[]>;
+  getKey(prototypeId: string, keyId: string): Promise<SigningKey | undefined>;
+  currentKey(prototypeId: string): Promise<SigningKey | undefined>;
+  /** Stores a signature, replacing the firmware's earlier one by the same key. */
+  putSignature(signature: FirmwareSignature): Promise<void>;
+  /** A firmware's signatures, the newest first (the one served). */
+  signaturesOf(firmwareId: string): Promise<FirmwareSignature[]>;
+  /** The newest signature of each firmware of a prototype that has one. */
+  newestSignatures(prototypeId: string): Promise<FirmwareSignature[]>;
 }
 
 /** Small named values the service keeps, such as the admin token's hash. */

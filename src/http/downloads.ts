@@ -25,6 +25,26 @@ export const downloadRoutes: FastifyPluginAsync<{ services: HttpServices }> = as
     handler: (request, reply) => download(services, request, reply, request.params.fwId, undefined),
   });
 
+  // Beside each download URL, its signed manifest and the manifest's detached signature.
+  for (const file of ['manifest', 'manifest.sig'] as const) {
+    app.route<{ Params: { fwId: string } }>({
+      method: ['GET', 'HEAD'],
+      url: `/fw/:fwId/${file}`,
+      exposeHeadRoute: false,
+      handler: (request, reply) => signed(services, reply, request.params.fwId, file),
+    });
+    app.route<{ Params: { token: string } }>({
+      method: ['GET', 'HEAD'],
+      url: `/fw/p/:token/${file}`,
+      exposeHeadRoute: false,
+      handler: async (request, reply) => {
+        const pushed = await services.pushes.pushedDownload(request.params.token);
+        if (!pushed) throw notFound('no pushed download has this token');
+        return signed(services, reply, pushed.firmwareId, file);
+      },
+    });
+  }
+
   // The token names one device's part in one push: its first bytes move that part to downloading.
   app.route<{ Params: { token: string } }>({
     method: ['GET', 'HEAD'],
@@ -96,6 +116,28 @@ async function download(
   const headOnly = request.method === 'HEAD';
   if (!headOnly && pushed) services.pushes.downloadStarted(pushed);
   return sendBody(reply, headOnly, length, () => services.firmwares.readBytes(firmware, range));
+}
+
+/**
+ * The manifest's exact signed bytes, or its signature line, as plain text. Not cached for long: a
+ * firmware signed again (a new key) serves the newer manifest. 404 for a firmware not signed.
+ */
+async function signed(
+  services: HttpServices,
+  reply: FastifyReply,
+  firmwareId: string,
+  file: 'manifest' | 'manifest.sig',
+): Promise<FastifyReply> {
+  await services.firmwares.openForDownload(firmwareId);
+  const signature = await services.signing.servedSignature(firmwareId);
+  if (!signature) throw notFound(`firmware ${firmwareId} is not signed`);
+  const body = file === 'manifest' ? signature.manifest : signature.signature;
+  return reply
+    .type('text/plain; charset=utf-8')
+    .header('cache-control', 'no-cache')
+    .header('x-signing-key-id', signature.keyId)
+    .header('content-length', Buffer.byteLength(body))
+    .send(body);
 }
 
 async function sendBody(

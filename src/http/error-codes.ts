@@ -11,6 +11,8 @@ export const httpStatusOf: Record<ErrorCode, number> = {
   duplicate: 409,
   version_not_higher: 409,
   in_use: 409,
+  not_configured: 409,
+  bad_signature: 400,
   too_large: 413,
   unavailable: 503,
 };

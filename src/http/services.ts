@@ -9,6 +9,7 @@ import type { DeviceService } from '../domain/services/devices.js';
 import type { FirmwareService } from '../domain/services/firmwares.js';
 import type { PrototypeService } from '../domain/services/prototypes.js';
 import type { PushService } from '../domain/services/pushes.js';
+import type { SigningService } from '../domain/services/signing.js';
 
 /** What the HTTP adapters call. Built once by the composition root. */
 export interface HttpServices {
@@ -19,6 +20,7 @@ export interface HttpServices {
   readonly connections: DeviceConnections;
   readonly dataPoints: DataPointService;
   readonly pushes: PushService;
+  readonly signing: SigningService;
   readonly events: EventBus;
   readonly adminTokens: AdminTokens;
   readonly accounts: AccountService;

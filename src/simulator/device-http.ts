@@ -87,6 +87,7 @@ export class DeviceHttp {
 export interface Download {
   readonly bytes: number;
   readonly md5: string;
+  readonly sha256: string;
   /** `Content-Length`, when the server sent one. */
   readonly declaredBytes: number | undefined;
 }
@@ -107,6 +108,7 @@ export async function downloadFirmware(url: string, signal: AbortSignal): Promis
     throw new DeviceApiError(`the FOTA URL "${url.slice(0, 80)}" is not http:// or https://`);
   }
   const hash = createHash('md5');
+  const sha256 = createHash('sha256');
   let bytes = 0;
   let response: IncomingMessage;
   try {
@@ -122,12 +124,43 @@ export async function downloadFirmware(url: string, signal: AbortSignal): Promis
   try {
     for await (const chunk of response as AsyncIterable<Buffer>) {
       hash.update(chunk);
+      sha256.update(chunk);
       bytes += chunk.length;
     }
   } catch (error) {
     throw new DeviceApiError(`download cut after ${bytes} bytes: ${describe(error)}`);
   }
-  return { bytes, md5: hash.digest('hex'), declaredBytes: length === undefined ? undefined : Number(length) };
+  return {
+    bytes,
+    md5: hash.digest('hex'),
+    sha256: sha256.digest('hex'),
+    declaredBytes: length === undefined ? undefined : Number(length),
+  };
+}
+
+/**
+ * The signed manifest and its signature beside a download URL (`<url>/manifest`, `<url>/manifest.sig`),
+ * as a device that verifies firmware fetches them; rejects on any status but 200.
+ */
+export async function downloadManifest(
+  url: string,
+  signal: AbortSignal,
+): Promise<{ manifest: Buffer; signature: Buffer }> {
+  const fetchOne = async (target: string) => {
+    let response: IncomingMessage;
+    try {
+      response = await send(new URL(target), 'GET', {}, signal);
+    } catch (error) {
+      throw new DeviceApiError(`manifest download failed: ${describe(error)}`);
+    }
+    if (response.statusCode !== 200) {
+      response.resume();
+      throw new DeviceApiError(`${target.slice(target.lastIndexOf('/') + 1)} answered HTTP ${response.statusCode}`);
+    }
+    return Buffer.from(await readSmall(response, 'the manifest download'), 'utf8');
+  };
+  const [manifest, signature] = await Promise.all([fetchOne(`${url}/manifest`), fetchOne(`${url}/manifest.sig`)]);
+  return { manifest, signature };
 }
 
 function send(

@@ -1,5 +1,6 @@
 import type { BackoffPolicy } from './backoff.js';
-import { DeviceHttp, downloadFirmware, describe } from './device-http.js';
+import { checkFirmwareDigest, verifyManifest, type TrustedKey } from '../contract/firmware-verifier.js';
+import { DeviceHttp, downloadFirmware, downloadManifest, describe } from './device-http.js';
 import type { HeartbeatHabit } from './heartbeats.js';
 import type { CommandLink, LinkHandlers } from './link.js';
 import { MqttLink } from './mqtt-link.js';
@@ -30,6 +31,11 @@ export interface SimulatedDeviceOptions {
   /** MQTT: 3 for MQTT 3.1, 4 for 3.1.1. */
   readonly mqttVersion?: MqttProtocolVersion | undefined;
   readonly backoff?: BackoffPolicy | undefined;
+  /**
+   * The public keys the device trusts (its prototype's signing keys): with any, every download is
+   * verified against its signed manifest, and one that does not verify is a failed update.
+   */
+  readonly trustedKeys?: readonly TrustedKey[] | undefined;
 }
 
 /** One device's counters and state, at one moment. */
@@ -199,6 +205,9 @@ export class SimulatedDevice {
     this.downloading = true;
     this.emit({ type: 'fota.downloading', deviceId: this.deviceId, version: fota.version });
     try {
+      const trusted = this.options.trustedKeys ?? [];
+      // A device that trusts keys checks the signed manifest before it takes a byte of the firmware.
+      const manifest = trusted.length === 0 ? undefined : await this.verifiedManifest(fota.url, trusted, signal);
       const download = await downloadFirmware(fota.url, signal);
       this.counters.bytesDownloaded += download.bytes;
       if (download.declaredBytes !== undefined && download.declaredBytes !== download.bytes) {
@@ -206,6 +215,13 @@ export class SimulatedDevice {
       }
       if (fota.md5 !== undefined && fota.md5.toLowerCase() !== download.md5) {
         throw new Error(`MD5 mismatch: got ${download.md5}, the FOTA message said ${fota.md5}`);
+      }
+      if (manifest) {
+        try {
+          checkFirmwareDigest(manifest, { size: download.bytes, sha256: download.sha256 });
+        } catch (error) {
+          throw new Error(`signature check failed: ${describe(error)}`, { cause: error });
+        }
       }
       this.downloading = false;
       await this.http.reportFirmware(fota.version);
@@ -216,6 +232,15 @@ export class SimulatedDevice {
       if (!signal.aborted) this.fail(fota.version, describe(error));
     } finally {
       this.downloading = false;
+    }
+  }
+
+  private async verifiedManifest(url: string, trusted: readonly TrustedKey[], signal: AbortSignal) {
+    const { manifest, signature } = await downloadManifest(url, signal);
+    try {
+      return verifyManifest(manifest, signature, trusted);
+    } catch (error) {
+      throw new Error(`signature check failed: ${describe(error)}`, { cause: error });
     }
   }
 

@@ -1,3 +1,4 @@
+import type { TrustedKey } from '../contract/firmware-verifier.js';
 import { ApiError, type HttpClient } from '../contract/http-client.js';
 import type { BackoffPolicy } from './backoff.js';
 import { ConnectionProblems, type ConnectionProblem } from './connection-problems.js';
@@ -97,6 +98,19 @@ export const MAX_FAILURES_KEPT = 100;
 /** How many devices provision, report and connect at the same time while starting. */
 const START_CONCURRENCY = 16;
 
+/**
+ * The public keys of the prototype's signing keys, retired ones included, as devices built now
+ * would trust them; none for a server without signing (404 on the route).
+ */
+async function signingKeysOf(api: HttpClient, prototypeId: string): Promise<TrustedKey[]> {
+  try {
+    return (await api.signingKeys(prototypeId)).map((key) => ({ publicKey: key.publicKey }));
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 404) return [];
+    throw error;
+  }
+}
+
 /** MCS's plain MQTT port, on the host of the HTTP URL: for a server that does not say where its broker is. */
 export function defaultMqttUrl(httpUrl: string): string {
   return `mqtt://${new URL(httpUrl).hostname}:1883`;
@@ -176,8 +190,10 @@ export function runSimulation(options: SimulationOptions, onEvent: SimulationLis
     }
     const broker = options.protocol === 'tcp' ? undefined : await findMqttBroker(api, options.url, options.mqttUrl);
     const identities = await provisionDevices(api, options.prototypeId, options.devices, START_CONCURRENCY);
+    const trustedKeys = await signingKeysOf(api, options.prototypeId);
     const plans = planDevices(identities, options.protocol, {
       httpBase: options.url,
+      trustedKeys,
       startVersion,
       mqttUrl: broker?.url,
       heartbeatIntervalMs: options.heartbeatIntervalMs,

@@ -297,6 +297,10 @@ describe('OpenAPI', () => {
         '/api/v1/pushes/{pushId}/targets',
         '/api/v1/devices/{deviceId}/pushes',
         '/api/v1/events',
+        '/api/v1/prototypes/{pid}/signing-key',
+        '/api/v1/prototypes/{pid}/signing-keys',
+        '/api/v1/firmwares/{fwId}/signatures',
+        '/api/v1/firmwares/{fwId}/manifest',
       ]),
     );
     // The push answers are described: a summary with a derived status, and pages of targets.

@@ -23,6 +23,7 @@ export function PrototypePage({ pid, tab = 'firmware' }: { pid: string; tab?: st
           </Text>
           <Title order={2}>{found.name}</Title>
           {found.description && <Text c="dimmed">{found.description}</Text>}
+          <SigningKeyLine pid={pid} />
           <Tabs
             value={tab === 'devices' ? 'devices' : 'firmware'}
             onChange={(value) => navigate(`/prototypes/${pid}/${value}`)}
@@ -55,9 +56,47 @@ export function prerequisiteText(firmware: FirmwareBody, all: FirmwareBody[]): s
     .join(', ');
 }
 
+/** The prototype's current public key and its id, which devices verify signed manifests with. */
+export function SigningKeyLine({ pid }: { pid: string }) {
+  const key = useQuery({
+    queryKey: ['signing-key', pid],
+    // No key is an answer, not a failure.
+    queryFn: () =>
+      client.signingKey(pid).catch((error: unknown) => {
+        if (error instanceof ApiError && error.status === 404) return null;
+        throw error;
+      }),
+  });
+  if (key.isError) return <ErrorText error={key.error} />;
+  if (key.data === undefined) return null;
+  if (key.data === null) {
+    return (
+      <Text size="sm" c="dimmed" aria-label="Signing key">
+        Signing key: none, firmware is not signed
+      </Text>
+    );
+  }
+  return (
+    <Text size="sm" aria-label="Signing key">
+      Signing key <code>{key.data.keyId}</code> (Ed25519,{' '}
+      {key.data.heldBy === 'server' ? 'held by the server' : 'held by its owner'}
+      ): public key <code style={{ wordBreak: 'break-all' }}>{key.data.publicKey}</code>
+    </Text>
+  );
+}
+
 export function FirmwareTab({ pid }: { pid: string }) {
   const { canEdit } = useSigned();
   const firmwares = useQuery({ queryKey: ['firmwares', pid], queryFn: () => client.firmwares(pid) });
+  const signatures = useQuery({
+    queryKey: ['firmwares', pid, 'signatures'],
+    queryFn: () => client.prototypeSignatures(pid),
+  });
+  const signedBy = (fwId: string): string => {
+    if (!signatures.data) return '';
+    const signature = signatures.data.find((candidate) => candidate.fwId === fwId);
+    return signature ? `Yes, key ${signature.keyId}` : 'No';
+  };
   const [wizard, setWizard] = useState<{ push?: FirmwareBody } | undefined>();
   const [editing, setEditing] = useState<FirmwareBody | undefined>();
   const [deleting, setDeleting] = useState<FirmwareBody | undefined>();
@@ -80,6 +119,7 @@ export function FirmwareTab({ pid }: { pid: string }) {
               'Release note',
               'Prerequisite',
               'Release date',
+              'Signed',
               ...(canEdit ? ['Actions'] : []),
             ]}
           >
@@ -91,6 +131,7 @@ export function FirmwareTab({ pid }: { pid: string }) {
                 <Table.Td style={{ whiteSpace: 'pre-wrap' }}>{firmware.releaseNote}</Table.Td>
                 <Table.Td>{prerequisiteText(firmware, list)}</Table.Td>
                 <Table.Td>{formatDate(firmware.createdAt)}</Table.Td>
+                <Table.Td>{signedBy(firmware.fwId)}</Table.Td>
                 {canEdit && (
                   <Table.Td>
                     <Group gap="xs" wrap="nowrap">

@@ -5,6 +5,7 @@ import * as pushes from './0002_pushes.js';
 import * as pushGateway from './0003_push_gateway.js';
 import * as accounts from './0004_accounts.js';
 import * as linkit7681 from './0005_linkit7681.js';
+import * as signing from './0006_signing.js';
 import * as audit from './0008_audit.js';
 
 /** A migration, written once for every engine: what differs comes from the engine. */
@@ -18,6 +19,7 @@ const steps: Record<string, Step> = {
   '0003_push_gateway': pushGateway,
   '0004_accounts': accounts,
   '0005_linkit7681': linkit7681,
+  '0006_signing': signing,
   '0008_audit': audit,
 };
 

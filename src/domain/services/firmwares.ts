@@ -38,6 +38,8 @@ export class FirmwareService {
       readonly clock: Clock;
       readonly maxFirmwareBytes: number;
       readonly listRunningDevices: (firmwareId: string) => Promise<string[]>;
+      /** Runs once a new firmware is stored (signing it); its failure does not undo the upload. */
+      readonly afterCreate?: ((firmware: Firmware) => Promise<void>) | undefined;
     },
   ) {}
 
@@ -106,7 +108,9 @@ export class FirmwareService {
           allowedOrRepeated(prototype.versionPolicy, existing, firmware),
         ),
       );
-      return { firmware: stored, created: stored.id === firmware.id };
+      const created = stored.id === firmware.id;
+      if (created) await this.deps.afterCreate?.(stored);
+      return { firmware: stored, created };
     } finally {
       await this.deps.blobs.discard(staged);
     }

@@ -13,6 +13,7 @@ import { prototypeRoutes } from './prototypes.js';
 import { pushRoutes } from './pushes.js';
 import { serverInfoRoutes } from './server-info.js';
 import { sessionRoutes } from './session.js';
+import { signingRoutes } from './signing.js';
 import { tokenRoutes } from './tokens.js';
 import { userRoutes } from './users.js';
 
@@ -69,6 +70,7 @@ export const managementApi: FastifyPluginAsync<ManagementOptions> = async (
   await app.register(deviceRoutes, { services });
   await app.register(firmwareRoutes, { services });
   await app.register(pushRoutes, { services });
+  await app.register(signingRoutes, { services });
   await app.register(eventRoutes, { services });
   await app.register(serverInfoRoutes, { services });
   await app.register(sessionRoutes, { services, throttle, accountThrottle, sessionTtlSeconds, secureCookie });
