@@ -3,6 +3,7 @@ import { createDatabase, startPostgres, type PostgresServer } from '../../test/s
 import { startRedis, type RedisServer } from '../../test/services/redis.js';
 import { startS3Server, type S3Server } from '../../test/services/s3.js';
 import { progress } from '../lib/report.js';
+import { treeCpuWithReapedSeconds } from '../lib/proc.js';
 import { listeningPorts } from '../lib/sockets.js';
 
 /**
@@ -14,8 +15,8 @@ export interface Engines {
   readonly redis: RedisServer;
   /** Started only for the part that needs it (the three separate nodes). */
   s3: S3Server | undefined;
-  /** Processes whose CPU counts as the engines' (postmaster and its backends, redis-server, Swift). */
-  pids(): number[];
+  /** CPU seconds so far of PostgreSQL (postmaster and backends, ended ones too), redis-server and Swift. */
+  cpuSeconds(): number;
   stop(): Promise<void>;
 }
 
@@ -42,11 +43,12 @@ export async function startEngines(): Promise<Engines> {
     postgres,
     redis,
     s3: undefined,
-    pids: () => [
-      ...(postgresPid === undefined ? [] : [postgresPid]),
-      ...(redisPid === undefined ? [] : [redisPid]),
-      ...(engines.s3?.pids ?? []),
-    ],
+    cpuSeconds: () =>
+      treeCpuWithReapedSeconds([
+        ...(postgresPid === undefined ? [] : [postgresPid]),
+        ...(redisPid === undefined ? [] : [redisPid]),
+        ...(engines.s3?.pids ?? []),
+      ]),
     async stop() {
       await Promise.all([postgres.stop(), redis.stop(), engines.s3?.stop()].map((p) => p?.catch(() => undefined)));
     },

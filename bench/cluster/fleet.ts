@@ -1,4 +1,6 @@
 import { performance } from 'node:perf_hooks';
+import pg from 'pg';
+import { newDeviceId, newDeviceKey } from '../../src/domain/ids.js';
 import { fileInMemory } from '../lib/files.js';
 import type { FirmwareAnswer, FotaServer } from '../lib/fota-server.js';
 import { ownCpuSeconds, treeCpuSeconds, treeRssBytes, type Pids } from '../lib/proc.js';
@@ -28,9 +30,71 @@ export interface ClusterFleet {
   readonly firmware: FirmwareAnswer;
   /** Half TCP, half MQTT, alternating. */
   readonly devices: readonly SwarmDevice[];
+  /** Seconds and count of the devices created through the API. */
   readonly createSeconds: number;
-  /** Devices created before the bound stopped it (less than asked when it did). */
   readonly created: number;
+  /** Devices written straight into PostgreSQL after those, and how long that took. */
+  readonly inserted: number;
+  readonly insertSeconds: number;
+}
+
+/** Rows per INSERT when devices are written straight into the database. */
+const INSERT_BATCH = 2000;
+
+/**
+ * Writes `count` devices of `prototypeId` straight into the `devices` table, in the row shape of
+ * SqlDeviceRepository (src/db/repositories/devices.ts), with ids and keys from src/domain/ids.ts:
+ * the management API creates devices one request at a time, which is not what this bench measures.
+ */
+async function insertDevices(
+  databaseUrl: string,
+  prototypeId: string,
+  count: number,
+  taken: ReadonlySet<string>,
+): Promise<{ id: string; key: string }[]> {
+  const ids = new Set<string>();
+  while (ids.size < count) {
+    const id = newDeviceId();
+    if (!taken.has(id)) ids.add(id);
+  }
+  const devices = [...ids].map((id) => ({ id, key: newDeviceKey() }));
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const now = Date.now();
+    for (let start = 0; start < devices.length; start += INSERT_BATCH) {
+      const batch = devices.slice(start, start + INSERT_BATCH);
+      const values: unknown[] = [];
+      const rows = batch.map((device, i) => {
+        values.push(device.id, prototypeId, device.key, `bench ${start + i}`, '', now);
+        const at = i * 6;
+        return `($${at + 1}, $${at + 2}, $${at + 3}, $${at + 4}, $${at + 5}, null, null, null, $${at + 6})`;
+      });
+      await client.query(
+        `insert into devices (id, prototype_id, device_key, name, description, reported_firmware_id, reported_version, reported_at, created_at) values ${rows.join(', ')}`,
+        values,
+      );
+    }
+  } finally {
+    await client.end();
+  }
+  return devices;
+}
+
+/**
+ * Runs `call` again while it fails with the 503 of a worker that listens on the shared port but has
+ * not read the admin token yet (`fota serve --workers` starts them one after the other; a request
+ * may reach one in that moment). Any other failure, or the tenth, is thrown.
+ */
+async function retryWhileStarting<T>(call: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call();
+    } catch (error) {
+      if (attempt >= 10 || !/answered 503: .*admin tokens are not ready/.test((error as Error).message)) throw error;
+      await sleep(250);
+    }
+  }
 }
 
 /**
@@ -43,6 +107,8 @@ export async function createFleet(
   servers: readonly FotaServer[],
   count: number,
   boundMs: number,
+  /** With more devices than `viaApi`, the rest are written straight into this database. */
+  direct?: { readonly databaseUrl: string; readonly viaApi: number },
 ): Promise<ClusterFleet> {
   const first = servers[0]!;
   const { prototypeId } = await first.api<{ prototypeId: string }>('POST', '/prototypes', { name: 'bench cluster' });
@@ -53,27 +119,36 @@ export async function createFleet(
   );
   const created: { id: string; key: string }[] = [];
   const start = Date.now();
+  const viaApi = direct ? Math.min(count, direct.viaApi) : count;
   let next = 0;
   const worker = async (slot: number) => {
     const server = servers[slot % servers.length]!;
-    while (next < count && Date.now() - start < boundMs) {
+    while (next < viaApi && Date.now() - start < boundMs) {
       const i = next++;
-      const answer = await server.api<{ deviceId: string; deviceKey: string }>(
-        'POST',
-        `/prototypes/${prototypeId}/devices`,
-        { name: `bench ${i}` },
+      const answer = await retryWhileStarting(() =>
+        server.api<{ deviceId: string; deviceKey: string }>('POST', `/prototypes/${prototypeId}/devices`, {
+          name: `bench ${i}`,
+        }),
       );
       created.push({ id: answer.deviceId, key: answer.deviceKey });
       if (created.length % 10_000 === 0) progress(`${created.length} devices created`);
     }
   };
   await Promise.all(Array.from({ length: 4 * servers.length + 4 }, (_, slot) => worker(slot)));
+  const createSeconds = (Date.now() - start) / 1000;
+  const insertStart = Date.now();
+  const inserted =
+    direct && created.length < count
+      ? await insertDevices(direct.databaseUrl, prototypeId, count - created.length, new Set(created.map((d) => d.id)))
+      : [];
   return {
     prototypeId,
     firmware,
-    devices: withProtocols(created),
-    createSeconds: (Date.now() - start) / 1000,
+    devices: withProtocols([...created, ...inserted]),
+    createSeconds,
     created: created.length,
+    inserted: inserted.length,
+    insertSeconds: (Date.now() - insertStart) / 1000,
   };
 }
 

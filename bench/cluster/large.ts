@@ -18,6 +18,9 @@ import { startWorkers, waitPresence } from './nodes.js';
 import type { ClusterBenchOptions } from './options.js';
 import { mosquittoPeer, type PeerStage } from './peer.js';
 
+/** Device creation through the API stops after this long; the rest are written into the database. */
+const CREATE_BOUND_MS = 300_000;
+
 /** Swarm s connects to fota from 127.0.0.(10 + s) and to mosquitto from 127.0.0.(100 + s). */
 export const fotaSource = (swarm: number): string => `127.0.0.${10 + swarm}`;
 export const peerSource = (swarm: number): string => `127.0.0.${100 + swarm}`;
@@ -27,11 +30,15 @@ export interface LargeFigures {
   readonly asked: number;
   readonly created: number;
   readonly createSeconds: number;
+  readonly inserted: number;
+  readonly insertSeconds: number;
   readonly connect: readonly ConnectStage[];
   /** Open files of each worker once every device was connected (devices per worker, plus a few dozen). */
   readonly workerFds: readonly number[];
   readonly presence: { readonly present: number; readonly seconds: number };
   readonly push: PushStage | undefined;
+  /** PostgreSQL and Redis CPU from the push until fota was quiet again. */
+  readonly pushEngineCpuSeconds: number | undefined;
   readonly peer: PeerStage | undefined;
   /** Where it stopped, when it did not reach the end: the stage and what it said. */
   readonly stopped: string | undefined;
@@ -60,22 +67,29 @@ export async function largeRun(
     asked: options.large,
     created: 0,
     createSeconds: NaN,
+    inserted: 0,
+    insertSeconds: NaN,
     connect,
     workerFds: [],
     presence: { present: 0, seconds: NaN },
     push: undefined,
+    pushEngineCpuSeconds: undefined,
     peer: undefined,
     stopped: undefined,
   };
   let fleet: ClusterFleet | undefined;
   try {
-    progress(`part 2: creating ${options.large} devices through the management API (bound ${options.createBoundS} s)`);
-    fleet = await createFleet([cluster.first], options.large, options.createBoundS * 1000);
+    progress(
+      `part 2: creating ${Math.min(options.viaApi, options.large)} devices through the management API, the rest (of ${options.large}) in PostgreSQL`,
+    );
+    fleet = await createFleet([cluster.first], options.large, CREATE_BOUND_MS, {
+      databaseUrl: cluster.databaseUrl,
+      viaApi: options.viaApi,
+    });
     figures.created = fleet.created;
     figures.createSeconds = fleet.createSeconds;
-    if (fleet.created < options.large) {
-      figures.stopped = `device creation: ${fleet.created} of ${options.large} devices within the ${options.createBoundS} s bound (${(fleet.created / fleet.createSeconds).toFixed(0)} per second)`;
-    }
+    figures.inserted = fleet.inserted;
+    figures.insertSeconds = fleet.insertSeconds;
     await heartbeats(swarms);
     const connected: string[] = [];
     for (const protocol of ['tcp', 'mqtt'] as const) {
@@ -105,7 +119,9 @@ export async function largeRun(
       figures.stopped = `presence: ${figures.presence.present} of ${connected.length} devices in Redis after ${figures.presence.seconds.toFixed(0)} s`;
       return figures;
     }
+    const engineBefore = engines.cpuSeconds();
     figures.push = await pushToAll(cluster, swarms, fleet, connected.length, options.pushBoundS * 1000);
+    figures.pushEngineCpuSeconds = engines.cpuSeconds() - engineBefore;
     if (figures.push.timedOut) {
       figures.stopped = `the push: ${figures.push.all.count} of ${figures.push.expected} devices had their message after the ${options.pushBoundS} s bound`;
     }

@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis';
+import { request } from 'node:http';
 import { join } from 'node:path';
 import { startFotaServer, type FotaServer } from '../lib/fota-server.js';
 import { freePort } from '../lib/net.js';
@@ -22,6 +23,8 @@ export interface Cluster {
   readonly pids: readonly number[];
   /** The node the bench sets up through and pushes from. */
   readonly first: FotaServer;
+  /** The PostgreSQL database the nodes share. */
+  readonly databaseUrl: string;
   stop(): Promise<void>;
 }
 
@@ -93,6 +96,7 @@ export async function startNodes(
     endpoints,
     pids: endpoints.map((endpoint) => endpoint.server.child.pid),
     first: endpoints[0]!.server,
+    databaseUrl,
     stop: async () => {
       for (const endpoint of endpoints) await endpoint.server.child.stop();
     },
@@ -119,11 +123,13 @@ export async function startWorkers(
     serveArgs: ['--workers', String(workers)],
     env: { ...sharedEnv(databaseUrl, engines), ...chosen.env, ...extraEnv },
   });
+  await waitEveryWorker(server, workers);
   return {
     label: `--workers ${workers}`,
     endpoints: [{ server, host: '127.0.0.1', tcpPort: chosen.tcpPort, mqttPort: chosen.mqttPort }],
     pids: [server.child.pid],
     first: server,
+    databaseUrl,
     stop: () => server.child.stop(20_000),
   };
 }
@@ -153,5 +159,44 @@ export async function waitPresence(
     }
   } finally {
     redis.disconnect();
+  }
+}
+
+/** Status of one authenticated API read on a connection of its own (node:cluster deals connections out). */
+function statusOnNewConnection(server: FotaServer): Promise<number> {
+  return new Promise((resolve) => {
+    const req = request(
+      `${server.url}/api/v1/prototypes`,
+      { agent: false, timeout: 5000, headers: { authorization: `Bearer ${server.token}` } },
+      (res) => {
+        res.resume();
+        res.once('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
+    req.once('timeout', () => req.destroy(new Error('timeout')));
+    req.once('error', () => resolve(0));
+    req.end();
+  });
+}
+
+/**
+ * A worker answers on the shared port as soon as it listens, and the management API answers 503
+ * ("admin tokens are not ready") until that worker has read the admin token: /healthz from one
+ * worker says nothing of the others. Waits for 4 × workers authenticated answers in a row, each on
+ * a new connection.
+ */
+async function waitEveryWorker(server: FotaServer, workers: number): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  let inARow = 0;
+  let last = 0;
+  while (inARow < 4 * workers) {
+    if (Date.now() > deadline)
+      throw server.failure(`the workers did not all answer the API within 120 s (last status ${last})`);
+    last = await statusOnNewConnection(server);
+    if (last === 200) inARow++;
+    else {
+      inARow = 0;
+      await sleep(200);
+    }
   }
 }

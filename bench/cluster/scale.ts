@@ -1,6 +1,5 @@
 import { REQUEST_TIMEOUT_MS } from '../lib/fota-server.js';
 import { loadWithAutocannon, type LoadResult } from '../lib/load.js';
-import { treeCpuSeconds } from '../lib/proc.js';
 import { progress } from '../lib/report.js';
 import type { Resources } from '../lib/resources.js';
 import type { Swarms } from '../push/swarms.js';
@@ -36,6 +35,8 @@ export interface ScaleFigures {
   readonly label: string;
   readonly nodes: number;
   readonly createSeconds: number;
+  readonly created: number;
+  readonly inserted: number;
   readonly connect: readonly ConnectStage[];
   readonly presenceSeconds: number;
   readonly push: PushStage;
@@ -71,11 +72,11 @@ async function listingLoad(
   );
   const connections = Math.max(1, Math.round(LOAD_CONNECTIONS / targets.length));
   progress(`${cluster.label}: device API load, ${connections} connections per node, ${WARMUP_SECONDS} + ${seconds} s`);
-  const engineBefore = treeCpuSeconds(engines.pids());
+  const engineBefore = engines.cpuSeconds();
   const perNode = await Promise.all(
     targets.map((target) => loadWithAutocannon(target, { connections, seconds, warmupSeconds: WARMUP_SECONDS })),
   );
-  const engineCpuSeconds = treeCpuSeconds(engines.pids()) - engineBefore;
+  const engineCpuSeconds = engines.cpuSeconds() - engineBefore;
   const sum = (pick: (result: LoadResult) => number) => perNode.reduce((total, result) => total + pick(result), 0);
   return {
     perNode,
@@ -107,7 +108,8 @@ export async function scaleRun(
     const fleet = await createFleet(
       cluster.endpoints.map((endpoint) => endpoint.server),
       options.devices,
-      10 * 60_000,
+      5 * 60_000,
+      { databaseUrl: cluster.databaseUrl, viaApi: options.viaApi },
     );
     await heartbeats(swarms);
     const connect: ConnectStage[] = [];
@@ -138,9 +140,9 @@ export async function scaleRun(
     if (presence.present !== fleet.devices.length) {
       throw new Error(`only ${presence.present} of ${fleet.devices.length} devices have a presence entry in Redis`);
     }
-    const engineBefore = treeCpuSeconds(engines.pids());
+    const engineBefore = engines.cpuSeconds();
     const push = await pushToAll(cluster, swarms, fleet, fleet.devices.length, options.pushBoundS * 1000);
-    const pushEngineCpuSeconds = treeCpuSeconds(engines.pids()) - engineBefore;
+    const pushEngineCpuSeconds = engines.cpuSeconds() - engineBefore;
     if (push.timedOut || push.bad.length > 0 || push.distinctTokens !== push.all.count) {
       throw cluster.first.failure(
         `${push.all.count} of ${push.expected} devices received a well-formed FOTA message within ${options.pushBoundS} s (${push.distinctTokens} distinct tokens); problems:\n  ${push.bad.join('\n  ')}`,
@@ -152,6 +154,8 @@ export async function scaleRun(
       label: cluster.label,
       nodes: count,
       createSeconds: fleet.createSeconds,
+      created: fleet.created,
+      inserted: fleet.inserted,
       connect,
       presenceSeconds: presence.seconds,
       push,

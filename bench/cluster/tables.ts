@@ -53,7 +53,7 @@ export function scaleReport(runs: readonly ScaleFigures[]): PartReport {
     fixed(run.listing.clientCpuSeconds, 2),
   ];
   const lines = [
-    'Every configuration: PostgreSQL, Redis and one S3 bucket (OpenStack Swift) shared by the nodes, devices dealt round robin over the nodes, ONE push (selection "all") sent to the first node. "engines CPU" is PostgreSQL, Redis and Swift.',
+    `Every configuration: PostgreSQL, Redis and one S3 bucket (OpenStack Swift) shared by the nodes; ${thousands(one?.created ?? 0)} devices created through the management API (dealt over the nodes), ${thousands(one?.inserted ?? 0)} more written into PostgreSQL directly; devices connect round robin to the nodes; ONE push (selection "all") sent to the first node. "engines CPU" is PostgreSQL, Redis and Swift.`,
     '',
     table(
       PUSH_HEADERS,
@@ -137,7 +137,7 @@ function connectRow(label: string, stage: ConnectStage): string[] {
 
 export function largeReport(large: LargeFigures): PartReport {
   const lines: string[] = [
-    `fota serve --workers ${large.workers} on PostgreSQL and Redis; ${thousands(large.created)} of ${thousands(large.asked)} devices created in ${fixed(large.createSeconds, 0)} s (${fixed(large.created / large.createSeconds, 0)} per second)`,
+    `fota serve --workers ${large.workers} on PostgreSQL and Redis; ${thousands(large.created)} devices created through the management API in ${fixed(large.createSeconds, 0)} s (${fixed(large.created / large.createSeconds, 0)} per second), ${thousands(large.inserted)} more written into PostgreSQL directly in ${fixed(large.insertSeconds, 1)} s`,
     '',
     table(
       [
@@ -174,7 +174,7 @@ export function largeReport(large: LargeFigures): PartReport {
     );
   }
   const rows: string[][] = [];
-  if (large.push) rows.push(pushRow(`fota --workers ${large.workers}`, large.push, undefined));
+  if (large.push) rows.push(pushRow(`fota --workers ${large.workers}`, large.push, large.pushEngineCpuSeconds));
   if (large.peer) {
     const d = large.peer.delivery;
     rows.push([

@@ -110,6 +110,21 @@ export function treeCpuSeconds(pids: Pids): number {
   return ticks / ticksPerSecond();
 }
 
+/**
+ * As treeCpuSeconds, plus the CPU of the children each member has reaped (cutime and cstime): a
+ * PostgreSQL postmaster's backends that ended are still counted.
+ */
+export function treeCpuWithReapedSeconds(pids: Pids): number {
+  let ticks = 0;
+  for (const pid of pidList(pids)) {
+    for (const member of processTree(pid)) {
+      const stat = readStat(member);
+      ticks += (stat?.cpuTicks ?? 0) + (stat?.childrenCpuTicks ?? 0);
+    }
+  }
+  return ticks / ticksPerSecond();
+}
+
 /** VmRSS of each process in the trees of `pids`, summed (shared pages count once per process). */
 export function treeRssBytes(pids: Pids): number {
   let bytes = 0;
