@@ -14,7 +14,7 @@ import {
   type ConnectStage,
   type PushStage,
 } from './fleet.js';
-import { startWorkers, waitPresence } from './nodes.js';
+import { startWorkers, waitPresence, type Cluster } from './nodes.js';
 import type { ClusterBenchOptions } from './options.js';
 import { mosquittoPeer, type PeerStage } from './peer.js';
 
@@ -58,7 +58,6 @@ export async function largeRun(
   options: ClusterBenchOptions,
   mosquittoBinary: string | undefined,
 ): Promise<LargeFigures> {
-  const cluster = await startWorkers(resources, engines, root, options.workers);
   const connect: ConnectStage[] = [];
   const figures: {
     -readonly [K in keyof LargeFigures]: LargeFigures[K];
@@ -77,6 +76,13 @@ export async function largeRun(
     peer: undefined,
     stopped: undefined,
   };
+  let cluster: Cluster;
+  try {
+    cluster = await startWorkers(resources, engines, root, options.workers);
+  } catch (error) {
+    figures.stopped = `starting fota serve --workers ${options.workers}: ${(error as Error).message}`;
+    return figures;
+  }
   let fleet: ClusterFleet | undefined;
   try {
     progress(

@@ -121,6 +121,8 @@ export async function startWorkers(
   const server = await startFotaServer(resources, join(root, `workers-${workers}`), {
     maxFirmwareBytes: 1024 * 1024,
     serveArgs: ['--workers', String(workers)],
+    // Every worker loads the whole server: on 2 loaded cores 7 of them take a while.
+    startTimeoutMs: 240_000,
     env: { ...sharedEnv(databaseUrl, engines), ...chosen.env, ...extraEnv },
   });
   await waitEveryWorker(server, workers);

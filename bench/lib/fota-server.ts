@@ -40,6 +40,8 @@ export async function startFotaServer(
     nodeArgs?: readonly string[];
     /** After `serve`, e.g. `--workers 3`. */
     serveArgs?: readonly string[];
+    /** How long the server may take to answer /healthz (default 30 s). */
+    startTimeoutMs?: number;
     env?: NodeJS.ProcessEnv;
   },
 ): Promise<FotaServer> {
@@ -72,7 +74,7 @@ export async function startFotaServer(
       },
     },
   );
-  await waitUntilServing(`${url}/healthz`, child);
+  await waitUntilServing(`${url}/healthz`, child, options.startTimeoutMs);
 
   const authorization = `Bearer ${token}`;
   const failure = (message: string): Error => {
