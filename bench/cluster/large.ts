@@ -18,6 +18,9 @@ import { startWorkers, waitPresence, type Cluster } from './nodes.js';
 import type { ClusterBenchOptions } from './options.js';
 import { mosquittoPeer, type PeerStage } from './peer.js';
 
+/** Thrown when a stage of fota's side stopped (`figures.stopped` says where): the peer still runs. */
+class Stopped extends Error {}
+
 /** Device creation through the API stops after this long; the rest are written into the database. */
 const CREATE_BOUND_MS = 300_000;
 
@@ -118,12 +121,13 @@ export async function largeRun(
       connected.push(...devices.map((device) => device.id));
     }
     figures.workerFds = childPids(cluster.pids[0]!).map(openFdCount);
-    if (figures.stopped?.startsWith('connecting')) return figures;
+    // A stage that stopped ends fota's side; the peer below still runs with the same devices.
+    if (figures.stopped?.startsWith('connecting')) throw new Stopped();
 
     figures.presence = await waitPresence(engines, connected, 120_000);
     if (figures.presence.present !== connected.length) {
       figures.stopped = `presence: ${figures.presence.present} of ${connected.length} devices in Redis after ${figures.presence.seconds.toFixed(0)} s`;
-      return figures;
+      throw new Stopped();
     }
     const engineBefore = engines.cpuSeconds();
     figures.push = await pushToAll(cluster, swarms, fleet, connected.length, options.pushBoundS * 1000);
@@ -132,8 +136,10 @@ export async function largeRun(
       figures.stopped = `the push: ${figures.push.all.count} of ${figures.push.expected} devices had their message after the ${options.pushBoundS} s bound`;
     }
   } catch (error) {
-    figures.stopped = `${figures.stopped ? `${figures.stopped}; then ` : ''}${(error as Error).message}`;
-    return figures;
+    if (!(error instanceof Stopped)) {
+      figures.stopped = `${figures.stopped ? `${figures.stopped}; then ` : ''}${(error as Error).message}`;
+      return figures;
+    }
   } finally {
     await closeAll(swarms).catch(() => undefined);
     await cluster.stop();
