@@ -35,7 +35,15 @@ export interface FotaServer {
 export async function startFotaServer(
   resources: Resources,
   dataDir: string,
-  options: { maxFirmwareBytes: number; nodeArgs?: readonly string[]; env?: NodeJS.ProcessEnv },
+  options: {
+    maxFirmwareBytes: number;
+    nodeArgs?: readonly string[];
+    /** After `serve`, e.g. `--workers 3`. */
+    serveArgs?: readonly string[];
+    /** How long the server may take to answer /healthz (default 30 s). */
+    startTimeoutMs?: number;
+    env?: NodeJS.ProcessEnv;
+  },
 ): Promise<FotaServer> {
   const port = await freePort();
   const tcpPort = await freePort();
@@ -45,7 +53,7 @@ export async function startFotaServer(
   const child = resources.spawn(
     'fota server',
     process.execPath,
-    [...(options.nodeArgs ?? []), join(repoRoot, 'bin/fota.js'), 'serve'],
+    [...(options.nodeArgs ?? []), join(repoRoot, 'bin/fota.js'), 'serve', ...(options.serveArgs ?? [])],
     {
       cwd: repoRoot,
       env: {
@@ -66,7 +74,7 @@ export async function startFotaServer(
       },
     },
   );
-  await waitUntilServing(`${url}/healthz`, child);
+  await waitUntilServing(`${url}/healthz`, child, options.startTimeoutMs);
 
   const authorization = `Bearer ${token}`;
   const failure = (message: string): Error => {

@@ -95,11 +95,41 @@ export function processTree(pid: number): number[] {
   return tree;
 }
 
-/** User plus system CPU seconds of a process and its live descendants (an nginx master and workers). */
-export function treeCpuSeconds(pid: number): number {
+/** One process, or several counted together (the nodes of a cluster). */
+export type Pids = number | readonly number[];
+
+const pidList = (pids: Pids): readonly number[] => (typeof pids === 'number' ? [pids] : pids);
+
+/**
+ * User plus system CPU seconds of a process and its live descendants (an nginx master and workers,
+ * a `fota serve --workers` primary and its workers), summed over `pids`.
+ */
+export function treeCpuSeconds(pids: Pids): number {
   let ticks = 0;
-  for (const member of processTree(pid)) ticks += readStat(member)?.cpuTicks ?? 0;
+  for (const pid of pidList(pids)) for (const member of processTree(pid)) ticks += readStat(member)?.cpuTicks ?? 0;
   return ticks / ticksPerSecond();
+}
+
+/**
+ * As treeCpuSeconds, plus the CPU of the children each member has reaped (cutime and cstime): a
+ * PostgreSQL postmaster's backends that ended are still counted.
+ */
+export function treeCpuWithReapedSeconds(pids: Pids): number {
+  let ticks = 0;
+  for (const pid of pidList(pids)) {
+    for (const member of processTree(pid)) {
+      const stat = readStat(member);
+      ticks += (stat?.cpuTicks ?? 0) + (stat?.childrenCpuTicks ?? 0);
+    }
+  }
+  return ticks / ticksPerSecond();
+}
+
+/** VmRSS of each process in the trees of `pids`, summed (shared pages count once per process). */
+export function treeRssBytes(pids: Pids): number {
+  let bytes = 0;
+  for (const pid of pidList(pids)) for (const member of processTree(pid)) bytes += readMemory(member)?.rssBytes ?? 0;
+  return bytes;
 }
 
 /** Polls VmRSS, as a cross-check of VmHWM and for kernels that refuse `resetPeakRss`. */

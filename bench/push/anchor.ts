@@ -32,11 +32,11 @@ export interface AnchorFigures {
 }
 
 const ALPHANUMERIC = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
-const randomToken = (): string =>
+export const randomToken = (): string =>
   Array.from({ length: DOWNLOAD_TOKEN_LENGTH }, () => ALPHANUMERIC[randomInt(ALPHANUMERIC.length)]).join('');
 
 /** Opens the publisher and resolves once mosquitto accepted it. */
-function publisher(port: number, onPuback: () => void): Promise<LeanMqttClient> {
+export function publisher(port: number, onPuback: () => void): Promise<LeanMqttClient> {
   return new Promise((resolve, reject) => {
     const client: LeanMqttClient = new LeanMqttClient(
       { host: '127.0.0.1', port, clientId: 'bench-publisher', keepaliveS: 0 },

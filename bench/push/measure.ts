@@ -1,4 +1,4 @@
-import { treeCpuSeconds } from '../lib/proc.js';
+import { treeCpuSeconds, type Pids } from '../lib/proc.js';
 
 /** Nearest-rank percentiles of a list of values (milliseconds here). */
 export interface Spread {
@@ -23,7 +23,7 @@ export const sleep = (ms: number): Promise<void> => new Promise((resolve) => set
  * last reading.
  */
 export async function settledCpu(
-  pid: number,
+  pid: Pids,
   options: { windowMs?: number; idleShare?: number; maxMs?: number } = {},
 ): Promise<{ cpu: number; at: number; settled: boolean }> {
   const windowMs = options.windowMs ?? 500;

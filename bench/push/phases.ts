@@ -1,4 +1,4 @@
-import { ownCpuSeconds, readMemory, treeCpuSeconds } from '../lib/proc.js';
+import { ownCpuSeconds, readMemory, treeCpuSeconds, type Pids } from '../lib/proc.js';
 import { counterGrowth, openFdCount, tcpExtCounters } from '../lib/sockets.js';
 import { settledCpu, sleep, spread, type Spread } from './measure.js';
 import type {
@@ -160,7 +160,7 @@ export async function expectFota(swarms: Swarms, fota: FotaExpectation): Promise
  */
 export async function measureDelivery(
   swarms: Swarms,
-  serverPid: number,
+  serverPid: Pids,
   timeoutMs: number,
   send: () => Promise<void>,
   probe?: ProbeRun,

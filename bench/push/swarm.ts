@@ -56,6 +56,8 @@ class DeviceState {
   lastEchoAt: number | undefined;
   /** `lastEchoAt` when the FOTA message arrived. */
   echoBeforeReceipt: number | undefined;
+  /** Date.now() of the last PINGREQ sent (or of the connection), MQTT. */
+  lastPingAt = Date.now();
   constructor(
     readonly device: SwarmDevice,
     readonly slot: number,
@@ -383,7 +385,12 @@ function tick(): void {
     if (!link) continue;
     if (link.protocol === 'tcp') {
       if (heartbeatSlots > 0 && state.slot % heartbeatSlots === tickCount % heartbeatSlots) link.heartbeat();
-    } else if (pingSlots > 0 && state.slot % pingSlots === tickCount % pingSlots) {
+    } else if (
+      pingSlots > 0 &&
+      // Its slot, or by the clock once half the keepalive passed: ticks come late on a loaded machine.
+      (state.slot % pingSlots === tickCount % pingSlots || Date.now() - state.lastPingAt > keepaliveS * 500)
+    ) {
+      state.lastPingAt = Date.now();
       link.ping();
     }
   }
