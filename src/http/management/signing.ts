@@ -3,6 +3,7 @@ import { Type } from 'typebox';
 import { publicKeyPem } from '../../domain/signing-keys.js';
 import type { FirmwareSignature as SignatureRecord, SigningKey as KeyRecord } from '../../domain/model.js';
 import type { HttpServices } from '../services.js';
+import { bodyFields, param } from './audit-recorder.js';
 import {
   commonErrors,
   ErrorBody,
@@ -64,6 +65,9 @@ export const signingRoutes: FastifyPluginAsyncTypebox<{ services: HttpServices }
   app.post(
     '/prototypes/:pid/signing-keys',
     {
+      config: {
+        audit: { kind: 'signing-key.create', target: param('prototype', 'pid'), details: bodyFields('resign') },
+      },
       schema: {
         tags,
         summary: 'Create or register a signing key, which becomes current (admins)',
@@ -128,6 +132,7 @@ export const signingRoutes: FastifyPluginAsyncTypebox<{ services: HttpServices }
   app.post(
     '/firmwares/:fwId/signatures',
     {
+      config: { audit: { kind: 'firmware.sign', target: param('firmware', 'fwId') } },
       schema: {
         tags,
         summary: 'Sign a firmware',
