@@ -9,6 +9,7 @@ import { SqlFirmwareRepository } from './db/repositories/firmwares.js';
 import { SqlPrototypeRepository } from './db/repositories/prototypes.js';
 import { SqlPushRepository } from './db/repositories/pushes.js';
 import { SqlSettingsRepository } from './db/repositories/settings.js';
+import { SqlWebhookRepository } from './db/repositories/webhooks.js';
 import { LocalEventBus } from './domain/events.js';
 import type { Protocol } from './domain/model.js';
 import type { Clock } from './domain/ports.js';
@@ -22,6 +23,9 @@ import { FirmwareBlobs } from './domain/services/firmware-blobs.js';
 import { FirmwareService } from './domain/services/firmwares.js';
 import { PrototypeService } from './domain/services/prototypes.js';
 import { PushService } from './domain/services/pushes.js';
+import { WebhookService } from './domain/services/webhooks.js';
+import { WebhookDeliverer } from './domain/webhooks/deliverer.js';
+import { HttpWebhookSender, urlRefusal } from './net/webhook-sender.js';
 import { buildHttpServer } from './http/server.js';
 import type { HttpServices } from './http/services.js';
 import { startMqttBroker, type MqttBroker } from './transports/mcs-mqtt/broker.js';
@@ -145,6 +149,32 @@ async function assemble(config: Config, logger: Logger, lock: { release(): void 
     clock: systemClock,
   });
   const adminTokens = new AdminTokens(new SqlSettingsRepository(db));
+  // Webhooks: an outbox in the database, written where an event happens, posted by every node.
+  const webhookRepository = new SqlWebhookRepository(db);
+  const deliverer = new WebhookDeliverer({
+    webhooks: webhookRepository,
+    sender: new HttpWebhookSender(config.webhooks),
+    clock: systemClock,
+    retry: {
+      baseDelayMs: config.webhooks.retryBaseMs,
+      maxDelayMs: config.webhooks.retryMaxMs,
+      maxAttempts: config.webhooks.maxAttempts,
+      maxAgeMs: config.webhooks.maxAgeMs,
+    },
+    pollMs: config.webhooks.pollMs,
+    timeoutMs: config.webhooks.timeoutMs,
+    concurrency: 8,
+    userAgent: `fota-webhooks/${packageVersion}`,
+    onError: (error) => logger.error({ err: error }, 'webhook delivery failed'),
+  });
+  const webhooks = new WebhookService({
+    webhooks: webhookRepository,
+    events,
+    clock: systemClock,
+    maxSubscriptions: config.webhooks.maxSubscriptions,
+    refusal: (url) => urlRefusal(url, config.webhooks.allowPrivate),
+    written: () => deliverer.wake(),
+  });
   const services: HttpServices = {
     prototypes,
     devices: new DeviceService({
@@ -162,6 +192,7 @@ async function assemble(config: Config, logger: Logger, lock: { release(): void 
       clock: systemClock,
       maxFirmwareBytes: config.maxFirmwareBytes,
       listRunningDevices: (firmwareId) => deviceRepository.listRunning(firmwareId),
+      events,
     }),
     deviceSelf: new DeviceSelfService({
       devices: deviceRepository,
@@ -200,6 +231,7 @@ async function assemble(config: Config, logger: Logger, lock: { release(): void 
       clock: systemClock,
       sessionTtlMs: config.sessionTtlMs,
     }),
+    webhooks,
     firmwareUrl,
     downloadRedirect: storage.downloadRedirect,
     endpoints: () => ({
@@ -209,6 +241,7 @@ async function assemble(config: Config, logger: Logger, lock: { release(): void 
     }),
   };
   const stopListening = await services.pushes.listen();
+  const stopWebhooks = webhooks.listen();
   let generated: string | undefined;
 
   // One throttle of failed authentication for every surface, HTTP, TCP and MQTT alike.
@@ -312,9 +345,11 @@ async function assemble(config: Config, logger: Logger, lock: { release(): void 
   const closeAll = async () => {
     clearInterval(expiry);
     stopListening();
+    stopWebhooks();
     connections.closeAll('server stopping');
     for (const transport of started.splice(0).reverse()) await transport.close();
     await http.close();
+    await deliverer.stop();
     await cluster?.close();
     await db.destroy();
     storage.close();
@@ -344,6 +379,7 @@ async function assemble(config: Config, logger: Logger, lock: { release(): void 
         services.pushes.expireOverdue().catch((error: unknown) => logger.error({ err: error }, 'push expiry failed'));
       }, sweepEveryMs);
       expiry.unref();
+      deliverer.start();
     },
     stop: closeAll,
   };

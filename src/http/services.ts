@@ -8,6 +8,7 @@ import type { DeviceService } from '../domain/services/devices.js';
 import type { FirmwareService } from '../domain/services/firmwares.js';
 import type { PrototypeService } from '../domain/services/prototypes.js';
 import type { PushService } from '../domain/services/pushes.js';
+import type { WebhookService } from '../domain/services/webhooks.js';
 
 /** What the HTTP adapters call. Built once by the composition root. */
 export interface HttpServices {
@@ -21,6 +22,8 @@ export interface HttpServices {
   readonly events: EventBus;
   readonly adminTokens: AdminTokens;
   readonly accounts: AccountService;
+  /** Webhook subscriptions and their deliveries; absent in test rigs that build services by hand. */
+  readonly webhooks?: WebhookService;
   /** The public download URL of a firmware. */
   readonly firmwareUrl: (firmwareId: string) => string;
   /**

@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { latestMigration, migrationNames } from '../../src/db/migrations/index.js';
 import { runFota } from '../support/fota-cli.js';
 import { freePort } from '../support/server.js';
 import { createDatabase, dropDatabase } from '../services/postgres.js';
@@ -23,11 +24,15 @@ describe('fota doctor on PostgreSQL', () => {
     const before = await runFota(['doctor'], env);
     expect(before.code).toBe(1);
     expect(before.stdout).toMatch(
-      /^problem {2}database: PostgreSQL 1\d\.\d+[^\n]* at postgres:\/\/fota@127\.0\.0\.1:\d+\/fota_\w+ lacks 5 migration\(s\) \(0001_initial, 0002_pushes, 0003_push_gateway, 0004_accounts, 0005_linkit7681\): run `fota migrate`\n/,
+      new RegExp(
+        `^problem {2}database: PostgreSQL 1\\d\\.\\d+[^\\n]* at postgres://fota@127\\.0\\.0\\.1:\\d+/fota_\\w+ lacks ${migrationNames.length} migration\\(s\\) \\(${migrationNames.join(', ')}\\): run \`fota migrate\`\\n`,
+      ),
     );
     expect((await runFota(['migrate'], env)).stdout).toContain('Applied: 0001_initial');
     const after = await runFota(['doctor'], env);
-    expect(after.stdout).toMatch(/^ok {7}database: PostgreSQL 1\d\.\d+[^\n]* at \S+, migrated to 0005_linkit7681\n/);
+    expect(after.stdout).toMatch(
+      new RegExp(`^ok {7}database: PostgreSQL 1\\d\\.\\d+[^\\n]* at \\S+, migrated to ${latestMigration}\\n`),
+    );
     expect(after.code).toBe(0);
   });
 

@@ -5,6 +5,7 @@ import * as pushes from './0002_pushes.js';
 import * as pushGateway from './0003_push_gateway.js';
 import * as accounts from './0004_accounts.js';
 import * as linkit7681 from './0005_linkit7681.js';
+import * as webhooks from './0007_webhooks.js';
 
 /** A migration, written once for every engine: what differs comes from the engine. */
 interface Step {
@@ -17,6 +18,7 @@ const steps: Record<string, Step> = {
   '0003_push_gateway': pushGateway,
   '0004_accounts': accounts,
   '0005_linkit7681': linkit7681,
+  '0007_webhooks': webhooks,
 };
 
 /** The numbered migrations for one engine, applied in order by `fota migrate` and at start. */

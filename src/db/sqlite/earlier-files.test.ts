@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import BetterSqlite from 'better-sqlite3';
 import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { migrationNames } from '../migrations/index.js';
 import { openDatabase, sqlitePath } from '../open.js';
 import { SqlFirmwareRepository } from '../repositories/firmwares.js';
 import { SqlPrototypeRepository } from '../repositories/prototypes.js';
@@ -37,7 +38,9 @@ describe('SQLite files of earlier versions', () => {
           ? statement.replace(/\)$/, `, "board" text default 'mcs' not null)`)
           : statement,
       );
-    expect(await schemaOf(database.db)).toEqual(expected);
+    // 0007_webhooks only adds tables of its own.
+    const kept = (await schemaOf(database.db)).filter((statement) => !/ "?webhook_/.test(statement));
+    expect(kept).toEqual(expected);
     await database.db.destroy();
   });
 
@@ -65,7 +68,7 @@ describe('SQLite files of earlier versions', () => {
 
     const database = await openDatabase({ dataDir });
     try {
-      expect(database.applied).toEqual(['0005_linkit7681']);
+      expect(database.applied).toEqual(migrationNames.filter((name) => !applied.includes(name)));
       expect(await new SqlPrototypeRepository(database.db).get('P00000000001')).toMatchObject({ board: 'mcs' });
       expect(await new SqlFirmwareRepository(database.db).get('F00000000001')).toMatchObject({
         size: 6_000_000_000,

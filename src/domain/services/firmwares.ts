@@ -1,7 +1,8 @@
 import type { Readable } from 'node:stream';
-import { requireRole } from '../access.js';
+import { actorName, requireRole } from '../access.js';
 import { byVersion } from '../compatibility.js';
 import { DomainError, invalid, notFound } from '../errors.js';
+import type { EventBus } from '../events.js';
 import { cleanFileName } from '../file-name.js';
 import { newFirmwareId } from '../ids.js';
 import type { Actor, Firmware, Prerequisites, VersionPolicy } from '../model.js';
@@ -38,6 +39,8 @@ export class FirmwareService {
       readonly clock: Clock;
       readonly maxFirmwareBytes: number;
       readonly listRunningDevices: (firmwareId: string) => Promise<string[]>;
+      /** Told of each firmware stored (`firmware.uploaded`), for webhooks. */
+      readonly events?: EventBus;
     },
   ) {}
 
@@ -106,7 +109,21 @@ export class FirmwareService {
           allowedOrRepeated(prototype.versionPolicy, existing, firmware),
         ),
       );
-      return { firmware: stored, created: stored.id === firmware.id };
+      const created = stored.id === firmware.id;
+      if (created) {
+        this.deps.events?.publish({
+          type: 'firmware.uploaded',
+          firmwareId: stored.id,
+          prototypeId: stored.prototypeId,
+          name: stored.name,
+          version: stored.version,
+          size: stored.size,
+          sha256: stored.sha256,
+          createdBy: actorName(actor),
+          at: stored.createdAt,
+        });
+      }
+      return { firmware: stored, created };
     } finally {
       await this.deps.blobs.discard(staged);
     }

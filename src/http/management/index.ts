@@ -13,6 +13,7 @@ import { serverInfoRoutes } from './server-info.js';
 import { sessionRoutes } from './session.js';
 import { tokenRoutes } from './tokens.js';
 import { userRoutes } from './users.js';
+import { webhookRoutes } from './webhooks.js';
 
 export interface ManagementOptions {
   readonly services: HttpServices;
@@ -70,4 +71,5 @@ export const managementApi: FastifyPluginAsync<ManagementOptions> = async (
   await app.register(sessionRoutes, { services, throttle, accountThrottle, sessionTtlSeconds, secureCookie });
   await app.register(userRoutes, { services });
   await app.register(tokenRoutes, { services });
+  if (services.webhooks) await app.register(webhookRoutes, { webhooks: services.webhooks });
 };
