@@ -74,7 +74,8 @@ export class WebhookDeliverer {
     const { webhooks, clock, timeoutMs, concurrency } = this.options;
     while (!this.stopped) {
       const now = clock.now();
-      const leaseUntil = new Date(now.getTime() + timeoutMs * 2 + 30_000);
+      // Longer than a try can take (the sender's timeout) with room to record it.
+      const leaseUntil = new Date(now.getTime() + timeoutMs * 2 + 5_000);
       const claimed = await webhooks.claimDue(now, leaseUntil, concurrency);
       if (claimed.length === 0) return;
       await Promise.all(
