@@ -6,6 +6,7 @@ import { registerPushCommand } from './push-command.js';
 import { registerPushesCommands } from './pushes-commands.js';
 import { registerServerCommands } from './server-commands.js';
 import { registerUserCommands } from './user-commands.js';
+import { registerWebhookCommands } from './webhook-commands.js';
 
 /**
  * Commands over the management API (prototypes, devices, firmware, pushes, the server, users and tokens): each is
@@ -19,4 +20,5 @@ export function registerApiCommands(program: Command): void {
   registerPushesCommands(program);
   registerServerCommands(program);
   registerUserCommands(program);
+  registerWebhookCommands(program);
 }
