@@ -12,6 +12,7 @@ import { PushPage } from './pages/PushPage';
 import { SignInPage } from './pages/SignInPage';
 import { TokensPage } from './pages/TokensPage';
 import { UsersPage } from './pages/UsersPage';
+import { WebhooksPage } from './pages/WebhooksPage';
 import { Link, match, navigate, usePath } from './router';
 
 export const SignedContext = createContext<Signed>({ email: '', role: 'viewer', via: 'session' });
@@ -124,6 +125,7 @@ function Routes() {
   if ((params = match('/pushes/:pushId', path))) return <PushPage pushId={params['pushId']!} />;
   if (path === '/users') return <UsersPage />;
   if (path === '/tokens') return <TokensPage />;
+  if (path === '/webhooks') return <WebhooksPage />;
   if (path === '/' || path === '' || path === '/prototypes') return <PrototypesPage />;
   return <ErrorText title="No such page" error={new Error(`nothing is at ${path}`)} />;
 }
