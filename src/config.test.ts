@@ -70,6 +70,16 @@ describe('loadConfig', () => {
       shutdownGraceMs: 10_000,
       blobStorage: { kind: 'local' },
       downloads: { mode: 'proxy', urlTtlSeconds: 300, cdnUrl: undefined },
+      webhooks: {
+        allowPrivate: false,
+        timeoutMs: 10_000,
+        maxSubscriptions: 100,
+        retryBaseMs: 10_000,
+        retryMaxMs: 3_600_000,
+        maxAttempts: 20,
+        maxAgeMs: 259_200_000,
+        pollMs: 1000,
+      },
     });
   });
 
@@ -152,6 +162,14 @@ describe('loadConfig', () => {
         FOTA_DOWNLOAD_MODE: 'redirect',
         FOTA_DOWNLOAD_URL_TTL_S: '60',
         FOTA_DOWNLOAD_CDN_URL: 'https://cdn.example.com/fw/',
+        FOTA_WEBHOOK_ALLOW_PRIVATE: 'true',
+        FOTA_WEBHOOK_TIMEOUT_S: '5',
+        FOTA_WEBHOOK_MAX_SUBSCRIPTIONS: '3',
+        FOTA_WEBHOOK_RETRY_BASE_S: '0.5',
+        FOTA_WEBHOOK_RETRY_MAX_S: '60',
+        FOTA_WEBHOOK_MAX_ATTEMPTS: '7',
+        FOTA_WEBHOOK_MAX_AGE_S: '3600',
+        FOTA_WEBHOOK_POLL_S: '0.25',
       }),
     ).toEqual({
       httpPort: 80,
@@ -206,11 +224,25 @@ describe('loadConfig', () => {
         },
       },
       downloads: { mode: 'redirect', urlTtlSeconds: 60, cdnUrl: 'https://cdn.example.com/fw' },
+      webhooks: {
+        allowPrivate: true,
+        timeoutMs: 5000,
+        maxSubscriptions: 3,
+        retryBaseMs: 500,
+        retryMaxMs: 60_000,
+        maxAttempts: 7,
+        maxAgeMs: 3_600_000,
+        pollMs: 250,
+      },
     });
   });
 
   it.each<[string, string, RegExp]>([
     ['FOTA_HTTP_PORT', 'abc', /port number from 0 to 65535, not "abc"/],
+    ['FOTA_WEBHOOK_ALLOW_PRIVATE', 'maybe', /FOTA_WEBHOOK_ALLOW_PRIVATE must be true or false, not "maybe"/],
+    ['FOTA_WEBHOOK_MAX_ATTEMPTS', '0', /FOTA_WEBHOOK_MAX_ATTEMPTS must be a whole number from 1 to 1000/],
+    ['FOTA_WEBHOOK_RETRY_MAX_S', '1', /FOTA_WEBHOOK_RETRY_MAX_S must be at least FOTA_WEBHOOK_RETRY_BASE_S/],
+    ['FOTA_WEBHOOK_TIMEOUT_S', '0', /FOTA_WEBHOOK_TIMEOUT_S must be a number of seconds above 0/],
     ['FOTA_HTTP_PORT', '-1', /port number/],
     ['FOTA_HTTP_PORT', '65536', /port number/],
     ['FOTA_HTTP_PORT', '80.5', /port number/],
