@@ -11,6 +11,7 @@ import { SqlPrototypeRepository } from './db/repositories/prototypes.js';
 import { SqlPushRepository } from './db/repositories/pushes.js';
 import { SqlSettingsRepository } from './db/repositories/settings.js';
 import { SqlSigningRepository } from './db/repositories/signing.js';
+import { SqlWebhookRepository } from './db/repositories/webhooks.js';
 import { LocalEventBus } from './domain/events.js';
 import type { Protocol } from './domain/model.js';
 import type { Clock } from './domain/ports.js';
@@ -27,6 +28,9 @@ import { FirmwareService } from './domain/services/firmwares.js';
 import { PrototypeService } from './domain/services/prototypes.js';
 import { PushService } from './domain/services/pushes.js';
 import { SigningService } from './domain/services/signing.js';
+import { WebhookService } from './domain/services/webhooks.js';
+import { WebhookDeliverer } from './domain/webhooks/deliverer.js';
+import { HttpWebhookSender, urlRefusal } from './net/webhook-sender.js';
 import { buildHttpServer } from './http/server.js';
 import type { HttpServices } from './http/services.js';
 import { startMqttBroker, type MqttBroker } from './transports/mcs-mqtt/broker.js';
@@ -167,6 +171,32 @@ async function assemble(config: Config, logger: Logger, lock: { release(): void 
     clock: systemClock,
     kek: config.signingKek,
   });
+  // Webhooks: an outbox in the database, written where an event happens, posted by every node.
+  const webhookRepository = new SqlWebhookRepository(db);
+  const deliverer = new WebhookDeliverer({
+    webhooks: webhookRepository,
+    sender: new HttpWebhookSender(config.webhooks),
+    clock: systemClock,
+    retry: {
+      baseDelayMs: config.webhooks.retryBaseMs,
+      maxDelayMs: config.webhooks.retryMaxMs,
+      maxAttempts: config.webhooks.maxAttempts,
+      maxAgeMs: config.webhooks.maxAgeMs,
+    },
+    pollMs: config.webhooks.pollMs,
+    timeoutMs: config.webhooks.timeoutMs,
+    concurrency: 8,
+    userAgent: `fota-webhooks/${packageVersion}`,
+    onError: (error) => logger.error({ err: error }, 'webhook delivery failed'),
+  });
+  const webhooks = new WebhookService({
+    webhooks: webhookRepository,
+    events,
+    clock: systemClock,
+    maxSubscriptions: config.webhooks.maxSubscriptions,
+    refusal: (url) => urlRefusal(url, config.webhooks.allowPrivate),
+    written: () => deliverer.wake(),
+  });
   const services: HttpServices = {
     prototypes,
     devices: new DeviceService({
@@ -194,6 +224,7 @@ async function assemble(config: Config, logger: Logger, lock: { release(): void 
               'signing at upload failed; sign it with `fota firmware sign`',
             ),
         ),
+      events,
     }),
     deviceSelf: new DeviceSelfService({
       devices: deviceRepository,
@@ -234,6 +265,7 @@ async function assemble(config: Config, logger: Logger, lock: { release(): void 
       sessionTtlMs: config.sessionTtlMs,
     }),
     audit: new AuditService({ log: auditLog, clock: systemClock }),
+    webhooks,
     firmwareUrl,
     downloadRedirect: storage.downloadRedirect,
     endpoints: () => ({
@@ -243,6 +275,7 @@ async function assemble(config: Config, logger: Logger, lock: { release(): void 
     }),
   };
   const stopListening = await services.pushes.listen();
+  const stopWebhooks = webhooks.listen();
   let generated: string | undefined;
 
   // One throttle of failed authentication for every surface, HTTP, TCP and MQTT alike.
@@ -355,9 +388,11 @@ async function assemble(config: Config, logger: Logger, lock: { release(): void 
     await retention.stop();
     await purgeRun;
     stopListening();
+    stopWebhooks();
     connections.closeAll('server stopping');
     for (const transport of started.splice(0).reverse()) await transport.close();
     await http.close();
+    await deliverer.stop();
     await cluster?.close();
     await db.destroy();
     storage.close();
@@ -404,6 +439,7 @@ async function assemble(config: Config, logger: Logger, lock: { release(): void 
       };
       purging = setTimeout(purge, Math.min(60_000, config.purgeIntervalMs));
       purging.unref();
+      deliverer.start();
     },
     stop: closeAll,
   };

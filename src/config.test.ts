@@ -79,6 +79,16 @@ describe('loadConfig', () => {
         historyMaxPushes: undefined,
       },
       purgeIntervalMs: 3_600_000,
+      webhooks: {
+        allowPrivate: false,
+        timeoutMs: 10_000,
+        maxSubscriptions: 100,
+        retryBaseMs: 10_000,
+        retryMaxMs: 3_600_000,
+        maxAttempts: 20,
+        maxAgeMs: 259_200_000,
+        pollMs: 1000,
+      },
     });
   });
 
@@ -172,6 +182,14 @@ describe('loadConfig', () => {
         FOTA_HISTORY_RETENTION_DAYS: '0',
         FOTA_HISTORY_MAX_PUSHES: '200',
         FOTA_PURGE_INTERVAL_S: '60',
+        FOTA_WEBHOOK_ALLOW_PRIVATE: 'true',
+        FOTA_WEBHOOK_TIMEOUT_S: '5',
+        FOTA_WEBHOOK_MAX_SUBSCRIPTIONS: '3',
+        FOTA_WEBHOOK_RETRY_BASE_S: '0.5',
+        FOTA_WEBHOOK_RETRY_MAX_S: '60',
+        FOTA_WEBHOOK_MAX_ATTEMPTS: '7',
+        FOTA_WEBHOOK_MAX_AGE_S: '3600',
+        FOTA_WEBHOOK_POLL_S: '0.25',
       }),
     ).toEqual({
       httpPort: 80,
@@ -235,11 +253,25 @@ describe('loadConfig', () => {
         historyMaxPushes: 200,
       },
       purgeIntervalMs: 60_000,
+      webhooks: {
+        allowPrivate: true,
+        timeoutMs: 5000,
+        maxSubscriptions: 3,
+        retryBaseMs: 500,
+        retryMaxMs: 60_000,
+        maxAttempts: 7,
+        maxAgeMs: 3_600_000,
+        pollMs: 250,
+      },
     });
   });
 
   it.each<[string, string, RegExp]>([
     ['FOTA_HTTP_PORT', 'abc', /port number from 0 to 65535, not "abc"/],
+    ['FOTA_WEBHOOK_ALLOW_PRIVATE', 'maybe', /FOTA_WEBHOOK_ALLOW_PRIVATE must be true or false, not "maybe"/],
+    ['FOTA_WEBHOOK_MAX_ATTEMPTS', '0', /FOTA_WEBHOOK_MAX_ATTEMPTS must be a whole number from 1 to 1000/],
+    ['FOTA_WEBHOOK_RETRY_MAX_S', '1', /FOTA_WEBHOOK_RETRY_MAX_S must be at least FOTA_WEBHOOK_RETRY_BASE_S/],
+    ['FOTA_WEBHOOK_TIMEOUT_S', '0', /FOTA_WEBHOOK_TIMEOUT_S must be a number of seconds above 0/],
     ['FOTA_HTTP_PORT', '-1', /port number/],
     ['FOTA_HTTP_PORT', '65536', /port number/],
     ['FOTA_HTTP_PORT', '80.5', /port number/],

@@ -71,6 +71,21 @@ export interface Config {
   readonly retention: RetentionPolicy;
   /** How often the purge of old audit entries and push history runs. */
   readonly purgeIntervalMs: number;
+  readonly webhooks: WebhookSettings;
+}
+
+/** How webhook deliveries are posted and retried (docs/integrations.md). */
+export interface WebhookSettings {
+  /** Receivers on loopback, private and link-local addresses may be posted to. */
+  readonly allowPrivate: boolean;
+  readonly timeoutMs: number;
+  readonly maxSubscriptions: number;
+  readonly retryBaseMs: number;
+  readonly retryMaxMs: number;
+  readonly maxAttempts: number;
+  readonly maxAgeMs: number;
+  /** How often each node looks for due deliveries. */
+  readonly pollMs: number;
 }
 
 /** How a node joins the others through Redis. */
@@ -404,6 +419,30 @@ export const configVariables = [
     '3600',
     'seconds between two purges of old audit entries and push history (the first one this long, at most a minute, after the start); each deletes in batches of 1,000 rows',
   ],
+  [
+    'FOTA_WEBHOOK_ALLOW_PRIVATE',
+    'false',
+    'true: webhook receivers may be on loopback, private (10/8, 172.16/12, 192.168/16, fc00::/7) and link-local addresses (a receiver on the LAN); false refuses them, checked on every address a name resolves to',
+  ],
+  [
+    'FOTA_WEBHOOK_TIMEOUT_S',
+    '10',
+    'seconds one webhook try may take, connection and answer; redirects are not followed',
+  ],
+  ['FOTA_WEBHOOK_MAX_SUBSCRIPTIONS', '100', 'webhook subscriptions the server keeps at most'],
+  [
+    'FOTA_WEBHOOK_RETRY_BASE_S',
+    '10',
+    'seconds before the second try of a webhook delivery; each failure doubles it (with jitter)',
+  ],
+  ['FOTA_WEBHOOK_RETRY_MAX_S', '3600', 'the longest wait in seconds between two tries of a webhook delivery'],
+  ['FOTA_WEBHOOK_MAX_ATTEMPTS', '20', 'tries of a webhook delivery, the first included, before it is marked failed'],
+  [
+    'FOTA_WEBHOOK_MAX_AGE_S',
+    '259200',
+    'seconds after its event past which a webhook delivery is not tried again but marked failed (3 days)',
+  ],
+  ['FOTA_WEBHOOK_POLL_S', '1', 'seconds between two looks of a node for webhook deliveries that are due'],
 ] as const;
 
 /** Variables the `fota` client commands read (not the server): known, so not reported as unknown. */
@@ -655,6 +694,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     historyMaxPushes: cap('FOTA_HISTORY_MAX_PUSHES', '0'),
   };
   const purgeIntervalMs = seconds('FOTA_PURGE_INTERVAL_S', '3600');
+  const webhooks = readWebhooks(read, seconds, wholeNumber, problems);
 
   if (problems.length > 0) throw new ConfigError(problems);
   return {
@@ -697,6 +737,32 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     redis,
     retention,
     purgeIntervalMs,
+    webhooks,
+  };
+}
+
+function readWebhooks(
+  read: (name: string, fallback: string) => string,
+  seconds: (name: string, fallback: string) => number,
+  wholeNumber: (name: string, fallback: string, min: number, max: number) => number,
+  problems: string[],
+): WebhookSettings {
+  const privateText = read('FOTA_WEBHOOK_ALLOW_PRIVATE', 'false').toLowerCase();
+  if (!['true', 'false', '1', '0', 'yes', 'no'].includes(privateText)) {
+    problems.push(`FOTA_WEBHOOK_ALLOW_PRIVATE must be true or false, not "${privateText}"`);
+  }
+  const retryBaseMs = seconds('FOTA_WEBHOOK_RETRY_BASE_S', '10');
+  const retryMaxMs = seconds('FOTA_WEBHOOK_RETRY_MAX_S', '3600');
+  if (retryMaxMs < retryBaseMs) problems.push('FOTA_WEBHOOK_RETRY_MAX_S must be at least FOTA_WEBHOOK_RETRY_BASE_S');
+  return {
+    allowPrivate: ['true', '1', 'yes'].includes(privateText),
+    timeoutMs: seconds('FOTA_WEBHOOK_TIMEOUT_S', '10'),
+    maxSubscriptions: wholeNumber('FOTA_WEBHOOK_MAX_SUBSCRIPTIONS', '100', 1, 10_000),
+    retryBaseMs,
+    retryMaxMs,
+    maxAttempts: wholeNumber('FOTA_WEBHOOK_MAX_ATTEMPTS', '20', 1, 1000),
+    maxAgeMs: seconds('FOTA_WEBHOOK_MAX_AGE_S', '259200'),
+    pollMs: seconds('FOTA_WEBHOOK_POLL_S', '1'),
   };
 }
 

@@ -13,6 +13,7 @@ import { SignInPage } from './pages/SignInPage';
 import { TokensPage } from './pages/TokensPage';
 import { AuditPage } from './pages/AuditPage';
 import { UsersPage } from './pages/UsersPage';
+import { WebhooksPage } from './pages/WebhooksPage';
 import { Link, match, navigate, usePath } from './router';
 
 export const SignedContext = createContext<Signed>({ email: '', role: 'viewer', via: 'session' });
@@ -126,6 +127,7 @@ function Routes() {
   if (path === '/users') return <UsersPage />;
   if (path === '/tokens') return <TokensPage />;
   if (path === '/audit') return <AuditPage />;
+  if (path === '/webhooks') return <WebhooksPage />;
   if (path === '/' || path === '' || path === '/prototypes') return <PrototypesPage />;
   return <ErrorText title="No such page" error={new Error(`nothing is at ${path}`)} />;
 }

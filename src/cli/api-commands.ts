@@ -8,6 +8,7 @@ import { registerPushesCommands } from './pushes-commands.js';
 import { registerServerCommands } from './server-commands.js';
 import { registerSigningCommands } from './signing-commands.js';
 import { registerUserCommands } from './user-commands.js';
+import { registerWebhookCommands } from './webhook-commands.js';
 
 /**
  * Commands over the management API (prototypes, devices, firmware, pushes, the server, users and tokens): each is
@@ -23,4 +24,5 @@ export function registerApiCommands(program: Command): void {
   registerUserCommands(program);
   registerAuditCommands(program);
   registerSigningCommands(program);
+  registerWebhookCommands(program);
 }

@@ -18,6 +18,10 @@ import type {
   ServerInfoBody,
   SigningKeyBody,
   UserBody,
+  WebhookDeliveryBody,
+  WebhookDeliveryPageBody,
+  WebhookSubscriptionBody,
+  WebhookSubscriptionCreatedBody,
 } from './schemas.js';
 
 /**
@@ -442,7 +446,57 @@ export class HttpClient {
     }
     return response;
   }
+
+  // Webhooks (admins only).
+  webhooks(): Promise<WebhookSubscriptionBody[]> {
+    return this.request('GET', '/webhooks');
+  }
+  webhook(webhookId: string): Promise<WebhookSubscriptionBody> {
+    return this.request('GET', `/webhooks/${enc(webhookId)}`);
+  }
+  createWebhook(body: WebhookCreate): Promise<WebhookSubscriptionCreatedBody> {
+    return this.request('POST', '/webhooks', body);
+  }
+  editWebhook(webhookId: string, body: Partial<WebhookCreate>): Promise<WebhookSubscriptionBody> {
+    return this.request('PATCH', `/webhooks/${enc(webhookId)}`, body);
+  }
+  deleteWebhook(webhookId: string): Promise<void> {
+    return this.request('DELETE', `/webhooks/${enc(webhookId)}`);
+  }
+  rotateWebhookSecret(webhookId: string): Promise<WebhookSubscriptionCreatedBody> {
+    return this.request('POST', `/webhooks/${enc(webhookId)}/secret`);
+  }
+  pingWebhook(webhookId: string): Promise<WebhookDeliveryBody> {
+    return this.request('POST', `/webhooks/${enc(webhookId)}/ping`);
+  }
+  webhookDeliveries(
+    webhookId: string,
+    query: { before?: string; limit?: number; status?: 'pending' | 'delivered' | 'failed' } = {},
+  ): Promise<WebhookDeliveryPageBody> {
+    const params = new URLSearchParams();
+    if (query.before) params.set('before', query.before);
+    if (query.limit) params.set('limit', String(query.limit));
+    if (query.status) params.set('status', query.status);
+    const text = params.toString();
+    return this.request('GET', `/webhooks/${enc(webhookId)}/deliveries${text ? `?${text}` : ''}`);
+  }
+  webhookDelivery(webhookId: string, deliveryId: string): Promise<WebhookDeliveryBody> {
+    return this.request('GET', `/webhooks/${enc(webhookId)}/deliveries/${enc(deliveryId)}`);
+  }
+  redeliverWebhook(webhookId: string, deliveryId: string): Promise<WebhookDeliveryBody> {
+    return this.request('POST', `/webhooks/${enc(webhookId)}/deliveries/${enc(deliveryId)}/redeliver`);
+  }
 }
+
+/** A webhook subscription to create: events from `webhookEvents`. */
+export interface WebhookCreate {
+  readonly url: string;
+  readonly events: readonly string[];
+  readonly description?: string;
+  readonly enabled?: boolean;
+}
+
+export { webhookEventTypes as webhookEvents } from '../domain/webhooks/model.js';
 
 /** The upload's text fields, as the API names them. */
 function firmwareFields(upload: FirmwareUpload): Array<readonly [string, string]> {

@@ -505,3 +505,98 @@ export const KeyIdQuery = Type.Object(
 export type SigningKeyBody = Static<typeof SigningKey>;
 export type FirmwareSignatureBody = Static<typeof FirmwareSignature>;
 export type ManifestToSignBody = Static<typeof ManifestToSign>;
+// Webhooks (docs/integrations.md).
+
+export const WebhookEventName = Type.Union(
+  [
+    Type.Literal('firmware.uploaded'),
+    Type.Literal('push.created'),
+    Type.Literal('device.upgraded'),
+    Type.Literal('device.failed'),
+  ],
+  { description: 'an event a subscription may ask for (`ping` is only sent on request)' },
+);
+
+export const WebhookSubscription = Type.Object({
+  webhookId: Type.String({ examples: ['wh_3kQd9Xa0LmZp'] }),
+  url: Type.String({ description: 'http:// or https://; deliveries are POSTed here' }),
+  description: Type.String(),
+  events: Type.Array(WebhookEventName),
+  enabled: Type.Boolean({ description: 'false: no new deliveries are written, pending ones wait' }),
+  createdBy: Type.String(),
+  createdAt: Type.String({ format: 'date-time' }),
+  updatedAt: Type.String({ format: 'date-time' }),
+});
+
+export const WebhookSubscriptionCreated = Type.Intersect([
+  WebhookSubscription,
+  Type.Object({
+    secret: Type.String({
+      description: 'signs every delivery (Fota-Webhook-Signature); shown only in this answer and on rotation',
+    }),
+  }),
+]);
+
+export const WebhookSubscriptionCreate = Type.Object(
+  {
+    url: Type.String({ minLength: 1, maxLength: 2000 }),
+    description: Type.Optional(Type.String({ maxLength: 2000 })),
+    events: Type.Array(Type.String({ maxLength: 64 }), { minItems: 1, maxItems: 16 }),
+    enabled: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+
+export const WebhookSubscriptionPatch = Type.Partial(WebhookSubscriptionCreate, { additionalProperties: false });
+
+export const WebhookParams = Type.Object({ webhookId: Type.String({ minLength: 1, maxLength: 64 }) });
+export const WebhookDeliveryParams = Type.Object({
+  webhookId: Type.String({ minLength: 1, maxLength: 64 }),
+  deliveryId: Type.String({ minLength: 1, maxLength: 64 }),
+});
+
+export const WebhookAttempt = Type.Object({
+  attempt: Type.Integer({ minimum: 1 }),
+  at: Type.String({ format: 'date-time' }),
+  durationMs: Type.Integer(),
+  httpStatus: Type.Union([Type.Integer(), Type.Null()], { description: 'null when no answer came' }),
+  error: Type.Union([Type.String(), Type.Null()], { description: 'why it was not a 2xx; null when it was' }),
+  responseExcerpt: Type.Union([Type.String(), Type.Null()], {
+    description: "the first 1024 bytes of the receiver's answer",
+  }),
+});
+
+export const WebhookDelivery = Type.Object({
+  deliveryId: Type.String({ description: 'the Fota-Webhook-Id header: the same on every try and redelivery' }),
+  webhookId: Type.String(),
+  eventId: Type.String({ description: "the body's `id`: the same for every subscription that gets the event" }),
+  event: Type.String(),
+  status: Type.Union([Type.Literal('pending'), Type.Literal('delivered'), Type.Literal('failed')]),
+  attempts: Type.Array(WebhookAttempt),
+  nextAttemptAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], {
+    description: 'while pending: when the next try is due',
+  }),
+  createdAt: Type.String({ format: 'date-time' }),
+  finishedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  body: Type.String({ description: 'the JSON body as posted and signed' }),
+});
+
+export const WebhookDeliveryQuery = Type.Object(
+  {
+    before: Type.Optional(Type.String({ maxLength: 64, description: 'a deliveryId: the page of older deliveries' })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
+    status: Type.Optional(Type.String({ maxLength: 16, description: 'pending, delivered or failed' })),
+  },
+  { additionalProperties: false },
+);
+
+export const WebhookDeliveryPage = Type.Object({
+  deliveries: Type.Array(WebhookDelivery),
+  nextCursor: Type.Union([Type.String(), Type.Null()], { description: 'pass as `before` for older deliveries' }),
+});
+
+export type WebhookSubscriptionBody = Static<typeof WebhookSubscription>;
+export type WebhookSubscriptionCreatedBody = Static<typeof WebhookSubscriptionCreated>;
+export type WebhookDeliveryBody = Static<typeof WebhookDelivery>;
+export type WebhookDeliveryPageBody = Static<typeof WebhookDeliveryPage>;
+export type WebhookAttemptBody = Static<typeof WebhookAttempt>;

@@ -174,4 +174,46 @@ export interface Tables {
   audit_entries: AuditEntryTable;
   signing_keys: SigningKeyTable;
   firmware_signatures: FirmwareSignatureTable;
+  webhook_subscriptions: WebhookSubscriptionTable;
+  webhook_deliveries: WebhookDeliveryTable;
+  webhook_attempts: WebhookAttemptTable;
+}
+
+/** Migration 0007. `events` is a JSON array of event types; `enabled` 0 or 1. */
+export interface WebhookSubscriptionTable {
+  id: string;
+  url: string;
+  description: string;
+  events: string;
+  secret: string;
+  enabled: number;
+  created_by: string;
+  created_at: number;
+  updated_at: number;
+}
+
+/** One event for one subscription; `next_attempt_at` is also the end of a claim's lease. */
+export interface WebhookDeliveryTable {
+  id: string;
+  subscription_id: string;
+  event_id: string;
+  event_type: string;
+  body: string;
+  status: string;
+  attempts: number;
+  next_attempt_at: number;
+  lease_token: string | null;
+  created_at: number;
+  finished_at: number | null;
+}
+
+export interface WebhookAttemptTable {
+  id: Generated<number>;
+  delivery_id: string;
+  attempt: number;
+  at: number;
+  duration_ms: number;
+  http_status: number | null;
+  error: string | null;
+  response_excerpt: string | null;
 }

@@ -34,6 +34,29 @@ export type DomainEvent =
       readonly firmwareId: string;
       readonly at: Date;
     }
+  /** A firmware was stored (not a retry of a stored upload). */
+  | {
+      readonly type: 'firmware.uploaded';
+      readonly firmwareId: string;
+      readonly prototypeId: string;
+      readonly name: string;
+      readonly version: string;
+      readonly size: number;
+      readonly sha256: string;
+      readonly createdBy: string;
+      readonly at: Date;
+    }
+  /** A push was planned and recorded; its targets' statuses follow as `push.progress`. */
+  | {
+      readonly type: 'push.created';
+      readonly pushId: string;
+      readonly firmwareId: string;
+      readonly prototypeId: string;
+      readonly version: string;
+      readonly createdBy: string;
+      readonly counts: Readonly<Record<string, number>>;
+      readonly at: Date;
+    }
   | {
       readonly type: 'push.progress';
       readonly pushId: string;

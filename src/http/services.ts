@@ -10,6 +10,7 @@ import type { FirmwareService } from '../domain/services/firmwares.js';
 import type { PrototypeService } from '../domain/services/prototypes.js';
 import type { PushService } from '../domain/services/pushes.js';
 import type { SigningService } from '../domain/services/signing.js';
+import type { WebhookService } from '../domain/services/webhooks.js';
 
 /** What the HTTP adapters call. Built once by the composition root. */
 export interface HttpServices {
@@ -26,6 +27,8 @@ export interface HttpServices {
   readonly accounts: AccountService;
   /** The audit log: every management action is recorded, admins read it. */
   readonly audit: AuditService;
+  /** Webhook subscriptions and their deliveries; absent in test rigs that build services by hand. */
+  readonly webhooks?: WebhookService;
   /** The public download URL of a firmware. */
   readonly firmwareUrl: (firmwareId: string) => string;
   /**

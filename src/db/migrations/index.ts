@@ -6,6 +6,7 @@ import * as pushGateway from './0003_push_gateway.js';
 import * as accounts from './0004_accounts.js';
 import * as linkit7681 from './0005_linkit7681.js';
 import * as signing from './0006_signing.js';
+import * as webhooks from './0007_webhooks.js';
 import * as audit from './0008_audit.js';
 
 /** A migration, written once for every engine: what differs comes from the engine. */
@@ -20,6 +21,7 @@ const steps: Record<string, Step> = {
   '0004_accounts': accounts,
   '0005_linkit7681': linkit7681,
   '0006_signing': signing,
+  '0007_webhooks': webhooks,
   '0008_audit': audit,
 };
 

@@ -43,7 +43,11 @@ describe('SQLite files of earlier versions', () => {
           ? statement.replace(/\)$/, `, "board" text default 'mcs' not null)`)
           : statement,
       );
-    const earlier = (await schemaOf(database.db)).filter((statement) => earlierTables.has(tableOf(statement)));
+    // Later migrations' tables are left out, and their indexes on earlier tables (0008: pushes_created).
+    const laterIndexes = /INDEX "pushes_created"/;
+    const earlier = (await schemaOf(database.db)).filter(
+      (statement) => earlierTables.has(tableOf(statement)) && !laterIndexes.test(statement),
+    );
     expect(earlier).toEqual(expected);
     await database.db.destroy();
   });

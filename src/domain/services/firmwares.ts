@@ -1,7 +1,8 @@
 import type { Readable } from 'node:stream';
-import { requireRole } from '../access.js';
+import { actorName, requireRole } from '../access.js';
 import { byVersion } from '../compatibility.js';
 import { DomainError, invalid, notFound } from '../errors.js';
+import type { EventBus } from '../events.js';
 import { cleanFileName } from '../file-name.js';
 import { newFirmwareId } from '../ids.js';
 import type { Actor, Firmware, Prerequisites, VersionPolicy } from '../model.js';
@@ -40,6 +41,8 @@ export class FirmwareService {
       readonly listRunningDevices: (firmwareId: string) => Promise<string[]>;
       /** Runs once a new firmware is stored (signing it); its failure does not undo the upload. */
       readonly afterCreate?: ((firmware: Firmware) => Promise<void>) | undefined;
+      /** Told of each firmware stored (`firmware.uploaded`), for webhooks. */
+      readonly events?: EventBus;
     },
   ) {}
 
@@ -110,6 +113,19 @@ export class FirmwareService {
       );
       const created = stored.id === firmware.id;
       if (created) await this.deps.afterCreate?.(stored);
+      if (created) {
+        this.deps.events?.publish({
+          type: 'firmware.uploaded',
+          firmwareId: stored.id,
+          prototypeId: stored.prototypeId,
+          name: stored.name,
+          version: stored.version,
+          size: stored.size,
+          sha256: stored.sha256,
+          createdBy: actorName(actor),
+          at: stored.createdAt,
+        });
+      }
       return { firmware: stored, created };
     } finally {
       await this.deps.blobs.discard(staged);

@@ -136,6 +136,16 @@ export class PushService {
 
     const counts = emptyCounts();
     for (const target of planned) counts[target.status]++;
+    this.deps.events.publish({
+      type: 'push.created',
+      pushId: push.id,
+      firmwareId: push.firmwareId,
+      prototypeId: push.prototypeId,
+      version: push.version,
+      createdBy: push.createdBy,
+      counts: { ...counts },
+      at: push.createdAt,
+    });
     return summarize(push, counts);
   }
 

@@ -16,6 +16,7 @@ import { sessionRoutes } from './session.js';
 import { signingRoutes } from './signing.js';
 import { tokenRoutes } from './tokens.js';
 import { userRoutes } from './users.js';
+import { webhookRoutes } from './webhooks.js';
 
 export interface ManagementOptions {
   readonly services: HttpServices;
@@ -77,4 +78,5 @@ export const managementApi: FastifyPluginAsync<ManagementOptions> = async (
   await app.register(userRoutes, { services });
   await app.register(tokenRoutes, { services });
   await app.register(auditRoutes, { services });
+  if (services.webhooks) await app.register(webhookRoutes, { webhooks: services.webhooks });
 };

@@ -1,0 +1,325 @@
+import {
+  Alert,
+  Badge,
+  Button,
+  Checkbox,
+  Code,
+  CopyButton,
+  Group,
+  Modal,
+  Stack,
+  Table,
+  Text,
+  TextInput,
+  Title,
+} from '@mantine/core';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useState } from 'react';
+import type {
+  WebhookDeliveryBody,
+  WebhookSubscriptionBody,
+  WebhookSubscriptionCreatedBody,
+} from '../../../src/contract/schemas.js';
+import { webhookEvents } from '../../../src/contract/http-client.js';
+import { client } from '../api';
+import { Dialog, Empty, ErrorText, formatDate, Loading } from '../components';
+
+const deliveryColors: Record<string, string> = { pending: 'yellow', delivered: 'green', failed: 'red' };
+
+/** Webhook subscriptions (admins only): create one and see its secret once, read the delivery log, redeliver. */
+export function WebhooksPage() {
+  const hooks = useQuery({ queryKey: ['webhooks'], queryFn: () => client.webhooks() });
+  const [creating, setCreating] = useState(false);
+  const [created, setCreated] = useState<WebhookSubscriptionCreatedBody | undefined>();
+  const [selected, setSelected] = useState<string | undefined>();
+  const [deleting, setDeleting] = useState<WebhookSubscriptionBody | undefined>();
+  return (
+    <Stack>
+      <Group justify="space-between">
+        <Title order={2}>Webhooks</Title>
+        <Button onClick={() => setCreating(true)}>+ Create webhook</Button>
+      </Group>
+      <Text c="dimmed" size="sm">
+        Each event a webhook asks for is POSTed to its URL, signed with its secret (<Code>Fota-Webhook-Signature</Code>
+        ), and retried with back-off until the receiver answers 2xx.
+      </Text>
+      {hooks.isPending && <Loading what="webhooks" />}
+      {hooks.isError && <ErrorText error={hooks.error} title="The webhooks could not be read" />}
+      {hooks.data?.length === 0 && <Empty>No webhook yet: create one to tell another system what happens.</Empty>}
+      {hooks.data !== undefined && hooks.data.length > 0 && (
+        <Table.ScrollContainer minWidth={760}>
+          <Table striped highlightOnHover aria-label="Webhooks">
+            <Table.Thead>
+              <Table.Tr>
+                <Table.Th>URL</Table.Th>
+                <Table.Th>Events</Table.Th>
+                <Table.Th>Enabled</Table.Th>
+                <Table.Th>Created</Table.Th>
+                <Table.Th>Actions</Table.Th>
+              </Table.Tr>
+            </Table.Thead>
+            <Table.Tbody>
+              {hooks.data.map((hook) => (
+                <Table.Tr key={hook.webhookId}>
+                  <Table.Td style={{ wordBreak: 'break-all' }}>{hook.url}</Table.Td>
+                  <Table.Td>{hook.events.join(', ')}</Table.Td>
+                  <Table.Td>{hook.enabled ? 'yes' : 'no'}</Table.Td>
+                  <Table.Td>{formatDate(hook.createdAt)}</Table.Td>
+                  <Table.Td>
+                    <Group gap="xs" wrap="nowrap">
+                      <Button size="compact-sm" variant="light" onClick={() => setSelected(hook.webhookId)}>
+                        Deliveries
+                      </Button>
+                      <Button
+                        size="compact-sm"
+                        variant="light"
+                        color="red"
+                        aria-label={`Delete ${hook.url}`}
+                        onClick={() => setDeleting(hook)}
+                      >
+                        Delete
+                      </Button>
+                    </Group>
+                  </Table.Td>
+                </Table.Tr>
+              ))}
+            </Table.Tbody>
+          </Table>
+        </Table.ScrollContainer>
+      )}
+      {selected !== undefined && <Deliveries webhookId={selected} />}
+      {creating && (
+        <CreateWebhook
+          onClose={() => setCreating(false)}
+          onCreated={(hook) => {
+            setCreating(false);
+            setCreated(hook);
+            setSelected(hook.webhookId);
+          }}
+        />
+      )}
+      {created !== undefined && <NewSecret hook={created} onClose={() => setCreated(undefined)} />}
+      {deleting !== undefined && (
+        <DeleteWebhook
+          hook={deleting}
+          onClose={() => {
+            if (selected === deleting.webhookId) setSelected(undefined);
+            setDeleting(undefined);
+          }}
+        />
+      )}
+    </Stack>
+  );
+}
+
+function CreateWebhook({
+  onClose,
+  onCreated,
+}: {
+  onClose: () => void;
+  onCreated: (hook: WebhookSubscriptionCreatedBody) => void;
+}) {
+  const queries = useQueryClient();
+  const [url, setUrl] = useState('');
+  const [description, setDescription] = useState('');
+  const [events, setEvents] = useState<string[]>(['firmware.uploaded']);
+  const create = useMutation({
+    mutationFn: () => client.createWebhook({ url: url.trim(), events, description: description.trim() }),
+    onSuccess: (hook) => {
+      void queries.invalidateQueries({ queryKey: ['webhooks'] });
+      onCreated(hook);
+    },
+  });
+  return (
+    <Dialog
+      title="Create webhook"
+      onClose={onClose}
+      error={create.error}
+      errorTitle="Not created"
+      onSubmit={() => create.mutate()}
+      action={
+        <Button type="submit" loading={create.isPending}>
+          Create
+        </Button>
+      }
+    >
+      <TextInput
+        label="URL"
+        description="http:// or https://; the deliveries are POSTed here"
+        required
+        maxLength={2000}
+        data-autofocus
+        value={url}
+        onChange={(e) => setUrl(e.currentTarget.value)}
+      />
+      <TextInput
+        label="Description"
+        maxLength={2000}
+        value={description}
+        onChange={(e) => setDescription(e.currentTarget.value)}
+      />
+      <Checkbox.Group label="Events" value={events} onChange={setEvents}>
+        <Stack gap={4} mt={4}>
+          {webhookEvents.map((event) => (
+            <Checkbox key={event} value={event} label={event} />
+          ))}
+        </Stack>
+      </Checkbox.Group>
+    </Dialog>
+  );
+}
+
+/** The secret, shown this once: the receiver checks each signature with it. */
+function NewSecret({ hook, onClose }: { hook: WebhookSubscriptionCreatedBody; onClose: () => void }) {
+  return (
+    <Modal opened onClose={onClose} title="Webhook created" closeOnClickOutside={false} size="lg">
+      <Stack gap="sm">
+        <Alert color="yellow" title="Copy the secret now: it is shown only this once" role="alert">
+          The receiver checks every delivery&apos;s signature with it. If you lose it, rotate it.
+        </Alert>
+        <Code block aria-label="Webhook secret" style={{ wordBreak: 'break-all', whiteSpace: 'pre-wrap' }}>
+          {hook.secret}
+        </Code>
+        <Group justify="flex-end">
+          <CopyButton value={hook.secret}>
+            {({ copied, copy }) => (
+              <Button variant="light" onClick={copy} aria-label="Copy the secret">
+                {copied ? 'Copied' : 'Copy'}
+              </Button>
+            )}
+          </CopyButton>
+          <Button onClick={onClose}>Done</Button>
+        </Group>
+      </Stack>
+    </Modal>
+  );
+}
+
+/** The delivery log of one webhook: newest first, every attempt, Redeliver and a test ping. */
+function Deliveries({ webhookId }: { webhookId: string }) {
+  const queries = useQueryClient();
+  const key = ['webhooks', webhookId, 'deliveries'];
+  const log = useQuery({
+    queryKey: key,
+    queryFn: () => client.webhookDeliveries(webhookId, { limit: 50 }),
+    refetchInterval: 3000,
+  });
+  const refresh = () => void queries.invalidateQueries({ queryKey: key });
+  const redeliver = useMutation({
+    mutationFn: (deliveryId: string) => client.redeliverWebhook(webhookId, deliveryId),
+    onSuccess: refresh,
+  });
+  const ping = useMutation({ mutationFn: () => client.pingWebhook(webhookId), onSuccess: refresh });
+  return (
+    <Stack gap="sm" aria-label="Delivery log">
+      <Group justify="space-between">
+        <Title order={3}>Deliveries</Title>
+        <Button variant="light" loading={ping.isPending} onClick={() => ping.mutate()}>
+          Send test ping
+        </Button>
+      </Group>
+      {ping.error && <ErrorText error={ping.error} title="No ping queued" />}
+      {redeliver.error && <ErrorText error={redeliver.error} title="Not redelivered" />}
+      {log.isPending && <Loading what="deliveries" />}
+      {log.isError && <ErrorText error={log.error} title="The deliveries could not be read" />}
+      {log.data?.deliveries.length === 0 && <Empty>No delivery yet.</Empty>}
+      {log.data?.deliveries.map((delivery) => (
+        <Delivery
+          key={delivery.deliveryId}
+          delivery={delivery}
+          redelivering={redeliver.isPending && redeliver.variables === delivery.deliveryId}
+          onRedeliver={() => redeliver.mutate(delivery.deliveryId)}
+        />
+      ))}
+    </Stack>
+  );
+}
+
+function Delivery({
+  delivery,
+  redelivering,
+  onRedeliver,
+}: {
+  delivery: WebhookDeliveryBody;
+  redelivering: boolean;
+  onRedeliver: () => void;
+}) {
+  return (
+    <Stack gap={4}>
+      <Group justify="space-between">
+        <Group gap="xs">
+          <Badge color={deliveryColors[delivery.status] ?? 'gray'} variant="light">
+            {delivery.status}
+          </Badge>
+          <Text fw={500}>{delivery.event}</Text>
+          <Text size="sm" c="dimmed">
+            {delivery.deliveryId} · {formatDate(delivery.createdAt)}
+            {delivery.nextAttemptAt !== null ? ` · next try ${formatDate(delivery.nextAttemptAt)}` : ''}
+          </Text>
+        </Group>
+        <Button
+          size="compact-sm"
+          variant="light"
+          loading={redelivering}
+          aria-label={`Redeliver ${delivery.deliveryId}`}
+          onClick={onRedeliver}
+        >
+          Redeliver
+        </Button>
+      </Group>
+      {delivery.attempts.length > 0 && (
+        <Table aria-label={`Attempts of ${delivery.deliveryId}`}>
+          <Table.Thead>
+            <Table.Tr>
+              <Table.Th>#</Table.Th>
+              <Table.Th>At</Table.Th>
+              <Table.Th>Took</Table.Th>
+              <Table.Th>Answer</Table.Th>
+              <Table.Th>Body</Table.Th>
+            </Table.Tr>
+          </Table.Thead>
+          <Table.Tbody>
+            {delivery.attempts.map((attempt) => (
+              <Table.Tr key={attempt.attempt}>
+                <Table.Td>{attempt.attempt}</Table.Td>
+                <Table.Td>{formatDate(attempt.at)}</Table.Td>
+                <Table.Td>{attempt.durationMs} ms</Table.Td>
+                <Table.Td>
+                  {attempt.httpStatus !== null ? `HTTP ${attempt.httpStatus}` : ''}
+                  {attempt.error !== null ? ` ${attempt.error}` : ''}
+                </Table.Td>
+                <Table.Td style={{ wordBreak: 'break-all' }}>{attempt.responseExcerpt ?? ''}</Table.Td>
+              </Table.Tr>
+            ))}
+          </Table.Tbody>
+        </Table>
+      )}
+    </Stack>
+  );
+}
+
+function DeleteWebhook({ hook, onClose }: { hook: WebhookSubscriptionBody; onClose: () => void }) {
+  const queries = useQueryClient();
+  const remove = useMutation({
+    mutationFn: () => client.deleteWebhook(hook.webhookId),
+    onSuccess: () => {
+      void queries.invalidateQueries({ queryKey: ['webhooks'] });
+      onClose();
+    },
+  });
+  return (
+    <Dialog
+      title="Delete this webhook?"
+      onClose={onClose}
+      error={remove.error}
+      errorTitle="Not deleted"
+      action={
+        <Button color="red" loading={remove.isPending} onClick={() => remove.mutate()}>
+          Delete
+        </Button>
+      }
+    >
+      <Text>{hook.url} gets nothing more; its deliveries, pending ones included, are deleted with it.</Text>
+    </Dialog>
+  );
+}
