@@ -4,7 +4,7 @@ import { useState, type FormEvent } from 'react';
 import type { AuditEntryBody, AuditFiltersBody } from '../../../src/contract/schemas.js';
 import { client } from '../api';
 import { useSigned } from '../App';
-import { ErrorText, formatDate, QueryState } from '../components';
+import { DataTable, ErrorText, formatDate, QueryState } from '../components';
 
 const actorText = (entry: AuditEntryBody): string => {
   const { actor } = entry;
@@ -89,40 +89,31 @@ export function AuditPage() {
       >
         {(data) => (
           <>
-            <Table.ScrollContainer minWidth={900}>
-              <Table striped highlightOnHover aria-label="Audit log">
-                <Table.Thead>
-                  <Table.Tr>
-                    <Table.Th>Time</Table.Th>
-                    <Table.Th>Actor</Table.Th>
-                    <Table.Th>Address</Table.Th>
-                    <Table.Th>Kind</Table.Th>
-                    <Table.Th>Target</Table.Th>
-                    <Table.Th>Result</Table.Th>
+            <DataTable
+              label="Audit log"
+              minWidth={900}
+              highlightOnHover
+              columns={['Time', 'Actor', 'Address', 'Kind', 'Target', 'Result']}
+            >
+              {data.pages
+                .flatMap((page) => page.entries)
+                .map((entry) => (
+                  <Table.Tr key={entry.id}>
+                    <Table.Td>{formatDate(entry.at)}</Table.Td>
+                    <Table.Td>{actorText(entry)}</Table.Td>
+                    <Table.Td>{entry.address}</Table.Td>
+                    <Table.Td>{entry.kind}</Table.Td>
+                    <Table.Td>{entry.target ? `${entry.target.type} ${entry.target.id}` : ''}</Table.Td>
+                    <Table.Td>
+                      <Badge color={entry.result.outcome === 'success' ? 'green' : 'red'} variant="light">
+                        {entry.result.outcome === 'success'
+                          ? entry.result.status
+                          : `${entry.result.status} ${entry.result.code ?? ''}`}
+                      </Badge>
+                    </Table.Td>
                   </Table.Tr>
-                </Table.Thead>
-                <Table.Tbody>
-                  {data.pages
-                    .flatMap((page) => page.entries)
-                    .map((entry) => (
-                      <Table.Tr key={entry.id}>
-                        <Table.Td>{formatDate(entry.at)}</Table.Td>
-                        <Table.Td>{actorText(entry)}</Table.Td>
-                        <Table.Td>{entry.address}</Table.Td>
-                        <Table.Td>{entry.kind}</Table.Td>
-                        <Table.Td>{entry.target ? `${entry.target.type} ${entry.target.id}` : ''}</Table.Td>
-                        <Table.Td>
-                          <Badge color={entry.result.outcome === 'success' ? 'green' : 'red'} variant="light">
-                            {entry.result.outcome === 'success'
-                              ? entry.result.status
-                              : `${entry.result.status} ${entry.result.code ?? ''}`}
-                          </Badge>
-                        </Table.Td>
-                      </Table.Tr>
-                    ))}
-                </Table.Tbody>
-              </Table>
-            </Table.ScrollContainer>
+                ))}
+            </DataTable>
             {log.hasNextPage && (
               <Button variant="default" loading={log.isFetchingNextPage} onClick={() => void log.fetchNextPage()}>
                 Older entries

@@ -13,7 +13,7 @@ import {
   TextInput,
   Title,
 } from '@mantine/core';
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
 import type {
   WebhookDeliveryBody,
@@ -22,7 +22,7 @@ import type {
 } from '../../../src/contract/schemas.js';
 import { webhookEvents } from '../../../src/contract/http-client.js';
 import { client } from '../api';
-import { Dialog, Empty, ErrorText, formatDate, Loading } from '../components';
+import { DataTable, Dialog, Empty, ErrorText, formatDate, Loading, useChange } from '../components';
 
 const deliveryColors: Record<string, string> = { pending: 'yellow', delivered: 'green', failed: 'red' };
 
@@ -47,45 +47,37 @@ export function WebhooksPage() {
       {hooks.isError && <ErrorText error={hooks.error} title="The webhooks could not be read" />}
       {hooks.data?.length === 0 && <Empty>No webhook yet: create one to tell another system what happens.</Empty>}
       {hooks.data !== undefined && hooks.data.length > 0 && (
-        <Table.ScrollContainer minWidth={760}>
-          <Table striped highlightOnHover aria-label="Webhooks">
-            <Table.Thead>
-              <Table.Tr>
-                <Table.Th>URL</Table.Th>
-                <Table.Th>Events</Table.Th>
-                <Table.Th>Enabled</Table.Th>
-                <Table.Th>Created</Table.Th>
-                <Table.Th>Actions</Table.Th>
-              </Table.Tr>
-            </Table.Thead>
-            <Table.Tbody>
-              {hooks.data.map((hook) => (
-                <Table.Tr key={hook.webhookId}>
-                  <Table.Td style={{ wordBreak: 'break-all' }}>{hook.url}</Table.Td>
-                  <Table.Td>{hook.events.join(', ')}</Table.Td>
-                  <Table.Td>{hook.enabled ? 'yes' : 'no'}</Table.Td>
-                  <Table.Td>{formatDate(hook.createdAt)}</Table.Td>
-                  <Table.Td>
-                    <Group gap="xs" wrap="nowrap">
-                      <Button size="compact-sm" variant="light" onClick={() => setSelected(hook.webhookId)}>
-                        Deliveries
-                      </Button>
-                      <Button
-                        size="compact-sm"
-                        variant="light"
-                        color="red"
-                        aria-label={`Delete ${hook.url}`}
-                        onClick={() => setDeleting(hook)}
-                      >
-                        Delete
-                      </Button>
-                    </Group>
-                  </Table.Td>
-                </Table.Tr>
-              ))}
-            </Table.Tbody>
-          </Table>
-        </Table.ScrollContainer>
+        <DataTable
+          label="Webhooks"
+          minWidth={760}
+          highlightOnHover
+          columns={['URL', 'Events', 'Enabled', 'Created', 'Actions']}
+        >
+          {hooks.data.map((hook) => (
+            <Table.Tr key={hook.webhookId}>
+              <Table.Td style={{ wordBreak: 'break-all' }}>{hook.url}</Table.Td>
+              <Table.Td>{hook.events.join(', ')}</Table.Td>
+              <Table.Td>{hook.enabled ? 'yes' : 'no'}</Table.Td>
+              <Table.Td>{formatDate(hook.createdAt)}</Table.Td>
+              <Table.Td>
+                <Group gap="xs" wrap="nowrap">
+                  <Button size="compact-sm" variant="light" onClick={() => setSelected(hook.webhookId)}>
+                    Deliveries
+                  </Button>
+                  <Button
+                    size="compact-sm"
+                    variant="light"
+                    color="red"
+                    aria-label={`Delete ${hook.url}`}
+                    onClick={() => setDeleting(hook)}
+                  >
+                    Delete
+                  </Button>
+                </Group>
+              </Table.Td>
+            </Table.Tr>
+          ))}
+        </DataTable>
       )}
       {selected !== undefined && <Deliveries webhookId={selected} />}
       {creating && (
@@ -119,17 +111,14 @@ function CreateWebhook({
   onClose: () => void;
   onCreated: (hook: WebhookSubscriptionCreatedBody) => void;
 }) {
-  const queries = useQueryClient();
   const [url, setUrl] = useState('');
   const [description, setDescription] = useState('');
   const [events, setEvents] = useState<string[]>(['firmware.uploaded']);
-  const create = useMutation({
-    mutationFn: () => client.createWebhook({ url: url.trim(), events, description: description.trim() }),
-    onSuccess: (hook) => {
-      void queries.invalidateQueries({ queryKey: ['webhooks'] });
-      onCreated(hook);
-    },
-  });
+  const create = useChange(
+    () => client.createWebhook({ url: url.trim(), events, description: description.trim() }),
+    [['webhooks']],
+    onCreated,
+  );
   return (
     <Dialog
       title="Create webhook"
@@ -197,19 +186,14 @@ function NewSecret({ hook, onClose }: { hook: WebhookSubscriptionCreatedBody; on
 
 /** The delivery log of one webhook: newest first, every attempt, Redeliver and a test ping. */
 function Deliveries({ webhookId }: { webhookId: string }) {
-  const queries = useQueryClient();
   const key = ['webhooks', webhookId, 'deliveries'];
   const log = useQuery({
     queryKey: key,
     queryFn: () => client.webhookDeliveries(webhookId, { limit: 50 }),
     refetchInterval: 3000,
   });
-  const refresh = () => void queries.invalidateQueries({ queryKey: key });
-  const redeliver = useMutation({
-    mutationFn: (deliveryId: string) => client.redeliverWebhook(webhookId, deliveryId),
-    onSuccess: refresh,
-  });
-  const ping = useMutation({ mutationFn: () => client.pingWebhook(webhookId), onSuccess: refresh });
+  const redeliver = useChange((deliveryId: string) => client.redeliverWebhook(webhookId, deliveryId), [key]);
+  const ping = useChange(() => client.pingWebhook(webhookId), [key]);
   return (
     <Stack gap="sm" aria-label="Delivery log">
       <Group justify="space-between">
@@ -299,14 +283,7 @@ function Delivery({
 }
 
 function DeleteWebhook({ hook, onClose }: { hook: WebhookSubscriptionBody; onClose: () => void }) {
-  const queries = useQueryClient();
-  const remove = useMutation({
-    mutationFn: () => client.deleteWebhook(hook.webhookId),
-    onSuccess: () => {
-      void queries.invalidateQueries({ queryKey: ['webhooks'] });
-      onClose();
-    },
-  });
+  const remove = useChange(() => client.deleteWebhook(hook.webhookId), [['webhooks']], onClose);
   return (
     <Dialog
       title="Delete this webhook?"
