@@ -49,6 +49,24 @@ becomes current and retires the one before, which stays listed: what it signed s
   });
 
   withApiOptions(
+    prototypes
+      .command('signatures')
+      .description("list the signed manifests of a prototype's firmware, one per firmware and key")
+      .argument('<prototypeId>', 'the prototype'),
+  ).action(async (prototypeId: string, options: ApiOptions) => {
+    show(options, await connect(options).prototypeSignatures(prototypeId), signatureTable);
+  });
+
+  withApiOptions(
+    commandNamed(program, 'firmware')
+      .command('signatures')
+      .description("list a firmware's signed manifests, one per key that signed it")
+      .argument('<fwId>', 'the firmware'),
+  ).action(async (fwId: string, options: ApiOptions) => {
+    show(options, await connect(options).firmwareSignatures(fwId), signatureTable);
+  });
+
+  withApiOptions(
     signingKey
       .command('list')
       .description("list a prototype's signing keys, newest first, retired ones included")
@@ -279,3 +297,16 @@ const describeManifest = (manifest: Manifest): string =>
     ['sha256', manifest.sha256],
     ['created', manifest.createdAt],
   ]);
+
+const signatureTable = (signatures: readonly FirmwareSignatureBody[]): string =>
+  signatures.length === 0
+    ? 'No signed manifest.\n'
+    : table(
+        ['FIRMWARE', 'KEY ID', 'SIGNED', 'MANIFEST'],
+        signatures.map((signature) => [
+          signature.fwId,
+          signature.keyId,
+          formatTime(signature.signedAt),
+          signature.manifestUrl,
+        ]),
+      );
