@@ -171,8 +171,9 @@ async function whereTheyWent(swarms: Swarms, cluster: Cluster): Promise<string> 
   const open = stats.reduce((sum, stat) => sum + stat.open, 0);
   const dropped = stats.reduce((sum, stat) => sum + stat.dropped, 0);
   const first = stats.find((stat) => stat.firstDrop !== undefined)?.firstDrop;
+  const lateTick = Math.max(...stats.map((stat) => stat.longestTickGapMs));
   const { tcpPort, mqttPort } = cluster.endpoints[0]!;
-  return `the swarms hold ${open} connections, ${dropped} dropped${first ? ` (first: ${first})` : ''}; established on fota's TCP port ${establishedOn(tcpPort)}, on its MQTT port ${establishedOn(mqttPort)}`;
+  return `the swarms hold ${open} connections, ${dropped} dropped${first ? ` (first: ${first})` : ''}, the longest swarm tick gap ${lateTick} ms; established on fota's TCP port ${establishedOn(tcpPort)}, on its MQTT port ${establishedOn(mqttPort)}`;
 }
 
 function establishedOn(port: number): string {
