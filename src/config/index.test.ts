@@ -9,7 +9,7 @@ import {
   longestFotaLineBytes,
   MAX_FOTA_LINE_BYTES,
   unknownVariables,
-} from './config.js';
+} from './index.js';
 
 function problemsOf(env: Record<string, string>): string[] {
   try {
