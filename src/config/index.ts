@@ -50,7 +50,14 @@ export interface Config
   readonly redis: RedisConfig | undefined;
 }
 
-/** Reads every area of `env`; throws a `ConfigError` that lists every problem found. */
+/**
+ * Reads every area of `env`; throws a `ConfigError` that lists every problem found. The areas
+ * are read in the order the settings were read before they had modules of their own.
+ *
+ * A new setting: its row in its area's variables (in the place `fota serve --help` shows it),
+ * its read and checks in the area's reader, its field in the area's part of `Config`. A new
+ * area: a module here, and one line in `variables.ts`, in `Config` and below.
+ */
 export function loadConfig(env: NodeJS.ProcessEnv): Config {
   const reader = createReader(env);
   const server = readServer(reader);
