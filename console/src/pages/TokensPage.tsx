@@ -1,18 +1,4 @@
-import {
-  Alert,
-  Badge,
-  Button,
-  Code,
-  CopyButton,
-  Group,
-  Modal,
-  Select,
-  Stack,
-  Table,
-  Text,
-  TextInput,
-  Title,
-} from '@mantine/core';
+import { Badge, Button, Code, Group, Select, Stack, Table, Text, TextInput, Title } from '@mantine/core';
 import { useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
 import type { ApiTokenBody, ApiTokenCreatedBody } from '../../../src/contract/schemas.js';
@@ -20,6 +6,7 @@ import type { Role } from '../../../src/contract/http-client.js';
 import { client } from '../api';
 import { useSigned } from '../App';
 import { DataTable, Dialog, Empty, ErrorText, formatDate, Loading, useChange } from '../components';
+import { SecretOnce } from '../SecretOnce';
 import { roleOptions } from './UsersPage';
 
 const rank: Record<Role, number> = { viewer: 0, developer: 1, admin: 2 };
@@ -157,26 +144,15 @@ function CreateToken({
 /** The token's secret, shown this once: the server keeps only its hash. */
 function NewSecret({ token, onClose }: { token: ApiTokenCreatedBody; onClose: () => void }) {
   return (
-    <Modal opened onClose={onClose} title={`Token “${token.name}” created`} closeOnClickOutside={false} size="lg">
-      <Stack gap="sm">
-        <Alert color="yellow" title="Copy it now: it is shown only this once" role="alert">
-          fota keeps only a hash of the token and cannot show it again. If you lose it, revoke it and create another.
-        </Alert>
-        <Code block aria-label="New token" style={{ wordBreak: 'break-all', whiteSpace: 'pre-wrap' }}>
-          {token.token}
-        </Code>
-        <Group justify="flex-end">
-          <CopyButton value={token.token}>
-            {({ copied, copy }) => (
-              <Button variant="light" onClick={copy} aria-label="Copy the token">
-                {copied ? 'Copied' : 'Copy'}
-              </Button>
-            )}
-          </CopyButton>
-          <Button onClick={onClose}>Done</Button>
-        </Group>
-      </Stack>
-    </Modal>
+    <SecretOnce
+      title={`Token “${token.name}” created`}
+      what="token"
+      label="New token"
+      secret={token.token}
+      onDone={onClose}
+    >
+      fota keeps only a hash of the token and cannot show it again. If you lose it, revoke it and create another.
+    </SecretOnce>
   );
 }
 

@@ -1,18 +1,4 @@
-import {
-  Alert,
-  Badge,
-  Button,
-  Checkbox,
-  Code,
-  CopyButton,
-  Group,
-  Modal,
-  Stack,
-  Table,
-  Text,
-  TextInput,
-  Title,
-} from '@mantine/core';
+import { Badge, Button, Checkbox, Code, Group, Stack, Table, Text, TextInput, Title } from '@mantine/core';
 import { useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
 import type {
@@ -23,6 +9,7 @@ import type {
 import { webhookEvents } from '../../../src/contract/http-client.js';
 import { client } from '../api';
 import { DataTable, Dialog, Empty, ErrorText, formatDate, Loading, useChange } from '../components';
+import { SecretOnce } from '../SecretOnce';
 
 const deliveryColors: Record<string, string> = { pending: 'yellow', delivered: 'green', failed: 'red' };
 
@@ -161,26 +148,9 @@ function CreateWebhook({
 /** The secret, shown this once: the receiver checks each signature with it. */
 function NewSecret({ hook, onClose }: { hook: WebhookSubscriptionCreatedBody; onClose: () => void }) {
   return (
-    <Modal opened onClose={onClose} title="Webhook created" closeOnClickOutside={false} size="lg">
-      <Stack gap="sm">
-        <Alert color="yellow" title="Copy the secret now: it is shown only this once" role="alert">
-          The receiver checks every delivery&apos;s signature with it. If you lose it, rotate it.
-        </Alert>
-        <Code block aria-label="Webhook secret" style={{ wordBreak: 'break-all', whiteSpace: 'pre-wrap' }}>
-          {hook.secret}
-        </Code>
-        <Group justify="flex-end">
-          <CopyButton value={hook.secret}>
-            {({ copied, copy }) => (
-              <Button variant="light" onClick={copy} aria-label="Copy the secret">
-                {copied ? 'Copied' : 'Copy'}
-              </Button>
-            )}
-          </CopyButton>
-          <Button onClick={onClose}>Done</Button>
-        </Group>
-      </Stack>
-    </Modal>
+    <SecretOnce title="Webhook created" what="secret" label="Webhook secret" secret={hook.secret} onDone={onClose}>
+      The receiver checks every delivery&apos;s signature with it. If you lose it, rotate it.
+    </SecretOnce>
   );
 }
 
