@@ -198,6 +198,56 @@ export function Dialog({
   );
 }
 
+/** What a dialog needs of a change (`useChange`): its refusal, whether it runs, and how to start it. */
+export interface DialogChange {
+  readonly error: unknown;
+  readonly isPending: boolean;
+  mutate(): void;
+}
+
+/**
+ * A form that makes one change: its button (`submit`: "Create", "Save") sends the form and spins
+ * while the change runs; the change's refusal is shown above the fields, titled `errorTitle`. A
+ * `disabled` form (nothing to save yet) sends nothing, with Enter either.
+ */
+export function FormDialog({
+  title,
+  onClose,
+  change,
+  submit,
+  errorTitle,
+  disabled = false,
+  children,
+}: {
+  readonly title: string;
+  readonly onClose: () => void;
+  readonly change: DialogChange;
+  readonly submit: string;
+  readonly errorTitle: string;
+  readonly disabled?: boolean;
+  /** The form's own fields. */
+  readonly children: ReactNode;
+}) {
+  return (
+    <Dialog
+      title={title}
+      onClose={onClose}
+      error={change.error}
+      errorTitle={errorTitle}
+      onSubmit={() => {
+        if (!disabled) change.mutate();
+      }}
+      action={
+        <Button type="submit" loading={change.isPending} disabled={disabled}>
+          {submit}
+        </Button>
+      }
+    >
+      {children}
+    </Dialog>
+  );
+}
+
 /**
  * A change the API makes (create, save, delete): on success the lists it touched (`stale`, query
  * keys) are read again and `onDone` gets the API's answer (typically to close the dialog).

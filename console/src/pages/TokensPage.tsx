@@ -5,7 +5,7 @@ import type { ApiTokenBody, ApiTokenCreatedBody } from '../../../src/contract/sc
 import type { Role } from '../../../src/contract/http-client.js';
 import { client } from '../api';
 import { useSigned } from '../App';
-import { DataTable, Dialog, Empty, ErrorText, formatDate, Loading, useChange } from '../components';
+import { DataTable, Dialog, Empty, ErrorText, FormDialog, formatDate, Loading, useChange } from '../components';
 import { SecretOnce } from '../SecretOnce';
 import { roleOptions } from './UsersPage';
 
@@ -105,18 +105,7 @@ function CreateToken({
   const allowed = tokenRoles(mine);
   const create = useChange(() => client.createToken({ name: name.trim(), role }), [['tokens']], onCreated);
   return (
-    <Dialog
-      title="Create API token"
-      onClose={onClose}
-      error={create.error}
-      errorTitle="Not created"
-      onSubmit={() => create.mutate()}
-      action={
-        <Button type="submit" loading={create.isPending}>
-          Create
-        </Button>
-      }
-    >
+    <FormDialog title="Create API token" onClose={onClose} change={create} submit="Create" errorTitle="Not created">
       <TextInput
         label="Name"
         description="What uses it, such as “CI deploy job”"
@@ -137,7 +126,7 @@ function CreateToken({
           if (found) setRole(found.value);
         }}
       />
-    </Dialog>
+    </FormDialog>
   );
 }
 

@@ -17,7 +17,7 @@ import type { UserBody } from '../../../src/contract/schemas.js';
 import type { Role } from '../../../src/contract/http-client.js';
 import { client } from '../api';
 import { useSigned } from '../App';
-import { DataTable, Dialog, Empty, ErrorText, formatDate, Loading, useChange } from '../components';
+import { DataTable, Dialog, Empty, ErrorText, FormDialog, formatDate, Loading, useChange } from '../components';
 
 /** The server's rule, shown before it is sent: it refuses shorter passwords too. */
 const MIN_PASSWORD_LENGTH = 10;
@@ -124,18 +124,7 @@ function CreateUser({ onClose }: { onClose: () => void }) {
   const [role, setRole] = useState<Role>('viewer');
   const create = useChange(() => client.createUser({ email, password, role }), [['users']], onClose);
   return (
-    <Dialog
-      title="Create user"
-      onClose={onClose}
-      error={create.error}
-      errorTitle="Not created"
-      onSubmit={() => create.mutate()}
-      action={
-        <Button type="submit" loading={create.isPending}>
-          Create
-        </Button>
-      }
-    >
+    <FormDialog title="Create user" onClose={onClose} change={create} submit="Create" errorTitle="Not created">
       <TextInput
         label="Email"
         type="email"
@@ -155,7 +144,7 @@ function CreateUser({ onClose }: { onClose: () => void }) {
         onChange={(e) => setPassword(e.currentTarget.value)}
       />
       <RoleSelect value={role} onChange={setRole} />
-    </Dialog>
+    </FormDialog>
   );
 }
 
@@ -173,19 +162,13 @@ function EditUser({ user, onClose }: { user: UserBody; onClose: () => void }) {
   );
   const unchanged = role === user.role && password === '';
   return (
-    <Dialog
+    <FormDialog
       title={`Edit ${user.email}`}
       onClose={onClose}
-      error={save.error}
+      change={save}
+      submit="Save"
       errorTitle="Not saved"
-      onSubmit={() => {
-        if (!unchanged) save.mutate();
-      }}
-      action={
-        <Button type="submit" loading={save.isPending} disabled={unchanged}>
-          Save
-        </Button>
-      }
+      disabled={unchanged}
     >
       <RoleSelect value={role} onChange={setRole} />
       <PasswordInput
@@ -199,7 +182,7 @@ function EditUser({ user, onClose }: { user: UserBody; onClose: () => void }) {
       <Text size="sm" c="dimmed">
         A lower role applies at once, to the user&apos;s sessions and API tokens too.
       </Text>
-    </Dialog>
+    </FormDialog>
   );
 }
 

@@ -8,7 +8,7 @@ import type {
 } from '../../../src/contract/schemas.js';
 import { webhookEvents } from '../../../src/contract/http-client.js';
 import { client } from '../api';
-import { DataTable, Dialog, Empty, ErrorText, formatDate, Loading, useChange } from '../components';
+import { DataTable, Dialog, Empty, ErrorText, FormDialog, formatDate, Loading, useChange } from '../components';
 import { SecretOnce } from '../SecretOnce';
 
 const deliveryColors: Record<string, string> = { pending: 'yellow', delivered: 'green', failed: 'red' };
@@ -107,18 +107,7 @@ function CreateWebhook({
     onCreated,
   );
   return (
-    <Dialog
-      title="Create webhook"
-      onClose={onClose}
-      error={create.error}
-      errorTitle="Not created"
-      onSubmit={() => create.mutate()}
-      action={
-        <Button type="submit" loading={create.isPending}>
-          Create
-        </Button>
-      }
-    >
+    <FormDialog title="Create webhook" onClose={onClose} change={create} submit="Create" errorTitle="Not created">
       <TextInput
         label="URL"
         description="http:// or https://; the deliveries are POSTed here"
@@ -141,7 +130,7 @@ function CreateWebhook({
           ))}
         </Stack>
       </Checkbox.Group>
-    </Dialog>
+    </FormDialog>
   );
 }
 
