@@ -5,7 +5,7 @@ import type { DeviceBody, FirmwareBody } from '../../../src/contract/schemas.js'
 import { ApiError } from '../../../src/contract/http-client.js';
 import { client } from '../api';
 import { useSigned } from '../App';
-import { DataTable, Dialog, ErrorText, formatDate, QueryState, useChange } from '../components';
+import { DataTable, Dialog, ErrorText, FormDialog, formatDate, QueryState, useChange } from '../components';
 import { follow, Link, navigate } from '../router';
 import { presenceColors } from '../status';
 import '../rows.css';
@@ -172,21 +172,16 @@ function EditFirmware({ firmware, onClose }: { firmware: FirmwareBody; onClose: 
     onClose,
   );
   return (
-    <Dialog
+    <FormDialog
       title={`Edit firmware ${firmware.version}`}
       onClose={onClose}
-      error={save.error}
+      change={save}
+      submit="Save"
       errorTitle="Not saved"
-      onSubmit={() => save.mutate()}
-      action={
-        <Button type="submit" loading={save.isPending}>
-          Save
-        </Button>
-      }
     >
       <TextInput label="Name" required value={name} onChange={(e) => setName(e.currentTarget.value)} />
       <Textarea label="Release note" value={releaseNote} onChange={(e) => setReleaseNote(e.currentTarget.value)} />
-    </Dialog>
+    </FormDialog>
   );
 }
 

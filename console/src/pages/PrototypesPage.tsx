@@ -5,7 +5,7 @@ import type { PrototypeBody } from '../../../src/contract/schemas.js';
 import { ApiError } from '../../../src/contract/http-client.js';
 import { client } from '../api';
 import { useSigned } from '../App';
-import { DataTable, Dialog, formatDate, QueryState, useChange } from '../components';
+import { DataTable, Dialog, FormDialog, formatDate, QueryState, useChange } from '../components';
 import { Link } from '../router';
 
 export function PrototypesPage() {
@@ -78,17 +78,12 @@ function PrototypeForm({ prototype, onClose }: { prototype: PrototypeBody | 'new
     onClose,
   );
   return (
-    <Dialog
+    <FormDialog
       title={isNew ? 'Create prototype' : `Edit ${prototype.name}`}
       onClose={onClose}
-      error={save.error}
+      change={save}
+      submit={isNew ? 'Create' : 'Save'}
       errorTitle="Not saved"
-      onSubmit={() => save.mutate()}
-      action={
-        <Button type="submit" loading={save.isPending}>
-          {isNew ? 'Create' : 'Save'}
-        </Button>
-      }
     >
       <TextInput label="Name" required data-autofocus value={name} onChange={(e) => setName(e.currentTarget.value)} />
       <Textarea label="Description" value={description} onChange={(e) => setDescription(e.currentTarget.value)} />
@@ -118,7 +113,7 @@ function PrototypeForm({ prototype, onClose }: { prototype: PrototypeBody | 'new
         allowDeselect={false}
         onChange={(value) => setVersionPolicy(value === 'increasing' ? 'increasing' : 'any')}
       />
-    </Dialog>
+    </FormDialog>
   );
 }
 
