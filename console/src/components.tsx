@@ -249,6 +249,45 @@ export function FormDialog({
 }
 
 /**
+ * A question before a change (delete, revoke, rotate): its button (`confirm`, in `color`) starts the
+ * change and spins while it runs; the change's refusal is shown below the question.
+ */
+export function ConfirmDialog({
+  title,
+  onClose,
+  change,
+  confirm,
+  errorTitle,
+  color = 'red',
+  children,
+}: {
+  readonly title: string;
+  readonly onClose: () => void;
+  readonly change: DialogChange;
+  readonly confirm: string;
+  readonly errorTitle: string;
+  readonly color?: string;
+  /** The question's consequences, in words. */
+  readonly children?: ReactNode;
+}) {
+  return (
+    <Dialog
+      title={title}
+      onClose={onClose}
+      error={change.error}
+      errorTitle={errorTitle}
+      action={
+        <Button color={color} loading={change.isPending} onClick={() => change.mutate()}>
+          {confirm}
+        </Button>
+      }
+    >
+      {children}
+    </Dialog>
+  );
+}
+
+/**
  * A change the API makes (create, save, delete): on success the lists it touched (`stale`, query
  * keys) are read again and `onDone` gets the API's answer (typically to close the dialog).
  */

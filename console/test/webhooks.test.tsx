@@ -47,5 +47,12 @@ describe('the Webhooks page', () => {
     expect(attempts.textContent).toMatch(/no such host|EAI_AGAIN|no answer within/);
     expect(screen.getByText('failed')).toBeTruthy();
     expect(screen.getByRole('button', { name: /^Redeliver whd_/ })).toBeTruthy();
+
+    // Deleted after a confirmation: the list is empty, and so is the server's.
+    fireEvent.click(screen.getByRole('button', { name: 'Delete https://hooks.invalid/fota' }));
+    dialog = await screen.findByRole('dialog', { name: 'Delete this webhook?' });
+    fireEvent.click(within(dialog).getByRole('button', { name: 'Delete' }));
+    await screen.findByText(/No webhook yet/);
+    expect((await server.api<unknown[]>('GET', '/webhooks')).body).toEqual([]);
   }, 90_000);
 });

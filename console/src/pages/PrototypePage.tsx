@@ -5,7 +5,7 @@ import type { DeviceBody, FirmwareBody } from '../../../src/contract/schemas.js'
 import { ApiError } from '../../../src/contract/http-client.js';
 import { client } from '../api';
 import { useSigned } from '../App';
-import { DataTable, Dialog, ErrorText, FormDialog, formatDate, QueryState, useChange } from '../components';
+import { ConfirmDialog, DataTable, ErrorText, formatDate, FormDialog, QueryState, useChange } from '../components';
 import { follow, Link, navigate } from '../router';
 import { presenceColors } from '../status';
 import '../rows.css';
@@ -193,16 +193,12 @@ function DeleteFirmware({ firmware, onClose }: { firmware: FirmwareBody; onClose
   );
   const refused = remove.error instanceof ApiError && remove.error.status === 409;
   return (
-    <Dialog
+    <ConfirmDialog
       title={`Delete firmware ${firmware.name} ${firmware.version}?`}
       onClose={onClose}
-      error={remove.error}
+      change={{ error: remove.error, isPending: remove.isPending, mutate: () => remove.mutate(refused) }}
+      confirm={refused ? 'Delete anyway' : 'Delete'}
       errorTitle="Not deleted"
-      action={
-        <Button color="red" loading={remove.isPending} onClick={() => remove.mutate(refused)}>
-          {refused ? 'Delete anyway' : 'Delete'}
-        </Button>
-      }
     />
   );
 }

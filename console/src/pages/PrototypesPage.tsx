@@ -5,7 +5,7 @@ import type { PrototypeBody } from '../../../src/contract/schemas.js';
 import { ApiError } from '../../../src/contract/http-client.js';
 import { client } from '../api';
 import { useSigned } from '../App';
-import { DataTable, Dialog, FormDialog, formatDate, QueryState, useChange } from '../components';
+import { ConfirmDialog, DataTable, formatDate, FormDialog, QueryState, useChange } from '../components';
 import { Link } from '../router';
 
 export function PrototypesPage() {
@@ -125,18 +125,14 @@ function DeletePrototype({ prototype, onClose }: { prototype: PrototypeBody; onC
   );
   const refused = remove.error instanceof ApiError && remove.error.status === 409;
   return (
-    <Dialog
+    <ConfirmDialog
       title={`Delete ${prototype.name}?`}
       onClose={onClose}
-      error={remove.error}
+      change={{ error: remove.error, isPending: remove.isPending, mutate: () => remove.mutate(refused) }}
+      confirm={refused ? 'Delete anyway' : 'Delete'}
       errorTitle="Not deleted"
-      action={
-        <Button color="red" loading={remove.isPending} onClick={() => remove.mutate(refused)}>
-          {refused ? 'Delete anyway' : 'Delete'}
-        </Button>
-      }
     >
       <Text>Its devices and firmware go with it.</Text>
-    </Dialog>
+    </ConfirmDialog>
   );
 }

@@ -5,7 +5,7 @@ import type { ApiTokenBody, ApiTokenCreatedBody } from '../../../src/contract/sc
 import type { Role } from '../../../src/contract/http-client.js';
 import { client } from '../api';
 import { useSigned } from '../App';
-import { DataTable, Dialog, Empty, ErrorText, FormDialog, formatDate, Loading, useChange } from '../components';
+import { ConfirmDialog, DataTable, Empty, ErrorText, formatDate, FormDialog, Loading, useChange } from '../components';
 import { SecretOnce } from '../SecretOnce';
 import { roleOptions } from './UsersPage';
 
@@ -148,18 +148,14 @@ function NewSecret({ token, onClose }: { token: ApiTokenCreatedBody; onClose: ()
 function RevokeToken({ token, onClose }: { token: ApiTokenBody; onClose: () => void }) {
   const revoke = useChange(() => client.revokeToken(token.tokenId), [['tokens']], onClose);
   return (
-    <Dialog
+    <ConfirmDialog
       title={`Revoke ${token.name}?`}
       onClose={onClose}
-      error={revoke.error}
+      change={revoke}
+      confirm="Revoke"
       errorTitle="Not revoked"
-      action={
-        <Button color="red" loading={revoke.isPending} onClick={() => revoke.mutate()}>
-          Revoke
-        </Button>
-      }
     >
       <Text>Whatever uses it is refused from now on. This cannot be undone.</Text>
-    </Dialog>
+    </ConfirmDialog>
   );
 }

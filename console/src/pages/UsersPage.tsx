@@ -17,7 +17,7 @@ import type { UserBody } from '../../../src/contract/schemas.js';
 import type { Role } from '../../../src/contract/http-client.js';
 import { client } from '../api';
 import { useSigned } from '../App';
-import { DataTable, Dialog, Empty, ErrorText, FormDialog, formatDate, Loading, useChange } from '../components';
+import { ConfirmDialog, DataTable, Empty, ErrorText, formatDate, FormDialog, Loading, useChange } from '../components';
 
 /** The server's rule, shown before it is sent: it refuses shorter passwords too. */
 const MIN_PASSWORD_LENGTH = 10;
@@ -189,18 +189,14 @@ function EditUser({ user, onClose }: { user: UserBody; onClose: () => void }) {
 function DeleteUser({ user, onClose }: { user: UserBody; onClose: () => void }) {
   const remove = useChange(() => client.deleteUser(user.userId), [['users'], ['tokens']], onClose);
   return (
-    <Dialog
+    <ConfirmDialog
       title={`Delete ${user.email}?`}
       onClose={onClose}
-      error={remove.error}
+      change={remove}
+      confirm="Delete"
       errorTitle="Not deleted"
-      action={
-        <Button color="red" loading={remove.isPending} onClick={() => remove.mutate()}>
-          Delete
-        </Button>
-      }
     >
       <Text>They are signed out at once, and their API tokens stop working.</Text>
-    </Dialog>
+    </ConfirmDialog>
   );
 }

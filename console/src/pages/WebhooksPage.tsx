@@ -8,7 +8,7 @@ import type {
 } from '../../../src/contract/schemas.js';
 import { webhookEvents } from '../../../src/contract/http-client.js';
 import { client } from '../api';
-import { DataTable, Dialog, Empty, ErrorText, FormDialog, formatDate, Loading, useChange } from '../components';
+import { ConfirmDialog, DataTable, Empty, ErrorText, formatDate, FormDialog, Loading, useChange } from '../components';
 import { SecretOnce } from '../SecretOnce';
 
 const deliveryColors: Record<string, string> = { pending: 'yellow', delivered: 'green', failed: 'red' };
@@ -244,18 +244,14 @@ function Delivery({
 function DeleteWebhook({ hook, onClose }: { hook: WebhookSubscriptionBody; onClose: () => void }) {
   const remove = useChange(() => client.deleteWebhook(hook.webhookId), [['webhooks']], onClose);
   return (
-    <Dialog
+    <ConfirmDialog
       title="Delete this webhook?"
       onClose={onClose}
-      error={remove.error}
+      change={remove}
+      confirm="Delete"
       errorTitle="Not deleted"
-      action={
-        <Button color="red" loading={remove.isPending} onClick={() => remove.mutate()}>
-          Delete
-        </Button>
-      }
     >
       <Text>{hook.url} gets nothing more; its deliveries, pending ones included, are deleted with it.</Text>
-    </Dialog>
+    </ConfirmDialog>
   );
 }
