@@ -306,6 +306,34 @@ export function useChange<Result, Input = void>(
   });
 }
 
+/** A table row's own buttons (Edit, Delete…), on one line. */
+export function RowActions({ children }: { readonly children: ReactNode }) {
+  return (
+    <Group gap="xs" wrap="nowrap">
+      {children}
+    </Group>
+  );
+}
+
+/** One of a table row's buttons, small and light; `label` names it with its row ("Delete ada@example.com"). */
+export function RowButton({
+  label,
+  color,
+  onClick,
+  children,
+}: {
+  readonly label?: string;
+  readonly color?: string;
+  readonly onClick: () => void;
+  readonly children: ReactNode;
+}) {
+  return (
+    <Button size="compact-sm" variant="light" color={color} aria-label={label} onClick={onClick}>
+      {children}
+    </Button>
+  );
+}
+
 /** A list as a table: scrolls sideways below `minWidth`, one header cell per column. */
 export function DataTable({
   label,

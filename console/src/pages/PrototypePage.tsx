@@ -5,7 +5,17 @@ import type { DeviceBody, FirmwareBody } from '../../../src/contract/schemas.js'
 import { ApiError } from '../../../src/contract/http-client.js';
 import { client } from '../api';
 import { useSigned } from '../App';
-import { ConfirmDialog, DataTable, ErrorText, formatDate, FormDialog, QueryState, useChange } from '../components';
+import {
+  ConfirmDialog,
+  DataTable,
+  ErrorText,
+  formatDate,
+  FormDialog,
+  QueryState,
+  RowActions,
+  RowButton,
+  useChange,
+} from '../components';
 import { follow, Link, navigate } from '../router';
 import { presenceColors } from '../status';
 import '../rows.css';
@@ -134,7 +144,7 @@ export function FirmwareTab({ pid }: { pid: string }) {
                 <Table.Td>{signedBy(firmware.fwId)}</Table.Td>
                 {canEdit && (
                   <Table.Td>
-                    <Group gap="xs" wrap="nowrap">
+                    <RowActions>
                       <Button
                         size="compact-sm"
                         onClick={() => setWizard({ push: firmware })}
@@ -142,13 +152,11 @@ export function FirmwareTab({ pid }: { pid: string }) {
                       >
                         Push
                       </Button>
-                      <Button size="compact-sm" variant="light" onClick={() => setEditing(firmware)}>
-                        Edit
-                      </Button>
-                      <Button size="compact-sm" variant="light" color="red" onClick={() => setDeleting(firmware)}>
+                      <RowButton onClick={() => setEditing(firmware)}>Edit</RowButton>
+                      <RowButton color="red" onClick={() => setDeleting(firmware)}>
                         Delete
-                      </Button>
-                    </Group>
+                      </RowButton>
+                    </RowActions>
                   </Table.Td>
                 )}
               </Table.Tr>

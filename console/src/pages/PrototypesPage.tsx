@@ -5,7 +5,16 @@ import type { PrototypeBody } from '../../../src/contract/schemas.js';
 import { ApiError } from '../../../src/contract/http-client.js';
 import { client } from '../api';
 import { useSigned } from '../App';
-import { ConfirmDialog, DataTable, formatDate, FormDialog, QueryState, useChange } from '../components';
+import {
+  ConfirmDialog,
+  DataTable,
+  formatDate,
+  FormDialog,
+  QueryState,
+  RowActions,
+  RowButton,
+  useChange,
+} from '../components';
 import { Link } from '../router';
 
 export function PrototypesPage() {
@@ -40,14 +49,12 @@ export function PrototypesPage() {
                 <Table.Td>{formatDate(prototype.createdAt)}</Table.Td>
                 {canEdit && (
                   <Table.Td>
-                    <Group gap="xs" wrap="nowrap">
-                      <Button size="compact-sm" variant="light" onClick={() => setEditing(prototype)}>
-                        Edit
-                      </Button>
-                      <Button size="compact-sm" variant="light" color="red" onClick={() => setDeleting(prototype)}>
+                    <RowActions>
+                      <RowButton onClick={() => setEditing(prototype)}>Edit</RowButton>
+                      <RowButton color="red" onClick={() => setDeleting(prototype)}>
                         Delete
-                      </Button>
-                    </Group>
+                      </RowButton>
+                    </RowActions>
                   </Table.Td>
                 )}
               </Table.Tr>

@@ -5,7 +5,17 @@ import type { ApiTokenBody, ApiTokenCreatedBody } from '../../../src/contract/sc
 import type { Role } from '../../../src/contract/http-client.js';
 import { client } from '../api';
 import { useSigned } from '../App';
-import { ConfirmDialog, DataTable, Empty, ErrorText, formatDate, FormDialog, Loading, useChange } from '../components';
+import {
+  ConfirmDialog,
+  DataTable,
+  Empty,
+  ErrorText,
+  formatDate,
+  FormDialog,
+  Loading,
+  RowButton,
+  useChange,
+} from '../components';
 import { SecretOnce } from '../SecretOnce';
 import { roleOptions } from './UsersPage';
 
@@ -61,15 +71,9 @@ export function TokensPage() {
               <Table.Td>{formatDate(token.createdAt)}</Table.Td>
               <Table.Td>{token.lastUsedAt === null ? 'never' : formatDate(token.lastUsedAt)}</Table.Td>
               <Table.Td>
-                <Button
-                  size="compact-sm"
-                  variant="light"
-                  color="red"
-                  aria-label={`Revoke ${token.name}`}
-                  onClick={() => setRevoking(token)}
-                >
+                <RowButton label={`Revoke ${token.name}`} color="red" onClick={() => setRevoking(token)}>
                   Revoke
-                </Button>
+                </RowButton>
               </Table.Td>
             </Table.Tr>
           ))}

@@ -17,7 +17,18 @@ import type { UserBody } from '../../../src/contract/schemas.js';
 import type { Role } from '../../../src/contract/http-client.js';
 import { client } from '../api';
 import { useSigned } from '../App';
-import { ConfirmDialog, DataTable, Empty, ErrorText, formatDate, FormDialog, Loading, useChange } from '../components';
+import {
+  ConfirmDialog,
+  DataTable,
+  Empty,
+  ErrorText,
+  formatDate,
+  FormDialog,
+  Loading,
+  RowActions,
+  RowButton,
+  useChange,
+} from '../components';
 
 /** The server's rule, shown before it is sent: it refuses shorter passwords too. */
 const MIN_PASSWORD_LENGTH = 10;
@@ -73,25 +84,14 @@ export function UsersPage() {
               </Table.Td>
               <Table.Td>{formatDate(user.createdAt)}</Table.Td>
               <Table.Td>
-                <Group gap="xs" wrap="nowrap">
-                  <Button
-                    size="compact-sm"
-                    variant="light"
-                    aria-label={`Edit ${user.email}`}
-                    onClick={() => setEditing(user)}
-                  >
+                <RowActions>
+                  <RowButton label={`Edit ${user.email}`} onClick={() => setEditing(user)}>
                     Edit
-                  </Button>
-                  <Button
-                    size="compact-sm"
-                    variant="light"
-                    color="red"
-                    aria-label={`Delete ${user.email}`}
-                    onClick={() => setDeleting(user)}
-                  >
+                  </RowButton>
+                  <RowButton label={`Delete ${user.email}`} color="red" onClick={() => setDeleting(user)}>
                     Delete
-                  </Button>
-                </Group>
+                  </RowButton>
+                </RowActions>
               </Table.Td>
             </Table.Tr>
           ))}

@@ -8,7 +8,18 @@ import type {
 } from '../../../src/contract/schemas.js';
 import { webhookEvents } from '../../../src/contract/http-client.js';
 import { client } from '../api';
-import { ConfirmDialog, DataTable, Empty, ErrorText, formatDate, FormDialog, Loading, useChange } from '../components';
+import {
+  ConfirmDialog,
+  DataTable,
+  Empty,
+  ErrorText,
+  formatDate,
+  FormDialog,
+  Loading,
+  RowActions,
+  RowButton,
+  useChange,
+} from '../components';
 import { SecretOnce } from '../SecretOnce';
 
 const deliveryColors: Record<string, string> = { pending: 'yellow', delivered: 'green', failed: 'red' };
@@ -47,20 +58,12 @@ export function WebhooksPage() {
               <Table.Td>{hook.enabled ? 'yes' : 'no'}</Table.Td>
               <Table.Td>{formatDate(hook.createdAt)}</Table.Td>
               <Table.Td>
-                <Group gap="xs" wrap="nowrap">
-                  <Button size="compact-sm" variant="light" onClick={() => setSelected(hook.webhookId)}>
-                    Deliveries
-                  </Button>
-                  <Button
-                    size="compact-sm"
-                    variant="light"
-                    color="red"
-                    aria-label={`Delete ${hook.url}`}
-                    onClick={() => setDeleting(hook)}
-                  >
+                <RowActions>
+                  <RowButton onClick={() => setSelected(hook.webhookId)}>Deliveries</RowButton>
+                  <RowButton label={`Delete ${hook.url}`} color="red" onClick={() => setDeleting(hook)}>
                     Delete
-                  </Button>
-                </Group>
+                  </RowButton>
+                </RowActions>
               </Table.Td>
             </Table.Tr>
           ))}
