@@ -48,6 +48,18 @@ describe('the Webhooks page', () => {
     expect(screen.getByText('failed')).toBeTruthy();
     expect(screen.getByRole('button', { name: /^Redeliver whd_/ })).toBeTruthy();
 
+    // Rotated after a confirmation: a new secret, shown once.
+    fireEvent.click(screen.getByRole('button', { name: 'Rotate the secret of https://hooks.invalid/fota' }));
+    dialog = await screen.findByRole('dialog', { name: "Rotate this webhook's secret?" });
+    fireEvent.click(within(dialog).getByRole('button', { name: 'Rotate' }));
+    dialog = await screen.findByRole('dialog', { name: 'Secret rotated' });
+    const rotated = (within(dialog).getByLabelText('New webhook secret') as HTMLTextAreaElement).value;
+    expect(rotated).toMatch(/^whsec_[A-Za-z0-9_-]{43}$/);
+    expect(rotated).not.toBe(secret);
+    fireEvent.click(within(dialog).getByRole('button', { name: 'Done' }));
+    await waitFor(() => expect(screen.queryByRole('dialog')).toBeNull());
+    expect(document.body.textContent).not.toContain(rotated);
+
     // Deleted after a confirmation: the list is empty, and so is the server's.
     fireEvent.click(screen.getByRole('button', { name: 'Delete https://hooks.invalid/fota' }));
     dialog = await screen.findByRole('dialog', { name: 'Delete this webhook?' });

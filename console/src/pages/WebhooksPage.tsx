@@ -31,6 +31,8 @@ export function WebhooksPage() {
   const [created, setCreated] = useState<WebhookSubscriptionCreatedBody | undefined>();
   const [selected, setSelected] = useState<string | undefined>();
   const [deleting, setDeleting] = useState<WebhookSubscriptionBody | undefined>();
+  const [rotating, setRotating] = useState<WebhookSubscriptionBody | undefined>();
+  const [rotated, setRotated] = useState<WebhookSubscriptionCreatedBody | undefined>();
   return (
     <Stack>
       <Group justify="space-between">
@@ -60,6 +62,9 @@ export function WebhooksPage() {
               <Table.Td>
                 <RowActions>
                   <RowButton onClick={() => setSelected(hook.webhookId)}>Deliveries</RowButton>
+                  <RowButton label={`Rotate the secret of ${hook.url}`} onClick={() => setRotating(hook)}>
+                    Rotate secret
+                  </RowButton>
                   <RowButton label={`Delete ${hook.url}`} color="red" onClick={() => setDeleting(hook)}>
                     Delete
                   </RowButton>
@@ -81,6 +86,27 @@ export function WebhooksPage() {
         />
       )}
       {created !== undefined && <NewSecret hook={created} onClose={() => setCreated(undefined)} />}
+      {rotating !== undefined && (
+        <RotateSecret
+          hook={rotating}
+          onClose={() => setRotating(undefined)}
+          onRotated={(hook) => {
+            setRotating(undefined);
+            setRotated(hook);
+          }}
+        />
+      )}
+      {rotated !== undefined && (
+        <SecretOnce
+          title="Secret rotated"
+          what="secret"
+          label="New webhook secret"
+          secret={rotated.secret}
+          onDone={() => setRotated(undefined)}
+        >
+          Deliveries from the next try on are signed with it: give it to the receiver.
+        </SecretOnce>
+      )}
       {deleting !== undefined && (
         <DeleteWebhook
           hook={deleting}
@@ -241,6 +267,34 @@ function Delivery({
         </Table>
       )}
     </Stack>
+  );
+}
+
+/** Asks before a new secret replaces the old one, which stops signing at the next try. */
+function RotateSecret({
+  hook,
+  onClose,
+  onRotated,
+}: {
+  hook: WebhookSubscriptionBody;
+  onClose: () => void;
+  onRotated: (hook: WebhookSubscriptionCreatedBody) => void;
+}) {
+  const rotate = useChange(() => client.rotateWebhookSecret(hook.webhookId), [['webhooks']], onRotated);
+  return (
+    <ConfirmDialog
+      title="Rotate this webhook's secret?"
+      onClose={onClose}
+      change={rotate}
+      confirm="Rotate"
+      color="blue"
+      errorTitle="Not rotated"
+    >
+      <Text>
+        Deliveries to {hook.url} are signed with a new secret from their next try on, and the old one stops working. Let
+        the receiver accept both first (it may check each signature the header carries), then rotate.
+      </Text>
+    </ConfirmDialog>
   );
 }
 
