@@ -263,6 +263,7 @@ async function assemble(config: Config, logger: Logger, lock: { release(): void 
       adminTokens,
       clock: systemClock,
       sessionTtlMs: config.sessionTtlMs,
+      events,
     }),
     audit: new AuditService({ log: auditLog, clock: systemClock }),
     webhooks,
