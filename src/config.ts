@@ -31,6 +31,12 @@ export interface Config {
   readonly mqttMaxPacketBytes: number;
   /** An MQTT client that proves no device within this time is closed. */
   readonly mqttIdentifyTimeoutMs: number;
+  /** MQTT persistent sessions: messages one keeps at most, for how long, and filters one client holds. */
+  readonly mqttSessionLimits: {
+    readonly queueMax: number;
+    readonly queueTtlMs: number;
+    readonly maxSubscriptions: number;
+  };
   /** Failed authentications one source address may make at once, on every surface together. */
   readonly authFailureBurst: number;
   /** Failed authentications per minute an address regains once its burst is spent. */
@@ -226,6 +232,22 @@ export const configVariables = [
     'FOTA_MQTT_IDENTIFY_TIMEOUT_S',
     '30',
     'seconds an MQTT client may stay without subscribing or publishing under a device with a valid key',
+  ],
+  // MQTT persistent sessions (one block).
+  [
+    'FOTA_MQTT_QUEUE_MAX',
+    '100',
+    'QoS 1 and 2 messages one persistent MQTT session (clean=false) keeps for its client, queued while it is away or not acknowledged yet; past it the oldest are dropped',
+  ],
+  [
+    'FOTA_MQTT_QUEUE_TTL_S',
+    '86400',
+    'seconds a message stays in a persistent MQTT session’s queue; older ones are dropped (FOTA commands are never queued there: pushes have their own queue)',
+  ],
+  [
+    'FOTA_MQTT_MAX_SUBSCRIPTIONS',
+    '100',
+    'topic filters one MQTT client may hold (all under its device’s mcs/ID/KEY/ prefix); a SUBSCRIBE past it gets the failure code for the new filters',
   ],
   [
     'FOTA_AUTH_FAILURE_BURST',
@@ -624,6 +646,11 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   // A CONNECT with a client id, a will and its topic needs a few hundred bytes; MQTT's own limit is 256 MiB.
   const mqttMaxPacketBytes = wholeNumber('FOTA_MQTT_MAX_PACKET_BYTES', '8192', 512, 268_435_455);
   const mqttIdentifyTimeoutMs = seconds('FOTA_MQTT_IDENTIFY_TIMEOUT_S', '30');
+  const mqttSessionLimits = {
+    queueMax: wholeNumber('FOTA_MQTT_QUEUE_MAX', '100', 1, 100_000),
+    queueTtlMs: wholeNumber('FOTA_MQTT_QUEUE_TTL_S', '86400', 1, 2_592_000) * 1000,
+    maxSubscriptions: wholeNumber('FOTA_MQTT_MAX_SUBSCRIPTIONS', '100', 1, 10_000),
+  };
   const authFailureBurst = wholeNumber('FOTA_AUTH_FAILURE_BURST', '20', 1, 1_000_000);
   const authFailuresPerMinute = wholeNumber('FOTA_AUTH_FAILURES_PER_MINUTE', '10', 1, 1_000_000);
   const authThrottleAddresses = wholeNumber('FOTA_AUTH_THROTTLE_ADDRESSES', '10000', 1, 10_000_000);
@@ -715,6 +742,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     maxUnidentifiedConnections,
     mqttMaxPacketBytes,
     mqttIdentifyTimeoutMs,
+    mqttSessionLimits,
     authFailureBurst,
     authFailuresPerMinute,
     authThrottleAddresses,
