@@ -89,7 +89,8 @@ export function boundMemoryQueue<P extends object>(
         return;
       }
     }
-    throw new Error('no such packet');
+    // Dropped from the queue (past the count or the TTL) while on its way: it still goes out, and
+    // its PUBACK clears nothing. The original throws, which makes aedes close the client.
   };
   store.outgoingClearMessageId = async (client, packet) => {
     const queue = queues.get(client.id);
