@@ -263,6 +263,7 @@ async function assemble(config: Config, logger: Logger, lock: { release(): void 
       adminTokens,
       clock: systemClock,
       sessionTtlMs: config.sessionTtlMs,
+      events,
     }),
     audit: new AuditService({ log: auditLog, clock: systemClock }),
     webhooks,
@@ -353,6 +354,11 @@ async function assemble(config: Config, logger: Logger, lock: { release(): void 
           throttle,
           maxPacketBytes: config.mqttMaxPacketBytes,
           identifyTimeoutMs: config.mqttIdentifyTimeoutMs,
+          sessionQueue: {
+            maxPackets: config.mqttSessionLimits.queueMax,
+            ttlMs: config.mqttSessionLimits.queueTtlMs,
+          },
+          maxSubscriptions: config.mqttSessionLimits.maxSubscriptions,
           // With Redis, every node's broker keeps its sessions there and routes through it: one broker.
           redisUrl: config.redis?.url,
         })),

@@ -16,6 +16,12 @@ export interface DeviceConfig {
   readonly mqttMaxPacketBytes: number;
   /** An MQTT client that proves no device within this time is closed. */
   readonly mqttIdentifyTimeoutMs: number;
+  /** MQTT persistent sessions: messages one keeps at most, for how long, and filters one client holds. */
+  readonly mqttSessionLimits: {
+    readonly queueMax: number;
+    readonly queueTtlMs: number;
+    readonly maxSubscriptions: number;
+  };
   /** Data channels one device may have. */
   readonly maxChannelsPerDevice: number;
   /** The least time between two messages written to one TCP device. */
@@ -48,6 +54,21 @@ export const deviceVariables = {
       'FOTA_MQTT_IDENTIFY_TIMEOUT_S',
       '30',
       'seconds an MQTT client may stay without subscribing or publishing under a device with a valid key',
+    ],
+    [
+      'FOTA_MQTT_QUEUE_MAX',
+      '100',
+      'QoS 1 and 2 messages one persistent MQTT session (clean=false) keeps for its client, queued while it is away or not acknowledged yet; past it the oldest are dropped',
+    ],
+    [
+      'FOTA_MQTT_QUEUE_TTL_S',
+      '86400',
+      'seconds a message stays in a persistent MQTT session’s queue; older ones are dropped (FOTA commands are never queued there: pushes have their own queue)',
+    ],
+    [
+      'FOTA_MQTT_MAX_SUBSCRIPTIONS',
+      '100',
+      'topic filters one MQTT client may hold (all under its device’s mcs/ID/KEY/ prefix); a SUBSCRIBE past it gets the failure code for the new filters',
     ],
   ],
   traffic: [
@@ -99,6 +120,11 @@ export function readDevices(reader: Reader): DeviceConfig {
     // A CONNECT with a client id, a will and its topic needs a few hundred bytes; MQTT's own limit is 256 MiB.
     mqttMaxPacketBytes: reader.integer('FOTA_MQTT_MAX_PACKET_BYTES', '8192', 512, 268_435_455),
     mqttIdentifyTimeoutMs: reader.seconds('FOTA_MQTT_IDENTIFY_TIMEOUT_S', '30'),
+    mqttSessionLimits: {
+      queueMax: reader.integer('FOTA_MQTT_QUEUE_MAX', '100', 1, 100_000),
+      queueTtlMs: reader.integer('FOTA_MQTT_QUEUE_TTL_S', '86400', 1, 2_592_000) * 1000,
+      maxSubscriptions: reader.integer('FOTA_MQTT_MAX_SUBSCRIPTIONS', '100', 1, 10_000),
+    },
     maxChannelsPerDevice: reader.integer('FOTA_MAX_CHANNELS_PER_DEVICE', '100', 1, 100_000),
     tcpWriteGapMs,
   };

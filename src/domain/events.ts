@@ -57,6 +57,19 @@ export type DomainEvent =
       readonly counts: Readonly<Record<string, number>>;
       readonly at: Date;
     }
+  /**
+   * Credentials of a principal changed or ended, after the change is stored: a user deleted or given
+   * another role or password (`userId`: their sessions and tokens), an API token revoked (`tokenId`),
+   * a session signed out (`sessionId`, see `sessionIdOf`). Live streams of that principal check their
+   * credentials again at once; nothing else reacts. No secret travels: a session is named by a hash.
+   */
+  | {
+      readonly type: 'access.changed';
+      readonly userId?: string | undefined;
+      readonly tokenId?: string | undefined;
+      readonly sessionId?: string | undefined;
+      readonly at: Date;
+    }
   | {
       readonly type: 'push.progress';
       readonly pushId: string;

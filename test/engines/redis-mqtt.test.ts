@@ -29,11 +29,16 @@ interface Received {
 
 let a: Node;
 let b: Node;
+/** A third node whose persistent sessions keep a message one second (FOTA_MQTT_QUEUE_TTL_S=1). */
+let c: Node;
 let dataDir: string;
 let redis: Redis;
 let prototypeId: string;
 let firmwareId: string;
 const clients: mqtt.MqttClient[] = [];
+
+/** FOTA_MQTT_QUEUE_MAX of every node. */
+const QUEUE_MAX = 4;
 
 const eventually = <T>(assertion: () => Promise<T> | T, timeout = 30_000) =>
   vi.waitFor(assertion, { timeout, interval: 100 });
@@ -65,7 +70,11 @@ async function startNode(env: Record<string, string>, worker: boolean): Promise<
 beforeAll(async () => {
   const redisUrl = inject('redisUrl');
   redis = new Redis(redisUrl);
-  const envA = await testEnvironment({ FOTA_REDIS_URL: redisUrl, FOTA_REDIS_PRESENCE_TTL_S: '5' });
+  const envA = await testEnvironment({
+    FOTA_REDIS_URL: redisUrl,
+    FOTA_REDIS_PRESENCE_TTL_S: '5',
+    FOTA_MQTT_QUEUE_MAX: String(QUEUE_MAX),
+  });
   dataDir = envA['FOTA_DATA_DIR']!;
   const httpB = await freePort();
   const envB = {
@@ -74,8 +83,16 @@ beforeAll(async () => {
     FOTA_TCP_PORT: String(await freePort()),
     FOTA_MQTT_PORT: String(await freePort()),
   };
+  const envC = {
+    ...envA,
+    FOTA_HTTP_PORT: String(await freePort()),
+    FOTA_TCP_PORT: String(await freePort()),
+    FOTA_MQTT_PORT: String(await freePort()),
+    FOTA_MQTT_QUEUE_TTL_S: '1',
+  };
   a = await startNode(envA, false);
   b = await startNode(envB, true);
+  c = await startNode(envC, true);
   prototypeId = (await a.api('POST', '/prototypes', { name: 'mqtt across nodes' })).body.prototypeId;
   const form = new FormData();
   form.append('name', 'two');
@@ -91,6 +108,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all(clients.map((client) => client.endAsync(true)));
+  await c?.app.stop();
   await b?.app.stop();
   await a?.app.stop();
   redis?.disconnect();
@@ -138,8 +156,9 @@ const presenceOn = async (node: Node, deviceId: string) =>
     since?: string;
   };
 const targetOf = async (pushId: string) => (await a.api('GET', `/pushes/${pushId}/targets`)).body.targets[0];
-/** What a persistent session still has queued in Redis (aedes-persistence-redis's list, under our prefix). */
-const queuedFor = (id: string) => redis.llen(`fota:mqtt:outgoing:${encodeURIComponent(id)}`);
+/** aedes-persistence-redis's list of what a persistent session has queued, under our prefix. */
+const queueKey = (id: string) => `fota:mqtt:outgoing:${encodeURIComponent(id)}`;
+const queuedFor = (id: string) => redis.llen(queueKey(id));
 
 describe('the MQTT brokers of two nodes sharing Redis', () => {
   it('keep a persistent session made on one node for a reconnect to the other, with what was published meanwhile', async () => {
@@ -350,6 +369,59 @@ describe('the MQTT brokers of two nodes sharing Redis', () => {
     expect(third.sessionPresent).toBe(true);
     await expectFota(third, device.prefix, 0);
     expect((await targetOf(push.body.pushId)).status).toBe('delivered');
+  });
+});
+
+describe('the queue of a persistent session in Redis', () => {
+  /** A persistent session of a new device subscribed on node A, left offline. */
+  async function leaveSession(name: string) {
+    const device = await newDevice(name);
+    const id = clientId(name);
+    const first = await connect(a, { clientId: id, clean: false });
+    expect((await first.client.subscribeAsync(`${device.prefix}/+`, { qos: 1 }))[0]!.qos).toBe(1);
+    await first.client.endAsync();
+    return { device, id };
+  }
+
+  async function upload(node: Node, prefix: string, values: readonly string[]): Promise<void> {
+    const uploader = await connect(node, { clientId: clientId('uploader'), clean: true });
+    for (const value of values) await uploader.client.publishAsync(`${prefix}/temp`, `,temp,${value}`, { qos: 1 });
+    await uploader.client.endAsync();
+  }
+
+  /** Resumes the session on node B; once a marker uploaded afterwards arrives, everything queued has. */
+  async function resume(prefix: string, id: string): Promise<string[]> {
+    const resumed = await connect(b, { clientId: id, clean: false });
+    expect(resumed.sessionPresent).toBe(true);
+    await upload(a, prefix, ['marker']);
+    await eventually(() => expect(resumed.messages.map((m) => m.payload)).toContain(',temp,marker'));
+    return resumed.messages.map((m) => m.payload);
+  }
+
+  it('keeps the newest FOTA_MQTT_QUEUE_MAX messages of an offline client, wherever they were published', async () => {
+    const { device, id } = await leaveSession('bounded');
+    await upload(b, device.prefix, ['1', '2', '3']);
+    await upload(a, device.prefix, ['4', '5', '6']);
+    await eventually(async () => expect(await queuedFor(id)).toBe(QUEUE_MAX));
+    // The list and each packet expire with FOTA_MQTT_QUEUE_TTL_S (a day by default), refreshed by each message.
+    const ttl = await redis.ttl(queueKey(id));
+    expect(ttl).toBeGreaterThan(86_000);
+    expect(ttl).toBeLessThanOrEqual(86_400);
+    const packets = await redis.lrange(queueKey(id), 0, -1);
+    for (const packet of packets) expect(await redis.ttl(`fota:mqtt:${packet}`)).toBeGreaterThan(86_000);
+    expect(await resume(device.prefix, id)).toEqual([',temp,3', ',temp,4', ',temp,5', ',temp,6', ',temp,marker']);
+    await eventually(async () => expect(await queuedFor(id)).toBe(0));
+  });
+
+  it('drops what waited longer than FOTA_MQTT_QUEUE_TTL_S of the node where it was published', async () => {
+    const { device, id } = await leaveSession('expiring');
+    await upload(c, device.prefix, ['1', '2']);
+    // Queued for one second at most: gone already on a busy machine, else expiring within the second.
+    const ttl = await redis.ttl(queueKey(id));
+    expect(ttl === -2 || (ttl >= 0 && ttl <= 1)).toBe(true);
+    // Node C keeps a message one second: Redis expires the list and the packets on its own.
+    await eventually(async () => expect(await queuedFor(id)).toBe(0));
+    expect(await resume(device.prefix, id)).toEqual([',temp,marker']);
   });
 });
 

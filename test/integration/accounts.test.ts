@@ -5,6 +5,7 @@ import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config/index.js';
+import { CREDENTIALS_RECHECK_MS } from '../../src/http/management/events.js';
 import { newAdminToken, startServer, testEnvironment, uploadFirmware, type TestServer } from '../support/server.js';
 
 let server: TestServer | undefined;
@@ -210,8 +211,12 @@ async function openStream(s: TestServer, auth: { cookie?: string; token?: string
   };
 }
 
-/** Generous: the stream checks its credentials every few seconds on a busy machine. */
+/**
+ * Generous for a busy machine, and well below the stream's safety re-check (every 60 s, the first
+ * one 60 s after it opened): a stream that ends within it was ended by the change's event.
+ */
 const STREAM_END_MS = 20_000;
+expect(STREAM_END_MS).toBeLessThan(CREDENTIALS_RECHECK_MS / 2);
 
 describe('the event stream ends with its credentials', () => {
   const streams: { close(): void }[] = [];
@@ -275,8 +280,41 @@ describe('the event stream ends with its credentials', () => {
     const valid = await openStream(server, { token: kept.body.token });
     streams.push(revoked, valid);
     expect((await call(server, 'DELETE', `/tokens/${created.body.tokenId}`, { token: server.token })).status).toBe(204);
-    expect((await revoked.within(STREAM_END_MS)).state).toBe('ended');
+    const { state, text } = await revoked.within(STREAM_END_MS);
+    expect(state).toBe('ended');
+    expect(text).toContain('event: session.ended\n');
+    expect(text).toMatch(/"code":"unauthenticated"/);
     expect((await valid.within(500)).state).toBe('open');
+  });
+
+  it("ends the streams of a deleted user's API tokens, and no other user's", async () => {
+    server = await startServer();
+    const ada = await createUser(server, 'ada@example.com', 'developer');
+    await createUser(server, 'bob@example.com', 'viewer');
+    const { cookie, csrf } = await signIn(server, 'ada@example.com');
+    const created = await call(server, 'POST', '/tokens', { cookie, csrf, body: { name: 'ada ci', role: 'viewer' } });
+    expect(created.status).toBe(201);
+    const adaToken = created.body.token as string;
+    const adaStream = await openStream(server, { token: adaToken });
+    const bobStream = await openStream(server, { cookie: (await signIn(server, 'bob@example.com')).cookie });
+    streams.push(adaStream, bobStream);
+    expect((await call(server, 'DELETE', `/users/${ada.userId}`, { token: server.token })).status).toBe(204);
+    expect((await adaStream.within(STREAM_END_MS)).state).toBe('ended');
+    expect((await bobStream.within(500)).state).toBe('open');
+  });
+
+  it('keeps the stream of a user whose role is lowered: every role may follow the events', async () => {
+    server = await startServer();
+    const ada = await createUser(server, 'ada@example.com', 'developer');
+    const { cookie, csrf } = await signIn(server, 'ada@example.com');
+    const stream = await openStream(server, { cookie });
+    streams.push(stream);
+    const patch = { token: server.token, body: { role: 'viewer' } };
+    expect((await call(server, 'PATCH', `/users/${ada.userId}`, patch)).status).toBe(200);
+    expect((await stream.within(1500)).state).toBe('open');
+    // The session acts with the new role at once.
+    const body = { name: 'ci', role: 'developer' };
+    expect((await call(server, 'POST', '/tokens', { cookie, csrf, body })).status).toBe(403);
   });
 });
 

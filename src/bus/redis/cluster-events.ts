@@ -2,8 +2,12 @@ import type { DomainEvent, EventBus, EventListener } from '../../domain/events.j
 import { channels } from './keys.js';
 import type { RedisLink } from './link.js';
 
-/** What every node's SSE stream shows, wherever it happened; the rest never leaves its node. */
+/**
+ * What every node's SSE stream shows, wherever it happened, and the changes of credentials that end
+ * a stream on any node; the rest never leaves its node.
+ */
 export const relayedEvents: ReadonlySet<DomainEvent['type']> = new Set([
+  'access.changed',
   'device.online',
   'device.offline',
   'device.reported',

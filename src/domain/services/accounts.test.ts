@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { csrfTokenOf, hashPassword, verifyPassword } from './accounts.js';
+import { createHash } from 'node:crypto';
+import { csrfTokenOf, hashPassword, sessionIdOf, verifyPassword } from './accounts.js';
 
 describe('passwords', () => {
   it('are hashed with scrypt, a random salt and their parameters, and verified', async () => {
@@ -24,5 +25,15 @@ describe('csrfTokenOf', () => {
     expect(csrfTokenOf('session-a')).toBe(csrfTokenOf('session-a'));
     expect(csrfTokenOf('session-a')).not.toBe(csrfTokenOf('session-b'));
     expect(csrfTokenOf('session-a')).not.toContain('session-a');
+  });
+});
+
+describe('sessionIdOf', () => {
+  it('names one session alike each time, and is neither its cookie, its CSRF token nor its stored hash', () => {
+    expect(sessionIdOf('session-a')).toBe(sessionIdOf('session-a'));
+    expect(sessionIdOf('session-a')).not.toBe(sessionIdOf('session-b'));
+    expect(sessionIdOf('session-a')).not.toBe(csrfTokenOf('session-a'));
+    const stored = createHash('sha256').update('session-a').digest();
+    expect(Buffer.from(sessionIdOf('session-a'), 'base64url').equals(stored)).toBe(false);
   });
 });

@@ -1,6 +1,7 @@
 import { createHash, randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 import { lowerRole, requireRole, roleIncludes, roleOf } from '../access.js';
 import { DomainError, invalid, notFound } from '../errors.js';
+import type { EventBus } from '../events.js';
 import { randomAlphanumeric } from '../ids.js';
 import { roles, type Actor, type ApiToken, type Role, type User } from '../model.js';
 import type { AccountRepository, Clock, StoredUser } from '../ports.js';
@@ -54,6 +55,13 @@ const sha256 = (value: string): string => createHash('sha256').update(value).dig
 export const csrfTokenOf = (secret: string): string =>
   createHash('sha256').update('fota csrf\0').update(secret).digest('base64url');
 
+/**
+ * The name of a session in `access.changed` events and logs: a hash of its cookie value, which
+ * cannot be turned back into a cookie (nor into the stored hash, which has no label).
+ */
+export const sessionIdOf = (secret: string): string =>
+  createHash('sha256').update('fota session id\0').update(secret).digest('base64url');
+
 /** Users, sessions and API tokens of the management API. */
 export class AccountService {
   /** A hash that matches no password, checked for an unknown email so both answers take as long. */
@@ -65,6 +73,8 @@ export class AccountService {
       readonly adminTokens: Pick<AdminTokens, 'authenticate' | 'seal' | 'sealed'>;
       readonly clock: Clock;
       readonly sessionTtlMs: number;
+      /** Where `access.changed` goes after each change of credentials; none: nobody listens. */
+      readonly events?: Pick<EventBus, 'publish'> | undefined;
     },
   ) {
     this.decoy = hashPassword(randomBytes(16).toString('hex'));
@@ -108,6 +118,7 @@ export class AccountService {
       const keep = currentSession === undefined ? undefined : sha256(currentSession);
       await this.deps.accounts.deleteSessionsOf(id, keep);
     }
+    if (patch.role !== undefined || patch.password !== undefined) this.changed({ userId: id });
     return publicUser(updated);
   }
 
@@ -118,6 +129,7 @@ export class AccountService {
     if (!(await this.deps.accounts.deleteUser(id))) {
       throw new DomainError('in_use', `${user.email} is the last admin: make another user admin first`);
     }
+    this.changed({ userId: id });
   }
 
   // Sessions.
@@ -169,6 +181,7 @@ export class AccountService {
 
   async signOut(secret: string): Promise<void> {
     await this.deps.accounts.deleteSession(sha256(secret));
+    this.changed({ sessionId: sessionIdOf(secret) });
   }
 
   // API tokens.
@@ -210,6 +223,7 @@ export class AccountService {
     const token = await this.deps.accounts.getToken(id);
     if (!token || (roleOf(actor) !== 'admin' && token.userId !== ownerOf(actor))) throw notFound(`no token ${id}`);
     await this.deps.accounts.deleteToken(id);
+    this.changed({ tokenId: id });
   }
 
   /**
@@ -245,6 +259,10 @@ export class AccountService {
       expiresAt: new Date(now.getTime() + this.deps.sessionTtlMs),
     });
     return { user, actor, secret };
+  }
+
+  private changed(principal: { userId?: string; tokenId?: string; sessionId?: string }): void {
+    this.deps.events?.publish({ type: 'access.changed', ...principal, at: this.deps.clock.now() });
   }
 
   private async requireUser(id: string): Promise<StoredUser> {

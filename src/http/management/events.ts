@@ -2,12 +2,18 @@ import type { FastifyPluginAsync } from 'fastify';
 import { requireRole } from '../../domain/access.js';
 import { isDomainError } from '../../domain/errors.js';
 import type { DomainEvent } from '../../domain/events.js';
+import type { Actor } from '../../domain/model.js';
+import { sessionIdOf } from '../../domain/services/accounts.js';
 import type { HttpServices } from '../services.js';
 import { authenticate } from './authenticate.js';
 
 const KEEPALIVE_MS = 15_000;
-/** How often a stream checks that its session or token still authenticates (signed out, revoked). */
-export const CREDENTIALS_CHECK_MS = 5_000;
+/**
+ * How often a stream checks its credentials besides the `access.changed` events that make it check
+ * at once: a safety net for a change whose event was lost (another node's, published while this
+ * node's Redis subscription was reconnecting; pub/sub keeps nothing for a subscriber that is away).
+ */
+export const CREDENTIALS_RECHECK_MS = 60_000;
 /** The longest delay `setTimeout` keeps (about 24.8 days). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -17,9 +23,10 @@ const streamed = new Set<DomainEvent['type']>(['device.online', 'device.offline'
 /**
  * `GET /api/v1/events`: Server-Sent Events of devices going online or offline and of push progress,
  * one JSON object per event, named by its type. A comment line every 15 s keeps proxies from
- * closing an idle stream. The stream lasts as long as its credentials: every 5 s, and when its
- * session expires, it authenticates again; once refused it sends `session.ended` with the reason
- * and ends (signed out, expired, password changed, user deleted, token revoked).
+ * closing an idle stream. The stream lasts as long as its credentials: it authenticates again at
+ * once when they change on any node (`access.changed`: its token revoked, its session signed out,
+ * its user deleted or given another role or password), when its session expires, and every 60 s;
+ * once refused it sends `session.ended` with the reason and ends.
  */
 export const eventRoutes: FastifyPluginAsync<{ services: HttpServices }> = async (app, { services }) => {
   app.get(
@@ -29,7 +36,7 @@ export const eventRoutes: FastifyPluginAsync<{ services: HttpServices }> = async
         tags: ['events'],
         summary: 'Live events as Server-Sent Events',
         description:
-          'Event names: `device.online`, `device.offline` ({deviceId, prototypeId, protocol, at}), `device.reported` ({deviceId, fwId, version, at}: the firmware a device now runs) and `push.progress` ({pushId, deviceId, fwId, status, reason, at}). The last event of a stream whose session or token no longer authenticates (signed out, expired, revoked; checked every 5 s and at expiry) is `session.ended` ({code, message}); then the stream ends.',
+          'Event names: `device.online`, `device.offline` ({deviceId, prototypeId, protocol, at}), `device.reported` ({deviceId, fwId, version, at}: the firmware a device now runs) and `push.progress` ({pushId, deviceId, fwId, status, reason, at}). The last event of a stream whose session or token no longer authenticates (signed out, expired, revoked, its user deleted or its password changed; checked at once on any node, at expiry and every 60 s) is `session.ended` ({code, message}); then the stream ends.',
         produces: ['text/event-stream'],
       },
     },
@@ -37,6 +44,7 @@ export const eventRoutes: FastifyPluginAsync<{ services: HttpServices }> = async
       requireRole(request.actor, 'viewer');
       const secret = request.sessionSecret;
       const expiresAt = secret === undefined ? undefined : (await services.accounts.session(secret)).expiresAt;
+      const concerns = concernsStream(request.actor, secret);
       reply.hijack();
       const response = reply.raw;
       response.writeHead(200, {
@@ -46,16 +54,11 @@ export const eventRoutes: FastifyPluginAsync<{ services: HttpServices }> = async
         'X-Accel-Buffering': 'no',
       });
       response.write(': connected\n\n');
-      const unsubscribe = services.events.subscribe((event) => {
-        if (!streamed.has(event.type)) return;
-        response.write(`event: ${event.type}\ndata: ${JSON.stringify(serialize(event))}\n\n`);
-      });
-      const keepalive = setInterval(() => response.write(': keepalive\n\n'), KEEPALIVE_MS);
       let ended = false;
-      let checking = false;
-      const check = async () => {
-        if (ended || checking) return;
-        checking = true;
+      let checking: Promise<void> | undefined;
+      let again = false;
+      const check = async (): Promise<void> => {
+        if (ended) return;
         try {
           requireRole(await authenticate(request, services, undefined), 'viewer');
         } catch (error) {
@@ -71,20 +74,41 @@ export const eventRoutes: FastifyPluginAsync<{ services: HttpServices }> = async
             // The database failing for a moment ends no stream: the next check asks again.
             request.log.warn({ err: error }, 'the event stream could not check its credentials');
           }
-        } finally {
-          checking = false;
         }
       };
-      const recheck = setInterval(() => void check(), CREDENTIALS_CHECK_MS);
+      // One check at a time; a change that arrives during one is checked again after it.
+      const recheck = (): void => {
+        if (checking) {
+          again = true;
+          return;
+        }
+        checking = check().finally(() => {
+          checking = undefined;
+          if (again && !ended) {
+            again = false;
+            recheck();
+          }
+        });
+      };
+      const unsubscribe = services.events.subscribe((event) => {
+        if (event.type === 'access.changed') {
+          if (concerns(event)) recheck();
+          return;
+        }
+        if (!streamed.has(event.type)) return;
+        response.write(`event: ${event.type}\ndata: ${JSON.stringify(serialize(event))}\n\n`);
+      });
+      const keepalive = setInterval(() => response.write(': keepalive\n\n'), KEEPALIVE_MS);
+      const safety = setInterval(recheck, CREDENTIALS_RECHECK_MS);
       // A session is also checked the moment it expires.
       const expiry =
         expiresAt === undefined
           ? undefined
-          : setTimeout(() => void check(), Math.min(Math.max(expiresAt.getTime() - Date.now() + 50, 0), MAX_TIMER_MS));
+          : setTimeout(recheck, Math.min(Math.max(expiresAt.getTime() - Date.now() + 50, 0), MAX_TIMER_MS));
       const end = () => {
         ended = true;
         clearInterval(keepalive);
-        clearInterval(recheck);
+        clearInterval(safety);
         clearTimeout(expiry);
         unsubscribe();
       };
@@ -93,6 +117,22 @@ export const eventRoutes: FastifyPluginAsync<{ services: HttpServices }> = async
     },
   );
 };
+
+type AccessChanged = Extract<DomainEvent, { type: 'access.changed' }>;
+
+/**
+ * Whether a change of credentials may concern the stream of this actor: its session, its token, or
+ * its user (a user's change reaches their sessions and their tokens, whose role follows theirs).
+ */
+function concernsStream(actor: Actor, secret: string | undefined): (event: AccessChanged) => boolean {
+  const sessionId = secret === undefined ? undefined : sessionIdOf(secret);
+  const userId = actor.kind === 'user' ? actor.userId : undefined;
+  const tokenId = actor.kind === 'user' ? actor.token?.id : undefined;
+  return (event) =>
+    (sessionId !== undefined && event.sessionId === sessionId) ||
+    (tokenId !== undefined && event.tokenId === tokenId) ||
+    (userId !== undefined && event.userId === userId);
+}
 
 function serialize(event: DomainEvent): Record<string, unknown> {
   if (event.type === 'push.progress') {

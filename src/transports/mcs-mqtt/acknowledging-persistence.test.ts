@@ -1,6 +1,7 @@
 import type { Client } from 'aedes';
 import { describe, expect, it } from 'vitest';
 import { memoryBrokerState } from './broker-state.js';
+import { DEFAULT_SESSION_QUEUE } from './session-queue.js';
 
 interface Store {
   outgoingEnqueue(sub: { clientId: string }, packet: object): Promise<void>;
@@ -27,7 +28,7 @@ async function queued(store: Store, clientId: string): Promise<string[]> {
 
 describe('the broker persistence (aedes in memory, wrapped)', () => {
   it('queues data for a persistent session but never a FOTA command, which the push dispatcher owns', async () => {
-    const state = memoryBrokerState(() => undefined);
+    const state = memoryBrokerState(() => undefined, DEFAULT_SESSION_QUEUE);
     const store = state.persistence as unknown as Store;
     await store.outgoingEnqueue({ clientId: 'p' }, packet('mcs/D/K/temp'));
     await store.outgoingEnqueue({ clientId: 'p' }, packet('mcs/D/K/FOTA'));
@@ -37,7 +38,10 @@ describe('the broker persistence (aedes in memory, wrapped)', () => {
 
   it('reports the message id of every PUBACK, from clean and persistent sessions alike', async () => {
     const acknowledged: Array<[string, number]> = [];
-    const state = memoryBrokerState((client, messageId) => acknowledged.push([client.id, messageId]));
+    const state = memoryBrokerState(
+      (client, messageId) => acknowledged.push([client.id, messageId]),
+      DEFAULT_SESSION_QUEUE,
+    );
     const store = state.persistence as unknown as Store;
     await store.outgoingClearMessageId({ id: 'c', clean: true } as Client, { cmd: 'puback', messageId: 7 });
     await store.outgoingClearMessageId({ id: 'p', clean: false } as Client, { cmd: 'puback', messageId: 8 });

@@ -4,6 +4,7 @@ import aedesPersistence from 'aedes-persistence';
 import { Redis } from 'ioredis';
 import { PREFIX } from '../../bus/redis/keys.js';
 import { acknowledgingPersistence } from './acknowledging-persistence.js';
+import { boundMemoryQueue, boundRedisQueue, redisQueueOptions, type SessionQueueLimits } from './session-queue.js';
 import { deviceOfFilter } from './topics.js';
 
 const require = createRequire(import.meta.url);
@@ -15,7 +16,9 @@ const require = createRequire(import.meta.url);
 const memoryPersistence = aedesPersistence as unknown as typeof aedesPersistence.default;
 
 /** aedes-persistence-redis ships no typings: the factory, and `destroy`, which aedes never calls. */
-type RedisPersistenceFactory = (options: { conn: Redis }) => { destroy(): Promise<void> };
+type RedisPersistenceFactory = (options: { conn: Redis } & ReturnType<typeof redisQueueOptions>) => {
+  destroy(): Promise<void>;
+};
 
 /** The mqemitter-redis internals that decide which Redis channel a filter or a topic uses. */
 interface RedisEmitter {
@@ -31,7 +34,8 @@ export const MQTT_PREFIX = `${PREFIX}mqtt:`;
 
 /**
  * What an aedes broker keeps and how its messages travel: sessions (subscriptions of persistent
- * sessions, their queued QoS 1 messages, retained messages, wills) in its persistence, and every
+ * sessions, their queued QoS 1 messages, bounded by `SessionQueueLimits`, retained messages, wills)
+ * in its persistence, and every
  * routed publish through its emitter. In this process (aedes's defaults), or in Redis, shared by
  * every node's broker so that they act as one.
  */
@@ -44,8 +48,11 @@ export interface BrokerState {
   close(): Promise<void>;
 }
 
-export function memoryBrokerState(onPuback: (client: Client, messageId: number) => void): BrokerState {
-  const persistence = acknowledgingPersistence(memoryPersistence(), onPuback);
+export function memoryBrokerState(
+  onPuback: (client: Client, messageId: number) => void,
+  queue: SessionQueueLimits,
+): BrokerState {
+  const persistence = acknowledgingPersistence(boundMemoryQueue(memoryPersistence(), queue), onPuback);
   return {
     persistence,
     mq: undefined,
@@ -71,6 +78,7 @@ export async function redisBrokerState(
   url: string,
   onPuback: (client: Client, messageId: number) => void,
   onError: (error: unknown) => void,
+  queue: SessionQueueLimits,
 ): Promise<BrokerState> {
   const options = { lazyConnect: true, maxRetriesPerRequest: 3 } as const;
   const store = new Redis(url, { ...options, keyPrefix: MQTT_PREFIX });
@@ -95,9 +103,9 @@ export async function redisBrokerState(
   mq.state.on('error', onError);
 
   const redisPersistence = require('aedes-persistence-redis') as RedisPersistenceFactory;
-  const persistence = redisPersistence({ conn: store });
+  const persistence = redisPersistence({ conn: store, ...redisQueueOptions(queue) });
   return {
-    persistence: acknowledgingPersistence(persistence, onPuback),
+    persistence: acknowledgingPersistence(boundRedisQueue(persistence, store, queue), onPuback),
     mq,
     // aedes closed the emitter (and its two connections); destroy disconnects the store's.
     close: () => persistence.destroy(),

@@ -21,6 +21,7 @@ import { memoryBrokerState, redisBrokerState, type BrokerState } from './broker-
 import { ClientSession, type Authenticate } from './client-session.js';
 import { MqttDeviceConnection } from './device-connection.js';
 import { guardPacketSize } from './packet-size-guard.js';
+import { DEFAULT_SESSION_QUEUE, type SessionQueueLimits } from './session-queue.js';
 import { parseDataPointPayload } from './payload-parser.js';
 import { FOTA_CHANNEL, deviceOfFilter, isUnder, parsePublishTopic, redactTopic } from './topics.js';
 
@@ -47,11 +48,17 @@ export interface MqttBrokerOptions {
    * their messages through it, and act as one broker. Undefined: everything stays in this process.
    */
   readonly redisUrl?: string | undefined;
+  /** What a persistent session keeps for its client (count and age); by default `DEFAULT_SESSION_QUEUE`. */
+  readonly sessionQueue?: SessionQueueLimits | undefined;
+  /** Topic filters one client may hold; past it a SUBSCRIBE gets the failure code for the new ones. */
+  readonly maxSubscriptions?: number | undefined;
 }
 
 /** MCS packets are tiny: five data points of at most 1 KiB each fit, a firmware never passes here. */
 export const DEFAULT_MQTT_MAX_PACKET_BYTES = 8192;
 export const DEFAULT_MQTT_IDENTIFY_TIMEOUT_MS = 30_000;
+/** An MCS client subscribes `mcs/ID/KEY/+`; one filter per data channel still fits. */
+export const DEFAULT_MQTT_MAX_SUBSCRIPTIONS = 100;
 
 export interface MqttBroker {
   /** The port it listens on. */
@@ -78,11 +85,15 @@ const OWN_PREFIX = 'only the device’s own mcs/:deviceId/:deviceKey/… topics 
 export async function startMqttBroker(options: MqttBrokerOptions): Promise<MqttBroker> {
   const adapter = new MqttAdapter(options, options.logger.child({ component: 'mqtt' }));
   const onPuback = (client: Client, messageId: number) => adapter.acknowledged(client, messageId);
+  const queue = options.sessionQueue ?? DEFAULT_SESSION_QUEUE;
   const state: BrokerState = options.redisUrl
-    ? await redisBrokerState(options.redisUrl, onPuback, (error) =>
-        adapter.logger.error({ err: error }, 'MQTT broker Redis error'),
+    ? await redisBrokerState(
+        options.redisUrl,
+        onPuback,
+        (error) => adapter.logger.error({ err: error }, 'MQTT broker Redis error'),
+        queue,
       )
-    : memoryBrokerState(onPuback);
+    : memoryBrokerState(onPuback, queue);
   let aedes: Aedes;
   try {
     aedes = await Aedes.createBroker({
@@ -285,6 +296,11 @@ class MqttAdapter {
         return this.refuse('subscription', client, subscription.topic, authorization.reason);
       }
       this.identified(client);
+      const max = this.options.maxSubscriptions ?? DEFAULT_MQTT_MAX_SUBSCRIPTIONS;
+      if (!session.admit(subscription.topic, max)) {
+        const reason = `a client may hold at most ${max} subscriptions (FOTA_MQTT_MAX_SUBSCRIPTIONS)`;
+        return this.refuse('subscription', client, subscription.topic, reason);
+      }
       return true;
     } catch (error) {
       this.logger.error({ err: error, clientId: session.clientId }, 'MQTT subscription check failed');

@@ -163,3 +163,16 @@ describe('ClientSession filters', () => {
     expect(session.subscribed).toBe(false);
   });
 });
+
+describe('the filters a client may hold', () => {
+  it('admits new filters up to the limit, one it holds again, and one more once another is revoked', () => {
+    const session = new ClientSession('c');
+    expect(session.admit('mcs/D/K/a', 2)).toBe(true);
+    expect(session.admit('mcs/D/K/b', 2)).toBe(true);
+    expect(session.admit('mcs/D/K/c', 2)).toBe(false);
+    expect(session.admit('mcs/D/K/a', 2)).toBe(true);
+    session.revoked(['mcs/D/K/b']);
+    expect(session.admit('mcs/D/K/c', 2)).toBe(true);
+    expect(session.admit('mcs/D/K/d', 2)).toBe(false);
+  });
+});

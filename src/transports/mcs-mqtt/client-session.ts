@@ -28,6 +28,8 @@ export class ClientSession {
   private lastMessageId = 0;
   /** Granted filters, all under the bound device's prefix, with their QoS. */
   private readonly filters = new Map<string, number>();
+  /** Filters authorized, granted or about to be (a SUBACK follows the checks of all its filters). */
+  private readonly admitted = new Set<string>();
   /** Callbacks of commands on their way out, by payload buffer (aedes keeps the same buffer). */
   private readonly awaitingMessageId = new Map<unknown, () => void>();
   private readonly awaitingPuback = new Map<number, () => void>();
@@ -78,13 +80,24 @@ export class ClientSession {
     return { ok: true, device: bound };
   }
 
+  /** Whether the client may hold `filter` too: one it holds already, or a new one below `max`. */
+  admit(filter: string, max: number): boolean {
+    if (this.admitted.has(filter)) return true;
+    if (this.admitted.size >= max) return false;
+    this.admitted.add(filter);
+    return true;
+  }
+
   granted(filter: string, qos: number): void {
     this.filters.set(filter, qos);
   }
 
   /** Forgets unsubscribed filters; true when none is left. */
   revoked(filters: readonly string[]): boolean {
-    for (const filter of filters) this.filters.delete(filter);
+    for (const filter of filters) {
+      this.filters.delete(filter);
+      this.admitted.delete(filter);
+    }
     return this.filters.size === 0;
   }
 
