@@ -37,6 +37,7 @@ import { startMqttBroker, type MqttBroker } from './transports/mcs-mqtt/broker.j
 import { AuthThrottle, type AuthThrottleOptions, type FailureThrottle } from './net/auth-throttle.js';
 import { RedisCluster } from './bus/redis/cluster.js';
 import { listenOn } from './net/listen-error.js';
+import type { ProxyListener, ProxyProtocolSetting } from './net/proxy-gate.js';
 import { SocketBudget } from './net/socket-budget.js';
 import { lockDataDir } from './storage/data-dir-lock.js';
 import { openBlobStorage, type BlobStorage } from './storage/blob-storage.js';
@@ -294,6 +295,11 @@ async function assemble(config: Config, logger: Logger, lock: { release(): void 
     maxAddresses: config.authThrottleAddresses,
     keyOf: (email) => email ?? '',
   });
+  // The balancers in front: where their PROXY header is expected, and their X-Forwarded-For on HTTP.
+  const proxyProtocol = (listener: ProxyListener): ProxyProtocolSetting | undefined =>
+    config.proxies.listeners.has(listener)
+      ? { trusted: config.proxies.trusted, headerTimeoutMs: config.proxies.headerTimeoutMs }
+      : undefined;
   const http = await buildHttpServer({
     services,
     logger,
@@ -304,6 +310,8 @@ async function assemble(config: Config, logger: Logger, lock: { release(): void 
     accountThrottle,
     sessionTtlSeconds: Math.round(config.sessionTtlMs / 1000),
     limits: config.httpLimits,
+    trustedProxies: config.proxies.trusted,
+    proxyProtocol: proxyProtocol('http'),
   });
 
   let listening = '';
@@ -334,6 +342,7 @@ async function assemble(config: Config, logger: Logger, lock: { release(): void 
           logger,
           budget,
           throttle,
+          proxyProtocol: proxyProtocol('tcp'),
         })),
     },
     {
@@ -355,6 +364,7 @@ async function assemble(config: Config, logger: Logger, lock: { release(): void 
           identifyTimeoutMs: config.mqttIdentifyTimeoutMs,
           // With Redis, every node's broker keeps its sessions there and routes through it: one broker.
           redisUrl: config.redis?.url,
+          proxyProtocol: proxyProtocol('mqtt'),
         })),
     },
     ...(config.linkit7681
@@ -370,6 +380,7 @@ async function assemble(config: Config, logger: Logger, lock: { release(): void 
           firmwares: services.firmwares,
           pushes: services.pushes,
           events,
+          proxyProtocol: proxyProtocol('linkit7681'),
         })
       : []),
   ];

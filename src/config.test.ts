@@ -10,6 +10,7 @@ import {
   MAX_FOTA_LINE_BYTES,
   unknownVariables,
 } from './config.js';
+import { TrustedProxies } from './net/trusted-proxies.js';
 
 function problemsOf(env: Record<string, string>): string[] {
   try {
@@ -89,6 +90,7 @@ describe('loadConfig', () => {
         maxAgeMs: 259_200_000,
         pollMs: 1000,
       },
+      proxies: { trusted: TrustedProxies.none, listeners: new Set(), headerTimeoutMs: 5000 },
     });
   });
 
@@ -190,6 +192,9 @@ describe('loadConfig', () => {
         FOTA_WEBHOOK_MAX_ATTEMPTS: '7',
         FOTA_WEBHOOK_MAX_AGE_S: '3600',
         FOTA_WEBHOOK_POLL_S: '0.25',
+        FOTA_TRUSTED_PROXIES: ' 10.0.0.1, 2001:db8::/32 ',
+        FOTA_PROXY_PROTOCOL: 'TCP,mqtt',
+        FOTA_PROXY_HEADER_TIMEOUT_S: '2',
       }),
     ).toEqual({
       httpPort: 80,
@@ -263,11 +268,23 @@ describe('loadConfig', () => {
         maxAgeMs: 3_600_000,
         pollMs: 250,
       },
+      proxies: {
+        trusted: TrustedProxies.parse('10.0.0.1,2001:db8::/32'),
+        listeners: new Set(['tcp', 'mqtt']),
+        headerTimeoutMs: 2000,
+      },
     });
   });
 
   it.each<[string, string, RegExp]>([
     ['FOTA_HTTP_PORT', 'abc', /port number from 0 to 65535, not "abc"/],
+    ['FOTA_TRUSTED_PROXIES', '10.0.0.300', /FOTA_TRUSTED_PROXIES: "10.0.0.300" is not an IPv4 or IPv6 address/],
+    ['FOTA_TRUSTED_PROXIES', '10.0.0.0/33', /"10.0.0.0\/33" has a prefix length outside 0..32/],
+    ['FOTA_TRUSTED_PROXIES', 'fd00::/129', /"fd00::\/129" has a prefix length outside 0..128/],
+    ['FOTA_TRUSTED_PROXIES', 'balancer.example.com', /is not an IPv4 or IPv6 address/],
+    ['FOTA_PROXY_PROTOCOL', 'tcp', /FOTA_PROXY_PROTOCOL needs FOTA_TRUSTED_PROXIES/],
+    ['FOTA_PROXY_PROTOCOL', 'smtp', /FOTA_PROXY_PROTOCOL names "smtp"; it takes tcp, mqtt, linkit7681, http or off/],
+    ['FOTA_PROXY_HEADER_TIMEOUT_S', '0', /FOTA_PROXY_HEADER_TIMEOUT_S must be a number of seconds above 0/],
     ['FOTA_WEBHOOK_ALLOW_PRIVATE', 'maybe', /FOTA_WEBHOOK_ALLOW_PRIVATE must be true or false, not "maybe"/],
     ['FOTA_WEBHOOK_MAX_ATTEMPTS', '0', /FOTA_WEBHOOK_MAX_ATTEMPTS must be a whole number from 1 to 1000/],
     ['FOTA_WEBHOOK_RETRY_MAX_S', '1', /FOTA_WEBHOOK_RETRY_MAX_S must be at least FOTA_WEBHOOK_RETRY_BASE_S/],

@@ -1,6 +1,8 @@
 import { resolve } from 'node:path';
 import type { PushTimeouts } from './domain/push.js';
 import type { RetentionPolicy } from './domain/services/retention.js';
+import { PROXY_LISTENERS, type ProxyListener } from './net/proxy-gate.js';
+import { TrustedProxies } from './net/trusted-proxies.js';
 
 /** Everything the server reads from its environment, checked once at start. */
 export interface Config {
@@ -72,6 +74,17 @@ export interface Config {
   /** How often the purge of old audit entries and push history runs. */
   readonly purgeIntervalMs: number;
   readonly webhooks: WebhookSettings;
+  readonly proxies: ProxySettings;
+}
+
+/** The load balancers in front of the listeners, and what they tell of a client (docs/deploy.md). */
+export interface ProxySettings {
+  /** Whose PROXY header or X-Forwarded-For is taken; none: every connection is direct. */
+  readonly trusted: TrustedProxies;
+  /** The listeners where a connection from a trusted balancer starts with a PROXY header. */
+  readonly listeners: ReadonlySet<ProxyListener>;
+  /** How long a balancer's connection may take to send its whole PROXY header. */
+  readonly headerTimeoutMs: number;
 }
 
 /** How webhook deliveries are posted and retried (docs/integrations.md). */
@@ -443,6 +456,21 @@ export const configVariables = [
     'seconds after its event past which a webhook delivery is not tried again but marked failed (3 days)',
   ],
   ['FOTA_WEBHOOK_POLL_S', '1', 'seconds between two looks of a node for webhook deliveries that are due'],
+  [
+    'FOTA_TRUSTED_PROXIES',
+    '(none)',
+    'comma-separated addresses and CIDR ranges (IPv4, IPv6) of the load balancers in front of fota: only their PROXY header (FOTA_PROXY_PROTOCOL) and X-Forwarded-For (HTTP) name the client, which the failed-authentication throttle, the logs and the audit log then use',
+  ],
+  [
+    'FOTA_PROXY_PROTOCOL',
+    'off',
+    'listeners where a connection from FOTA_TRUSTED_PROXIES must start with a PROXY header, v1 or v2 (HAProxy send-proxy-v2, nginx proxy_protocol on): a comma-separated subset of tcp, mqtt, linkit7681 (commands and discovery), http; or off',
+  ],
+  [
+    'FOTA_PROXY_HEADER_TIMEOUT_S',
+    '5',
+    'seconds a balancer’s connection may take to send its whole PROXY header before it is closed',
+  ],
 ] as const;
 
 /** Variables the `fota` client commands read (not the server): known, so not reported as unknown. */
@@ -695,6 +723,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   };
   const purgeIntervalMs = seconds('FOTA_PURGE_INTERVAL_S', '3600');
   const webhooks = readWebhooks(read, seconds, wholeNumber, problems);
+  const proxies = readProxies(read, seconds, problems);
 
   if (problems.length > 0) throw new ConfigError(problems);
   return {
@@ -738,7 +767,34 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     retention,
     purgeIntervalMs,
     webhooks,
+    proxies,
   };
+}
+
+function readProxies(
+  read: (name: string, fallback: string) => string,
+  seconds: (name: string, fallback: string) => number,
+  problems: string[],
+): ProxySettings {
+  let trusted = TrustedProxies.none;
+  try {
+    trusted = TrustedProxies.parse(read('FOTA_TRUSTED_PROXIES', ''));
+  } catch (error) {
+    problems.push(`FOTA_TRUSTED_PROXIES: ${(error as Error).message} (addresses or CIDR ranges, comma-separated)`);
+  }
+  const text = read('FOTA_PROXY_PROTOCOL', 'off').trim().toLowerCase();
+  const names = text === 'off' ? [] : text.split(',').map((name) => name.trim());
+  const listeners = new Set<ProxyListener>();
+  for (const name of names) {
+    if ((PROXY_LISTENERS as readonly string[]).includes(name)) listeners.add(name as ProxyListener);
+    else problems.push(`FOTA_PROXY_PROTOCOL names "${name}"; it takes ${PROXY_LISTENERS.join(', ')} or off`);
+  }
+  if (listeners.size > 0 && trusted.empty) {
+    problems.push(
+      'FOTA_PROXY_PROTOCOL needs FOTA_TRUSTED_PROXIES: the addresses of the balancers that send the header',
+    );
+  }
+  return { trusted, listeners, headerTimeoutMs: seconds('FOTA_PROXY_HEADER_TIMEOUT_S', '5') };
 }
 
 function readWebhooks(
