@@ -6,7 +6,7 @@ import { eventually } from '../support/data-dir.js';
 import type { DeviceCredentials } from '../support/devices.js';
 import { capturingLogger, type LogLine } from '../support/log-lines.js';
 import { connectPacket } from '../support/mqtt-bytes.js';
-import { startServer, type TestServer } from '../support/server.js';
+import { freePort, startServer, type TestServer } from '../support/server.js';
 import { TcpDevice } from '../support/tcp-device.js';
 
 /**
@@ -357,5 +357,59 @@ describe('HTTP behind a trusted balancer', () => {
     expect(await auditAddress(server, 'direct')).toBe(UNTRUSTED);
     expect(await auditAddress(server, 'no header')).toBeUndefined();
     expect(await auditAddress(server, 'spoof')).toBeUndefined();
+  });
+});
+
+describe('LinkIt 7681 behind a trusted balancer (FOTA_PROXY_PROTOCOL=linkit7681)', () => {
+  let server: TestServer;
+  let discoveryPort: number;
+  let commandPort: number;
+
+  beforeAll(async () => {
+    discoveryPort = await freePort();
+    commandPort = await freePort();
+    server = await startServer({
+      ...THROTTLE,
+      FOTA_TRUSTED_PROXIES: '127.0.0.1',
+      FOTA_PROXY_PROTOCOL: 'linkit7681',
+      FOTA_LINKIT7681_ENABLED: 'true',
+      FOTA_LINKIT7681_PORT: String(commandPort),
+      FOTA_LINKIT7681_PUBLIC_PORT: '768',
+      FOTA_LINKIT7681_PUBLIC_HOST: '127.0.0.1',
+      FOTA_LINKIT7681_DISCOVERY_PORT: String(discoveryPort),
+    });
+    servers.push(server);
+  });
+
+  const discover = (prefix: string | Buffer, localAddress = '127.0.0.1') =>
+    rawRequest(
+      discoveryPort,
+      prefix,
+      `GET /devcloud/device/Dunknown/connect/${'ab'.repeat(32)} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`,
+      localAddress,
+    );
+
+  it('throttles discovery by the address the header names', async () => {
+    for (let i = 0; i < 3; i++) expect(await discover(v1('198.51.100.90'))).toMatch(/^HTTP\/1\.1 403/);
+    expect(await discover(v2('198.51.100.90'))).toMatch(/^HTTP\/1\.1 429/);
+    // Another board behind the same balancer, and one connecting directly, are not throttled.
+    expect(await discover(v2('198.51.100.91'))).toMatch(/^HTTP\/1\.1 403/);
+    expect(await discover('', UNTRUSTED)).toMatch(/^HTTP\/1\.1 403/);
+    // From the balancer without a header: closed without an answer.
+    expect(await discover('')).toBe('');
+  });
+
+  it('closes a command connection from the balancer without a header, and keeps one with a LOCAL header', async () => {
+    const bare = await TcpDevice.connect(commandPort);
+    bare.send(Buffer.alloc(32, 0x41));
+    expect(await outcome(bare)).toEqual({ echoed: false, closed: true });
+    const checked = await TcpDevice.connect(commandPort);
+    checked.send(v2('0.0.0.0', 0, 'local'));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(checked.isClosed()).toBe(false);
+    checked.close();
+    const spoofing = await TcpDevice.connect(commandPort, UNTRUSTED);
+    spoofing.send(v2('198.51.100.92'));
+    expect(await outcome(spoofing)).toEqual({ echoed: false, closed: true });
   });
 });
