@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { pino } from 'pino';
 import { createApp } from '../src/app.js';
-import { loadConfig } from '../src/config.js';
+import { loadConfig } from '../src/config/index.js';
 
 const count = Number(process.argv[2] ?? 10_000);
 const dir = await mkdtemp(join(tmpdir(), 'fota-push-inprocess-'));

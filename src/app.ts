@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
-import type { Config } from './config.js';
+import type { Config } from './config/index.js';
 import { openDatabase } from './db/open.js';
 import { SqlAccountRepository } from './db/repositories/accounts.js';
 import { SqlAuditLog } from './db/repositories/audit.js';

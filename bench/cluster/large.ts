@@ -1,7 +1,9 @@
+import { execFileSync } from 'node:child_process';
 import { childPids } from '../lib/proc.js';
 import { progress } from '../lib/report.js';
 import type { Resources } from '../lib/resources.js';
 import { openFdCount } from '../lib/sockets.js';
+import type { SwarmStats } from '../push/protocol.js';
 import type { Swarms } from '../push/swarms.js';
 import type { Engines } from './engines.js';
 import {
@@ -126,7 +128,7 @@ export async function largeRun(
 
     figures.presence = await waitPresence(engines, connected, 120_000);
     if (figures.presence.present !== connected.length) {
-      figures.stopped = `presence: ${figures.presence.present} of ${connected.length} devices in Redis after ${figures.presence.seconds.toFixed(0)} s`;
+      figures.stopped = `presence: ${figures.presence.present} of ${connected.length} devices in Redis after ${figures.presence.seconds.toFixed(0)} s; ${await whereTheyWent(swarms, cluster)}`;
       throw new Stopped();
     }
     const engineBefore = engines.cpuSeconds();
@@ -161,4 +163,24 @@ export async function largeRun(
     }
   }
   return figures;
+}
+
+/** Why devices are missing: what the swarms saw close, and the sockets fota's ports still hold. */
+async function whereTheyWent(swarms: Swarms, cluster: Cluster): Promise<string> {
+  const stats = await swarms.all<SwarmStats>(() => ({ cmd: 'stats' }), 30_000);
+  const open = stats.reduce((sum, stat) => sum + stat.open, 0);
+  const dropped = stats.reduce((sum, stat) => sum + stat.dropped, 0);
+  const first = stats.find((stat) => stat.firstDrop !== undefined)?.firstDrop;
+  const lateTick = Math.max(...stats.map((stat) => stat.longestTickGapMs));
+  const { tcpPort, mqttPort } = cluster.endpoints[0]!;
+  return `the swarms hold ${open} connections, ${dropped} dropped${first ? ` (first: ${first})` : ''}, the longest swarm tick gap ${lateTick} ms; established on fota's TCP port ${establishedOn(tcpPort)}, on its MQTT port ${establishedOn(mqttPort)}`;
+}
+
+function establishedOn(port: number): string {
+  try {
+    const out = execFileSync('ss', ['-Htn', 'state', 'established', `( sport = :${port} )`], { encoding: 'utf8' });
+    return String(out.split('\n').filter((line) => line.trim() !== '').length);
+  } catch {
+    return 'unknown (ss failed)';
+  }
 }

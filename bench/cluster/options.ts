@@ -1,3 +1,5 @@
+import { integer, readFlags, SWITCH } from '../lib/options.js';
+
 export interface ClusterBenchOptions {
   /** Part 1: devices of the push, half TCP, half MQTT, with one node and with `nodes` nodes. */
   readonly devices: number;
@@ -39,76 +41,42 @@ Downloads in redirect mode against nginx: npm run bench:downloads-redirect (not 
   --help             this text`;
 
 export function parseOptions(args: readonly string[]): ClusterBenchOptions {
-  const options = {
-    devices: 10_000,
-    nodes: 3,
-    large: 100_000,
-    workers: 7,
-    swarms: 0,
-    pushBoundS: 300,
-    viaApi: 1000,
-    loadSeconds: 10,
-    skipNodes: false,
-    skipLarge: false,
-    skipPeer: false,
-  };
-  const integer = (flag: string, text: string | undefined, min: number, max: number): number => {
-    const value = Number(text);
-    if (text === undefined || !/^\d+$/.test(text) || value < min || value > max) {
-      throw new Error(`${flag} needs a whole number from ${min} to ${max}\n${USAGE}`);
-    }
-    return value;
-  };
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    switch (arg) {
-      case '--devices':
-        options.devices = integer(arg, args[++i], 2, 50_000);
-        break;
-      case '--nodes':
-        options.nodes = integer(arg, args[++i], 2, 8);
-        break;
-      case '--large':
-        options.large = integer(arg, args[++i], 2, 200_000);
-        break;
-      case '--workers':
-        options.workers = integer(arg, args[++i], 1, 16);
-        break;
-      case '--swarms':
-        options.swarms = integer(arg, args[++i], 1, 40);
-        break;
-      case '--push-bound':
-        options.pushBoundS = integer(arg, args[++i], 10, 3600);
-        break;
-      case '--via-api':
-        options.viaApi = integer(arg, args[++i], 0, 200_000);
-        break;
-      case '--load-seconds':
-        options.loadSeconds = integer(arg, args[++i], 1, 120);
-        break;
-      case '--skip-nodes':
-        options.skipNodes = true;
-        break;
-      case '--skip-large':
-        options.skipLarge = true;
-        break;
-      case '--skip-peer':
-        options.skipPeer = true;
-        break;
-      case '--help':
-      case '-h':
-        process.stdout.write(`${USAGE}\n`);
-        process.exit(0);
-        break;
-      default:
-        throw new Error(`unknown option ${arg}\n${USAGE}`);
-    }
-  }
-  const swarms = options.swarms || Math.max(2, Math.ceil(options.large / 10_000));
-  if (Math.ceil(options.large / swarms) > 18_000) {
+  const given = readFlags(
+    args,
+    {
+      devices: integer(2, 50_000),
+      nodes: integer(2, 8),
+      large: integer(2, 200_000),
+      workers: integer(1, 16),
+      swarms: integer(1, 40),
+      'push-bound': integer(10, 3600),
+      'via-api': integer(0, 200_000),
+      'load-seconds': integer(1, 120),
+      'skip-nodes': SWITCH,
+      'skip-large': SWITCH,
+      'skip-peer': SWITCH,
+    },
+    USAGE,
+  );
+  const number = (name: string, fallback: number) => (given.get(name) as number | undefined) ?? fallback;
+  const large = number('large', 100_000);
+  const swarms = number('swarms', Math.max(2, Math.ceil(large / 10_000)));
+  if (Math.ceil(large / swarms) > 18_000) {
     throw new Error(
       `--swarms ${swarms} would give a swarm more than 18,000 devices (each process may open 20,000 files)`,
     );
   }
-  return { ...options, swarms };
+  return {
+    devices: number('devices', 10_000),
+    nodes: number('nodes', 3),
+    large,
+    workers: number('workers', 7),
+    swarms,
+    pushBoundS: number('push-bound', 300),
+    viaApi: number('via-api', 1000),
+    loadSeconds: number('load-seconds', 10),
+    skipNodes: given.has('skip-nodes'),
+    skipLarge: given.has('skip-large'),
+    skipPeer: given.has('skip-peer'),
+  };
 }

@@ -65,7 +65,7 @@ export async function startFotaServer(
         FOTA_HOST: '127.0.0.1',
         FOTA_PUBLIC_URL: url,
         FOTA_ADMIN_TOKEN: token,
-        FOTA_LOG_LEVEL: 'warn',
+        FOTA_LOG_LEVEL: process.env['BENCH_FOTA_LOG_LEVEL'] ?? 'warn',
         // bench:push ramps to 19 500 device sockets to find what one process holds: lift the budget
         // (default 18 000) close to the 20 000 files a process may open here.
         FOTA_MAX_DEVICE_CONNECTIONS: '19600',

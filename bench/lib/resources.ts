@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -92,6 +93,13 @@ export class Resources {
     });
     const tracked = new BenchChild(name, child, options.stopSignal ?? 'SIGTERM');
     this.children.push(tracked);
+    // BENCH_LOG_DIR: every child's whole output is kept there too (the tail above is all a failure shows).
+    const logDir = process.env['BENCH_LOG_DIR'];
+    if (logDir) {
+      const file = createWriteStream(join(logDir, `${name.replace(/[^\w.-]+/g, '-')}-${tracked.pid}.log`));
+      child.stdout?.pipe(file);
+      child.stderr?.pipe(file);
+    }
     return tracked;
   }
 

@@ -1,4 +1,4 @@
-import { resolve } from 'node:path';
+import { choice, FOLDER, integer, readFlags, SWITCH } from '../lib/options.js';
 import type { MqttClientKind } from './protocol.js';
 
 export interface PushBenchOptions {
@@ -37,80 +37,36 @@ export const USAGE = `usage: npm run bench:push -- [options]
   --profile DIR         CPU profiles of the fleet's server while connecting, pushing and in the storm, to DIR`;
 
 export function parseOptions(args: readonly string[]): PushBenchOptions {
-  const options = {
-    devices: 10_000,
-    maxConnections: 19_500,
-    clients: 5,
-    mqttClient: 'lean' as MqttClientKind,
-    skipFanout: false,
-    skipStorm: false,
-    skipLimit: false,
+  const given = readFlags(
+    args,
+    {
+      devices: integer(2, 10_000),
+      'max-connections': integer(1, 100_000),
+      clients: integer(1, 16),
+      'heartbeat-window': integer(5, 600),
+      'mqtt-client': choice('lean', 'mqttjs'),
+      'write-gap-ms': integer(0, 60_000),
+      selection: choice('ids', 'online'),
+      profile: FOLDER,
+      'skip-fanout': SWITCH,
+      'skip-storm': SWITCH,
+      'skip-limit': SWITCH,
+    },
+    USAGE,
+  );
+  const number = (name: string, fallback: number) => (given.get(name) as number | undefined) ?? fallback;
+  return {
+    devices: number('devices', 10_000),
+    maxConnections: number('max-connections', 19_500),
+    clients: number('clients', 5),
+    mqttClient: (given.get('mqtt-client') as MqttClientKind | undefined) ?? 'lean',
+    skipFanout: given.has('skip-fanout'),
+    skipStorm: given.has('skip-storm'),
+    skipLimit: given.has('skip-limit'),
     heartbeatPeriodS: 10,
-    heartbeatWindowS: 30,
-    writeGapMs: undefined as number | undefined,
-    selection: 'ids' as 'ids' | 'online',
-    profileDir: undefined as string | undefined,
+    heartbeatWindowS: number('heartbeat-window', 30),
+    writeGapMs: given.get('write-gap-ms') as number | undefined,
+    selection: (given.get('selection') as 'ids' | 'online' | undefined) ?? 'ids',
+    profileDir: given.get('profile') as string | undefined,
   };
-  const integer = (flag: string, text: string | undefined, min: number, max: number): number => {
-    const value = Number(text);
-    if (text === undefined || !/^\d+$/.test(text) || value < min || value > max) {
-      throw new Error(`${flag} needs a whole number from ${min} to ${max}\n${USAGE}`);
-    }
-    return value;
-  };
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    switch (arg) {
-      case '--devices':
-        options.devices = integer(arg, args[++i], 2, 10_000);
-        break;
-      case '--max-connections':
-        options.maxConnections = integer(arg, args[++i], 1, 100_000);
-        break;
-      case '--clients':
-        options.clients = integer(arg, args[++i], 1, 16);
-        break;
-      case '--heartbeat-window':
-        options.heartbeatWindowS = integer(arg, args[++i], 5, 600);
-        break;
-      case '--mqtt-client': {
-        const kind = args[++i];
-        if (kind !== 'lean' && kind !== 'mqttjs') throw new Error(`--mqtt-client is lean or mqttjs\n${USAGE}`);
-        options.mqttClient = kind;
-        break;
-      }
-      case '--write-gap-ms':
-        options.writeGapMs = integer(arg, args[++i], 0, 60_000);
-        break;
-      case '--selection': {
-        const kind = args[++i];
-        if (kind !== 'ids' && kind !== 'online') throw new Error(`--selection is ids or online\n${USAGE}`);
-        options.selection = kind;
-        break;
-      }
-      case '--profile': {
-        const dir = args[++i];
-        if (dir === undefined || dir.startsWith('--')) throw new Error(`--profile needs a folder\n${USAGE}`);
-        options.profileDir = resolve(dir);
-        break;
-      }
-      case '--skip-fanout':
-        options.skipFanout = true;
-        break;
-      case '--skip-storm':
-        options.skipStorm = true;
-        break;
-      case '--skip-limit':
-        options.skipLimit = true;
-        break;
-      case '--help':
-      case '-h':
-        process.stdout.write(`${USAGE}\n`);
-        process.exit(0);
-        break;
-      default:
-        throw new Error(`unknown option ${arg}\n${USAGE}`);
-    }
-  }
-  return options;
 }

@@ -152,6 +152,8 @@ export interface SwarmStats {
   readonly dropped: number;
   readonly firstDrop: string | undefined;
   readonly bad: number;
+  /** The longest time between two runs of the swarm's 100 ms ticker (its heartbeats and pings come that late). */
+  readonly longestTickGapMs: number;
 }
 
 export interface StormResult {

@@ -57,7 +57,8 @@ class DeviceState {
   /** `lastEchoAt` when the FOTA message arrived. */
   echoBeforeReceipt: number | undefined;
   /** Date.now() of the last PINGREQ sent (or of the connection), MQTT. */
-  lastPingAt = Date.now();
+  /** When the last heartbeat (TCP) or ping (MQTT) went out. */
+  lastBeatAt = Date.now();
   constructor(
     readonly device: SwarmDevice,
     readonly slot: number,
@@ -75,6 +76,9 @@ const counters = { heartbeatsSent: 0, echoesReceived: 0, pingsSent: 0, dropped: 
 let firstDrop: string | undefined;
 let heartbeatPeriodMs = 0;
 let tickCount = 0;
+/** When the ticker last ran, and the longest time between two of its runs (TICK_MS when on time). */
+let lastTickAt = 0;
+let longestTickGapMs = 0;
 let ticker: ReturnType<typeof setInterval> | undefined;
 
 function send(message: SwarmMessage): void {
@@ -380,17 +384,27 @@ function tick(): void {
   const heartbeatSlots = heartbeatPeriodMs > 0 ? Math.max(1, Math.round(heartbeatPeriodMs / TICK_MS)) : 0;
   const keepaliveS = connectOptions?.keepaliveS ?? 0;
   const pingSlots = keepaliveS > 0 ? Math.max(1, Math.round((keepaliveS * 1000 * 0.9) / TICK_MS)) : 0;
+  const now = Date.now();
+  if (lastTickAt > 0) longestTickGapMs = Math.max(longestTickGapMs, now - lastTickAt);
+  lastTickAt = now;
   for (const state of devices) {
     const link = state.link;
     if (!link) continue;
+    // Its slot, or by the clock once a period (TCP) or half the keepalive (MQTT) passed without one:
+    // ticks come late on a loaded machine, and a device that counts ticks goes silent for too long.
     if (link.protocol === 'tcp') {
-      if (heartbeatSlots > 0 && state.slot % heartbeatSlots === tickCount % heartbeatSlots) link.heartbeat();
+      if (
+        heartbeatSlots > 0 &&
+        (state.slot % heartbeatSlots === tickCount % heartbeatSlots || now - state.lastBeatAt > heartbeatPeriodMs)
+      ) {
+        state.lastBeatAt = now;
+        link.heartbeat();
+      }
     } else if (
       pingSlots > 0 &&
-      // Its slot, or by the clock once half the keepalive passed: ticks come late on a loaded machine.
-      (state.slot % pingSlots === tickCount % pingSlots || Date.now() - state.lastPingAt > keepaliveS * 500)
+      (state.slot % pingSlots === tickCount % pingSlots || now - state.lastBeatAt > keepaliveS * 500)
     ) {
-      state.lastPingAt = Date.now();
+      state.lastBeatAt = now;
       link.ping();
     }
   }
@@ -468,6 +482,7 @@ function stats(): SwarmStats {
     ...counters,
     firstDrop,
     bad: badCount,
+    longestTickGapMs,
   };
 }
 

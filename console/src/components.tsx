@@ -198,6 +198,95 @@ export function Dialog({
   );
 }
 
+/** What a dialog needs of a change (`useChange`): its refusal, whether it runs, and how to start it. */
+export interface DialogChange {
+  readonly error: unknown;
+  readonly isPending: boolean;
+  mutate(): void;
+}
+
+/**
+ * A form that makes one change: its button (`submit`: "Create", "Save") sends the form and spins
+ * while the change runs; the change's refusal is shown above the fields, titled `errorTitle`. A
+ * `disabled` form (nothing to save yet) sends nothing, with Enter either.
+ */
+export function FormDialog({
+  title,
+  onClose,
+  change,
+  submit,
+  errorTitle,
+  disabled = false,
+  children,
+}: {
+  readonly title: string;
+  readonly onClose: () => void;
+  readonly change: DialogChange;
+  readonly submit: string;
+  readonly errorTitle: string;
+  readonly disabled?: boolean;
+  /** The form's own fields. */
+  readonly children: ReactNode;
+}) {
+  return (
+    <Dialog
+      title={title}
+      onClose={onClose}
+      error={change.error}
+      errorTitle={errorTitle}
+      onSubmit={() => {
+        if (!disabled) change.mutate();
+      }}
+      action={
+        <Button type="submit" loading={change.isPending} disabled={disabled}>
+          {submit}
+        </Button>
+      }
+    >
+      {children}
+    </Dialog>
+  );
+}
+
+/**
+ * A question before a change (delete, revoke, rotate): its button (`confirm`, in `color`) starts the
+ * change and spins while it runs; the change's refusal is shown below the question.
+ */
+export function ConfirmDialog({
+  title,
+  onClose,
+  change,
+  confirm,
+  errorTitle,
+  color = 'red',
+  children,
+}: {
+  readonly title: string;
+  readonly onClose: () => void;
+  readonly change: DialogChange;
+  readonly confirm: string;
+  readonly errorTitle: string;
+  readonly color?: string;
+  /** The question's consequences, in words. */
+  readonly children?: ReactNode;
+}) {
+  return (
+    <Dialog
+      title={title}
+      onClose={onClose}
+      error={change.error}
+      errorTitle={errorTitle}
+      action={
+        <Button color={color} loading={change.isPending} onClick={() => change.mutate()}>
+          {confirm}
+        </Button>
+      }
+    >
+      {children}
+    </Dialog>
+  );
+}
+
 /**
  * A change the API makes (create, save, delete): on success the lists it touched (`stale`, query
  * keys) are read again and `onDone` gets the API's answer (typically to close the dialog).
@@ -215,6 +304,34 @@ export function useChange<Result, Input = void>(
       onDone?.(result);
     },
   });
+}
+
+/** A table row's own buttons (Edit, Delete…), on one line. */
+export function RowActions({ children }: { readonly children: ReactNode }) {
+  return (
+    <Group gap="xs" wrap="nowrap">
+      {children}
+    </Group>
+  );
+}
+
+/** One of a table row's buttons, small and light; `label` names it with its row ("Delete ada@example.com"). */
+export function RowButton({
+  label,
+  color,
+  onClick,
+  children,
+}: {
+  readonly label?: string;
+  readonly color?: string;
+  readonly onClick: () => void;
+  readonly children: ReactNode;
+}) {
+  return (
+    <Button size="compact-sm" variant="light" color={color} aria-label={label} onClick={onClick}>
+      {children}
+    </Button>
+  );
 }
 
 /** A list as a table: scrolls sideways below `minWidth`, one header cell per column. */

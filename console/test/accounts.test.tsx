@@ -129,7 +129,7 @@ describe('the API tokens page', () => {
 
     dialog = await screen.findByRole('dialog', { name: /Token “CI deploy job” created/ });
     expect(within(dialog).getByRole('alert').textContent).toMatch(/shown only this once/);
-    const secret = within(dialog).getByLabelText('New token').textContent!;
+    const secret = (within(dialog).getByLabelText('New token') as HTMLTextAreaElement).value;
     expect(secret).toMatch(/^fota_[A-Za-z0-9_-]{43}$/);
     expect(within(dialog).getByRole('button', { name: 'Copy the token' })).toBeTruthy();
     // The secret works, with the role chosen.

@@ -1,4 +1,5 @@
-// jsdom lacks what Mantine measures with: stubs of matchMedia and ResizeObserver, nothing else.
+// jsdom lacks what Mantine measures with: stubs of matchMedia, ResizeObserver and document.fonts
+// (a growing Textarea listens to it), nothing else.
 import { cleanup, configure } from '@testing-library/react';
 import { afterEach } from 'vitest';
 
@@ -22,6 +23,9 @@ class NoResizeObserver {
   disconnect(): void {}
 }
 window.ResizeObserver = NoResizeObserver;
+Object.defineProperty(document, 'fonts', {
+  value: { addEventListener: () => undefined, removeEventListener: () => undefined },
+});
 window.HTMLElement.prototype.scrollIntoView = () => undefined;
 
 // The tests read a real server on a shared machine: a list may take seconds to arrive under load.

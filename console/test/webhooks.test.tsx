@@ -29,7 +29,7 @@ describe('the Webhooks page', () => {
     fireEvent.click(within(dialog).getByLabelText('device.failed'));
     fireEvent.click(within(dialog).getByRole('button', { name: 'Create' }));
     dialog = await screen.findByRole('dialog', { name: 'Webhook created' });
-    const secret = within(dialog).getByLabelText('Webhook secret').textContent!;
+    const secret = (within(dialog).getByLabelText('Webhook secret') as HTMLTextAreaElement).value;
     expect(secret).toMatch(/^whsec_[A-Za-z0-9_-]{43}$/);
     fireEvent.click(within(dialog).getByRole('button', { name: 'Done' }));
     await waitFor(() => expect(screen.queryByRole('dialog')).toBeNull());
@@ -47,5 +47,12 @@ describe('the Webhooks page', () => {
     expect(attempts.textContent).toMatch(/no such host|EAI_AGAIN|no answer within/);
     expect(screen.getByText('failed')).toBeTruthy();
     expect(screen.getByRole('button', { name: /^Redeliver whd_/ })).toBeTruthy();
+
+    // Deleted after a confirmation: the list is empty, and so is the server's.
+    fireEvent.click(screen.getByRole('button', { name: 'Delete https://hooks.invalid/fota' }));
+    dialog = await screen.findByRole('dialog', { name: 'Delete this webhook?' });
+    fireEvent.click(within(dialog).getByRole('button', { name: 'Delete' }));
+    await screen.findByText(/No webhook yet/);
+    expect((await server.api<unknown[]>('GET', '/webhooks')).body).toEqual([]);
   }, 90_000);
 });

@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { redactUrl, type RedisConfig } from '../config.js';
+import { redactUrl, type RedisConfig } from '../config/index.js';
 import { keys, PREFIX } from '../bus/redis/keys.js';
 import type { Check, Finding } from './doctor.js';
 

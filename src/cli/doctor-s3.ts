@@ -8,7 +8,7 @@ import {
   S3ServiceException,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import type { DownloadSettings, S3Settings } from '../config.js';
+import type { DownloadSettings, S3Settings } from '../config/index.js';
 import type { Check } from './doctor.js';
 
 /** How long connecting to the bucket, and each request of the check, may take. */

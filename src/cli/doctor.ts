@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, open, rm, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
-import { loadConfig, type Config } from '../config.js';
+import { loadConfig, type Config } from '../config/index.js';
 import { pendingMigrations } from '../db/migrate.js';
 import { latestMigration } from '../db/migrations/index.js';
 import { connectDatabase, sqlitePath } from '../db/open.js';

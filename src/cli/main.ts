@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { ConfigError } from '../config.js';
+import { ConfigError } from '../config/index.js';
 import { packageVersion } from '../version.js';
 import { registerAdminCommands } from './admin-commands.js';
 import { cliErrorOf } from './api-connection.js';

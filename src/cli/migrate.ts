@@ -1,4 +1,4 @@
-import { loadConfig } from '../config.js';
+import { loadConfig } from '../config/index.js';
 import { openDatabase } from '../db/open.js';
 
 /** `fota migrate`: applies the migrations the database lacks and says which. */

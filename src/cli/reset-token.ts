@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { loadConfig, StartError } from '../config.js';
+import { loadConfig, StartError } from '../config/index.js';
 import { openDatabase, sqlitePath } from '../db/open.js';
 import { SqlSettingsRepository } from '../db/repositories/settings.js';
 import { AdminTokens } from '../domain/services/admin-tokens.js';

@@ -1,4 +1,4 @@
-import { configVariables } from '../config.js';
+import { configVariables } from '../config/index.js';
 
 const nameWidth = Math.max(...configVariables.map(([name]) => name.length));
 

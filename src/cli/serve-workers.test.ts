@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../config.js';
+import { loadConfig } from '../config/index.js';
 import { MAX_WORKERS, parseWorkers, servePrimary } from './serve-workers.js';
 
 describe('fota serve --workers', () => {

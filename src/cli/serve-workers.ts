@@ -2,7 +2,7 @@ import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from 'pino';
 import { openDatabase } from '../db/open.js';
 import { RedisLink } from '../bus/redis/link.js';
-import { StartError, type Config } from '../config.js';
+import { StartError, type Config } from '../config/index.js';
 import { SqlFirmwareRepository } from '../db/repositories/firmwares.js';
 import { SqlSettingsRepository } from '../db/repositories/settings.js';
 import { AdminTokens, newAdminToken } from '../domain/services/admin-tokens.js';

@@ -1,7 +1,7 @@
 import cluster from 'node:cluster';
 import { pino } from 'pino';
 import { createApp } from '../app.js';
-import { deviceEndpoints, loadConfig, unknownVariables, type Config } from '../config.js';
+import { deviceEndpoints, loadConfig, unknownVariables, type Config } from '../config/index.js';
 import { createServeOutput, tokenBanner } from './log-output.js';
 import { onPrimaryStop, parseWorkers, primaryStart, servePrimary, tellPrimary } from './serve-workers.js';
 

@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { redactUrl, StartError, type Config } from '../config.js';
+import { redactUrl, StartError, type Config } from '../config/index.js';
 import { isDomainError } from '../domain/errors.js';
 import type { Database } from './database.js';
 import { migrate } from './migrate.js';

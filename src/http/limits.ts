@@ -1,7 +1,7 @@
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
-import type { HttpLimits } from '../config.js';
+import type { HttpLimits } from '../config/index.js';
 import { TitleCaseResponse } from './title-case-response.js';
 
 export type { HttpLimits };

@@ -1,4 +1,4 @@
-import { StartError } from '../config.js';
+import { StartError } from '../config/index.js';
 
 /** Which setting a listening server comes from, to name it when listening fails. */
 export interface ListenTarget {

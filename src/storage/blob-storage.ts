@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { Config } from '../config.js';
+import type { Config } from '../config/index.js';
 import type { BlobStore } from '../domain/ports.js';
 import { LocalBlobStore } from './local-blob-store.js';
 import { S3BlobStore } from './s3/s3-blob-store.js';

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { StartError } from '../config.js';
+import { StartError } from '../config/index.js';
 
 /** The hold of one process on a data folder, until it releases it or ends. */
 export interface DataDirLock {

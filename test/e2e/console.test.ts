@@ -253,10 +253,21 @@ describe('the web console in chromium', () => {
     await dialog.getByRole('button', { name: 'Create' }).click();
     const shown = page.getByRole('dialog', { name: /created/ });
     await shown.getByText('shown only this once').waitFor();
-    const secret = (await shown.getByLabel('New token').textContent())!;
+    const field = shown.getByLabel('New token');
+    const secret = await field.inputValue();
     expect(secret).toMatch(/^fota_[A-Za-z0-9_-]{43}$/);
+    // The focus is on the secret, all of it selected: Ctrl+C copies it as it is.
+    type Field = { selectionStart: number; selectionEnd: number; ownerDocument: { activeElement: unknown } };
+    const focus = () =>
+      field.evaluate((node: Field) => [
+        node === node.ownerDocument.activeElement,
+        node.selectionStart,
+        node.selectionEnd,
+      ]);
+    await expect.poll(focus, { timeout: 10_000 }).toEqual([true, 0, secret.length]);
     await shown.getByRole('button', { name: 'Copy the token' }).click();
     await shown.getByText('Copied', { exact: true }).waitFor();
+    await shown.getByRole('status').filter({ hasText: 'Copied to the clipboard.' }).waitFor();
     expect(await page.evaluate('navigator.clipboard.readText()')).toBe(secret);
     await shown.getByRole('button', { name: 'Done' }).click();
     await shown.waitFor({ state: 'detached' });

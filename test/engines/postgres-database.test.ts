@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { StartError } from '../../src/config.js';
+import { StartError } from '../../src/config/index.js';
 import type { Database } from '../../src/db/database.js';
 import { migrate, pendingMigrations } from '../../src/db/migrate.js';
 import { latestMigration, migrationNames } from '../../src/db/migrations/index.js';

@@ -5,7 +5,7 @@ import { Redis } from 'ioredis';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { createApp, type App } from '../../src/app.js';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config/index.js';
 import { freePort, testEnvironment } from '../support/server.js';
 
 /**

@@ -9,7 +9,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { blobStoreContract } from '../../src/storage/blob-store.contract.js';
-import type { S3Settings } from '../../src/config.js';
+import type { S3Settings } from '../../src/config/index.js';
 import { S3BlobStore } from '../../src/storage/s3/s3-blob-store.js';
 
 const engine = inject('s3');

@@ -3,7 +3,7 @@ import { readdir, rm } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { HeadObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { S3Settings } from '../../src/config.js';
+import type { S3Settings } from '../../src/config/index.js';
 import { S3BlobStore } from '../../src/storage/s3/s3-blob-store.js';
 import { startChildServer, type ChildServer } from '../support/child-server.js';
 import { eventually } from '../support/data-dir.js';

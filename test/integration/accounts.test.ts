@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app.js';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config/index.js';
 import { newAdminToken, startServer, testEnvironment, uploadFirmware, type TestServer } from '../support/server.js';
 
 let server: TestServer | undefined;

@@ -3,7 +3,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app.js';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config/index.js';
 import { eventually } from '../support/data-dir.js';
 import { connectOverTcp, type DeviceCredentials } from '../support/devices.js';
 import { connectPacket, publishHeader, publishPacket } from '../support/mqtt-bytes.js';

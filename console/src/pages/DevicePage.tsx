@@ -4,7 +4,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { client } from '../api';
 import { useSigned } from '../App';
-import { DataTable, Dialog, ErrorText, formatDate, LiveDot, QueryState, StatusBadge } from '../components';
+import { ConfirmDialog, DataTable, ErrorText, formatDate, LiveDot, QueryState, StatusBadge } from '../components';
 import { Link } from '../router';
 import { currentlyUses } from './PrototypePage';
 
@@ -148,21 +148,18 @@ export function DevicePage({ deviceId }: { deviceId: string }) {
           )}
         </QueryState>
         {rotating && (
-          <Dialog
+          <ConfirmDialog
             title="Rotate the device key?"
             onClose={() => setRotating(false)}
-            error={rotate.error}
+            change={rotate}
+            confirm="Rotate key"
             errorTitle="The key was not rotated"
-            action={
-              <Button color="orange" loading={rotate.isPending} onClick={() => rotate.mutate()}>
-                Rotate key
-              </Button>
-            }
+            color="orange"
           >
             <Alert color="orange" title="Warning">
               The device is disconnected at once and cannot connect again until its firmware holds the new key.
             </Alert>
-          </Dialog>
+          </ConfirmDialog>
         )}
       </Stack>
     );

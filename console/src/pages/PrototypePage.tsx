@@ -5,7 +5,17 @@ import type { DeviceBody, FirmwareBody } from '../../../src/contract/schemas.js'
 import { ApiError } from '../../../src/contract/http-client.js';
 import { client } from '../api';
 import { useSigned } from '../App';
-import { DataTable, Dialog, ErrorText, formatDate, QueryState, useChange } from '../components';
+import {
+  ConfirmDialog,
+  DataTable,
+  ErrorText,
+  formatDate,
+  FormDialog,
+  QueryState,
+  RowActions,
+  RowButton,
+  useChange,
+} from '../components';
 import { follow, Link, navigate } from '../router';
 import { presenceColors } from '../status';
 import '../rows.css';
@@ -134,7 +144,7 @@ export function FirmwareTab({ pid }: { pid: string }) {
                 <Table.Td>{signedBy(firmware.fwId)}</Table.Td>
                 {canEdit && (
                   <Table.Td>
-                    <Group gap="xs" wrap="nowrap">
+                    <RowActions>
                       <Button
                         size="compact-sm"
                         onClick={() => setWizard({ push: firmware })}
@@ -142,13 +152,11 @@ export function FirmwareTab({ pid }: { pid: string }) {
                       >
                         Push
                       </Button>
-                      <Button size="compact-sm" variant="light" onClick={() => setEditing(firmware)}>
-                        Edit
-                      </Button>
-                      <Button size="compact-sm" variant="light" color="red" onClick={() => setDeleting(firmware)}>
+                      <RowButton onClick={() => setEditing(firmware)}>Edit</RowButton>
+                      <RowButton color="red" onClick={() => setDeleting(firmware)}>
                         Delete
-                      </Button>
-                    </Group>
+                      </RowButton>
+                    </RowActions>
                   </Table.Td>
                 )}
               </Table.Tr>
@@ -172,21 +180,16 @@ function EditFirmware({ firmware, onClose }: { firmware: FirmwareBody; onClose: 
     onClose,
   );
   return (
-    <Dialog
+    <FormDialog
       title={`Edit firmware ${firmware.version}`}
       onClose={onClose}
-      error={save.error}
+      change={save}
+      submit="Save"
       errorTitle="Not saved"
-      onSubmit={() => save.mutate()}
-      action={
-        <Button type="submit" loading={save.isPending}>
-          Save
-        </Button>
-      }
     >
       <TextInput label="Name" required value={name} onChange={(e) => setName(e.currentTarget.value)} />
       <Textarea label="Release note" value={releaseNote} onChange={(e) => setReleaseNote(e.currentTarget.value)} />
-    </Dialog>
+    </FormDialog>
   );
 }
 
@@ -198,16 +201,12 @@ function DeleteFirmware({ firmware, onClose }: { firmware: FirmwareBody; onClose
   );
   const refused = remove.error instanceof ApiError && remove.error.status === 409;
   return (
-    <Dialog
+    <ConfirmDialog
       title={`Delete firmware ${firmware.name} ${firmware.version}?`}
       onClose={onClose}
-      error={remove.error}
+      change={{ error: remove.error, isPending: remove.isPending, mutate: () => remove.mutate(refused) }}
+      confirm={refused ? 'Delete anyway' : 'Delete'}
       errorTitle="Not deleted"
-      action={
-        <Button color="red" loading={remove.isPending} onClick={() => remove.mutate(refused)}>
-          {refused ? 'Delete anyway' : 'Delete'}
-        </Button>
-      }
     />
   );
 }

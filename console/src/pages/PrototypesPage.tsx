@@ -5,7 +5,16 @@ import type { PrototypeBody } from '../../../src/contract/schemas.js';
 import { ApiError } from '../../../src/contract/http-client.js';
 import { client } from '../api';
 import { useSigned } from '../App';
-import { DataTable, Dialog, formatDate, QueryState, useChange } from '../components';
+import {
+  ConfirmDialog,
+  DataTable,
+  formatDate,
+  FormDialog,
+  QueryState,
+  RowActions,
+  RowButton,
+  useChange,
+} from '../components';
 import { Link } from '../router';
 
 export function PrototypesPage() {
@@ -40,14 +49,12 @@ export function PrototypesPage() {
                 <Table.Td>{formatDate(prototype.createdAt)}</Table.Td>
                 {canEdit && (
                   <Table.Td>
-                    <Group gap="xs" wrap="nowrap">
-                      <Button size="compact-sm" variant="light" onClick={() => setEditing(prototype)}>
-                        Edit
-                      </Button>
-                      <Button size="compact-sm" variant="light" color="red" onClick={() => setDeleting(prototype)}>
+                    <RowActions>
+                      <RowButton onClick={() => setEditing(prototype)}>Edit</RowButton>
+                      <RowButton color="red" onClick={() => setDeleting(prototype)}>
                         Delete
-                      </Button>
-                    </Group>
+                      </RowButton>
+                    </RowActions>
                   </Table.Td>
                 )}
               </Table.Tr>
@@ -78,17 +85,12 @@ function PrototypeForm({ prototype, onClose }: { prototype: PrototypeBody | 'new
     onClose,
   );
   return (
-    <Dialog
+    <FormDialog
       title={isNew ? 'Create prototype' : `Edit ${prototype.name}`}
       onClose={onClose}
-      error={save.error}
+      change={save}
+      submit={isNew ? 'Create' : 'Save'}
       errorTitle="Not saved"
-      onSubmit={() => save.mutate()}
-      action={
-        <Button type="submit" loading={save.isPending}>
-          {isNew ? 'Create' : 'Save'}
-        </Button>
-      }
     >
       <TextInput label="Name" required data-autofocus value={name} onChange={(e) => setName(e.currentTarget.value)} />
       <Textarea label="Description" value={description} onChange={(e) => setDescription(e.currentTarget.value)} />
@@ -118,7 +120,7 @@ function PrototypeForm({ prototype, onClose }: { prototype: PrototypeBody | 'new
         allowDeselect={false}
         onChange={(value) => setVersionPolicy(value === 'increasing' ? 'increasing' : 'any')}
       />
-    </Dialog>
+    </FormDialog>
   );
 }
 
@@ -130,18 +132,14 @@ function DeletePrototype({ prototype, onClose }: { prototype: PrototypeBody; onC
   );
   const refused = remove.error instanceof ApiError && remove.error.status === 409;
   return (
-    <Dialog
+    <ConfirmDialog
       title={`Delete ${prototype.name}?`}
       onClose={onClose}
-      error={remove.error}
+      change={{ error: remove.error, isPending: remove.isPending, mutate: () => remove.mutate(refused) }}
+      confirm={refused ? 'Delete anyway' : 'Delete'}
       errorTitle="Not deleted"
-      action={
-        <Button color="red" loading={remove.isPending} onClick={() => remove.mutate(refused)}>
-          {refused ? 'Delete anyway' : 'Delete'}
-        </Button>
-      }
     >
       <Text>Its devices and firmware go with it.</Text>
-    </Dialog>
+    </ConfirmDialog>
   );
 }

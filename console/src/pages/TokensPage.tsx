@@ -1,25 +1,22 @@
-import {
-  Alert,
-  Badge,
-  Button,
-  Code,
-  CopyButton,
-  Group,
-  Modal,
-  Select,
-  Stack,
-  Table,
-  Text,
-  TextInput,
-  Title,
-} from '@mantine/core';
+import { Badge, Button, Code, Group, Select, Stack, Table, Text, TextInput, Title } from '@mantine/core';
 import { useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
 import type { ApiTokenBody, ApiTokenCreatedBody } from '../../../src/contract/schemas.js';
 import type { Role } from '../../../src/contract/http-client.js';
 import { client } from '../api';
 import { useSigned } from '../App';
-import { DataTable, Dialog, Empty, ErrorText, formatDate, Loading, useChange } from '../components';
+import {
+  ConfirmDialog,
+  DataTable,
+  Empty,
+  ErrorText,
+  formatDate,
+  FormDialog,
+  Loading,
+  RowButton,
+  useChange,
+} from '../components';
+import { SecretOnce } from '../SecretOnce';
 import { roleOptions } from './UsersPage';
 
 const rank: Record<Role, number> = { viewer: 0, developer: 1, admin: 2 };
@@ -74,15 +71,9 @@ export function TokensPage() {
               <Table.Td>{formatDate(token.createdAt)}</Table.Td>
               <Table.Td>{token.lastUsedAt === null ? 'never' : formatDate(token.lastUsedAt)}</Table.Td>
               <Table.Td>
-                <Button
-                  size="compact-sm"
-                  variant="light"
-                  color="red"
-                  aria-label={`Revoke ${token.name}`}
-                  onClick={() => setRevoking(token)}
-                >
+                <RowButton label={`Revoke ${token.name}`} color="red" onClick={() => setRevoking(token)}>
                   Revoke
-                </Button>
+                </RowButton>
               </Table.Td>
             </Table.Tr>
           ))}
@@ -118,18 +109,7 @@ function CreateToken({
   const allowed = tokenRoles(mine);
   const create = useChange(() => client.createToken({ name: name.trim(), role }), [['tokens']], onCreated);
   return (
-    <Dialog
-      title="Create API token"
-      onClose={onClose}
-      error={create.error}
-      errorTitle="Not created"
-      onSubmit={() => create.mutate()}
-      action={
-        <Button type="submit" loading={create.isPending}>
-          Create
-        </Button>
-      }
-    >
+    <FormDialog title="Create API token" onClose={onClose} change={create} submit="Create" errorTitle="Not created">
       <TextInput
         label="Name"
         description="What uses it, such as “CI deploy job”"
@@ -150,51 +130,36 @@ function CreateToken({
           if (found) setRole(found.value);
         }}
       />
-    </Dialog>
+    </FormDialog>
   );
 }
 
 /** The token's secret, shown this once: the server keeps only its hash. */
 function NewSecret({ token, onClose }: { token: ApiTokenCreatedBody; onClose: () => void }) {
   return (
-    <Modal opened onClose={onClose} title={`Token “${token.name}” created`} closeOnClickOutside={false} size="lg">
-      <Stack gap="sm">
-        <Alert color="yellow" title="Copy it now: it is shown only this once" role="alert">
-          fota keeps only a hash of the token and cannot show it again. If you lose it, revoke it and create another.
-        </Alert>
-        <Code block aria-label="New token" style={{ wordBreak: 'break-all', whiteSpace: 'pre-wrap' }}>
-          {token.token}
-        </Code>
-        <Group justify="flex-end">
-          <CopyButton value={token.token}>
-            {({ copied, copy }) => (
-              <Button variant="light" onClick={copy} aria-label="Copy the token">
-                {copied ? 'Copied' : 'Copy'}
-              </Button>
-            )}
-          </CopyButton>
-          <Button onClick={onClose}>Done</Button>
-        </Group>
-      </Stack>
-    </Modal>
+    <SecretOnce
+      title={`Token “${token.name}” created`}
+      what="token"
+      label="New token"
+      secret={token.token}
+      onDone={onClose}
+    >
+      fota keeps only a hash of the token and cannot show it again. If you lose it, revoke it and create another.
+    </SecretOnce>
   );
 }
 
 function RevokeToken({ token, onClose }: { token: ApiTokenBody; onClose: () => void }) {
   const revoke = useChange(() => client.revokeToken(token.tokenId), [['tokens']], onClose);
   return (
-    <Dialog
+    <ConfirmDialog
       title={`Revoke ${token.name}?`}
       onClose={onClose}
-      error={revoke.error}
+      change={revoke}
+      confirm="Revoke"
       errorTitle="Not revoked"
-      action={
-        <Button color="red" loading={revoke.isPending} onClick={() => revoke.mutate()}>
-          Revoke
-        </Button>
-      }
     >
       <Text>Whatever uses it is refused from now on. This cannot be undone.</Text>
-    </Dialog>
+    </ConfirmDialog>
   );
 }

@@ -17,7 +17,18 @@ import type { UserBody } from '../../../src/contract/schemas.js';
 import type { Role } from '../../../src/contract/http-client.js';
 import { client } from '../api';
 import { useSigned } from '../App';
-import { DataTable, Dialog, Empty, ErrorText, formatDate, Loading, useChange } from '../components';
+import {
+  ConfirmDialog,
+  DataTable,
+  Empty,
+  ErrorText,
+  formatDate,
+  FormDialog,
+  Loading,
+  RowActions,
+  RowButton,
+  useChange,
+} from '../components';
 
 /** The server's rule, shown before it is sent: it refuses shorter passwords too. */
 const MIN_PASSWORD_LENGTH = 10;
@@ -73,25 +84,14 @@ export function UsersPage() {
               </Table.Td>
               <Table.Td>{formatDate(user.createdAt)}</Table.Td>
               <Table.Td>
-                <Group gap="xs" wrap="nowrap">
-                  <Button
-                    size="compact-sm"
-                    variant="light"
-                    aria-label={`Edit ${user.email}`}
-                    onClick={() => setEditing(user)}
-                  >
+                <RowActions>
+                  <RowButton label={`Edit ${user.email}`} onClick={() => setEditing(user)}>
                     Edit
-                  </Button>
-                  <Button
-                    size="compact-sm"
-                    variant="light"
-                    color="red"
-                    aria-label={`Delete ${user.email}`}
-                    onClick={() => setDeleting(user)}
-                  >
+                  </RowButton>
+                  <RowButton label={`Delete ${user.email}`} color="red" onClick={() => setDeleting(user)}>
                     Delete
-                  </Button>
-                </Group>
+                  </RowButton>
+                </RowActions>
               </Table.Td>
             </Table.Tr>
           ))}
@@ -124,18 +124,7 @@ function CreateUser({ onClose }: { onClose: () => void }) {
   const [role, setRole] = useState<Role>('viewer');
   const create = useChange(() => client.createUser({ email, password, role }), [['users']], onClose);
   return (
-    <Dialog
-      title="Create user"
-      onClose={onClose}
-      error={create.error}
-      errorTitle="Not created"
-      onSubmit={() => create.mutate()}
-      action={
-        <Button type="submit" loading={create.isPending}>
-          Create
-        </Button>
-      }
-    >
+    <FormDialog title="Create user" onClose={onClose} change={create} submit="Create" errorTitle="Not created">
       <TextInput
         label="Email"
         type="email"
@@ -155,7 +144,7 @@ function CreateUser({ onClose }: { onClose: () => void }) {
         onChange={(e) => setPassword(e.currentTarget.value)}
       />
       <RoleSelect value={role} onChange={setRole} />
-    </Dialog>
+    </FormDialog>
   );
 }
 
@@ -173,19 +162,13 @@ function EditUser({ user, onClose }: { user: UserBody; onClose: () => void }) {
   );
   const unchanged = role === user.role && password === '';
   return (
-    <Dialog
+    <FormDialog
       title={`Edit ${user.email}`}
       onClose={onClose}
-      error={save.error}
+      change={save}
+      submit="Save"
       errorTitle="Not saved"
-      onSubmit={() => {
-        if (!unchanged) save.mutate();
-      }}
-      action={
-        <Button type="submit" loading={save.isPending} disabled={unchanged}>
-          Save
-        </Button>
-      }
+      disabled={unchanged}
     >
       <RoleSelect value={role} onChange={setRole} />
       <PasswordInput
@@ -199,25 +182,21 @@ function EditUser({ user, onClose }: { user: UserBody; onClose: () => void }) {
       <Text size="sm" c="dimmed">
         A lower role applies at once, to the user&apos;s sessions and API tokens too.
       </Text>
-    </Dialog>
+    </FormDialog>
   );
 }
 
 function DeleteUser({ user, onClose }: { user: UserBody; onClose: () => void }) {
   const remove = useChange(() => client.deleteUser(user.userId), [['users'], ['tokens']], onClose);
   return (
-    <Dialog
+    <ConfirmDialog
       title={`Delete ${user.email}?`}
       onClose={onClose}
-      error={remove.error}
+      change={remove}
+      confirm="Delete"
       errorTitle="Not deleted"
-      action={
-        <Button color="red" loading={remove.isPending} onClick={() => remove.mutate()}>
-          Delete
-        </Button>
-      }
     >
       <Text>They are signed out at once, and their API tokens stop working.</Text>
-    </Dialog>
+    </ConfirmDialog>
   );
 }

@@ -1,18 +1,4 @@
-import {
-  Alert,
-  Badge,
-  Button,
-  Checkbox,
-  Code,
-  CopyButton,
-  Group,
-  Modal,
-  Stack,
-  Table,
-  Text,
-  TextInput,
-  Title,
-} from '@mantine/core';
+import { Badge, Button, Checkbox, Code, Group, Stack, Table, Text, TextInput, Title } from '@mantine/core';
 import { useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
 import type {
@@ -22,7 +8,19 @@ import type {
 } from '../../../src/contract/schemas.js';
 import { webhookEvents } from '../../../src/contract/http-client.js';
 import { client } from '../api';
-import { DataTable, Dialog, Empty, ErrorText, formatDate, Loading, useChange } from '../components';
+import {
+  ConfirmDialog,
+  DataTable,
+  Empty,
+  ErrorText,
+  formatDate,
+  FormDialog,
+  Loading,
+  RowActions,
+  RowButton,
+  useChange,
+} from '../components';
+import { SecretOnce } from '../SecretOnce';
 
 const deliveryColors: Record<string, string> = { pending: 'yellow', delivered: 'green', failed: 'red' };
 
@@ -60,20 +58,12 @@ export function WebhooksPage() {
               <Table.Td>{hook.enabled ? 'yes' : 'no'}</Table.Td>
               <Table.Td>{formatDate(hook.createdAt)}</Table.Td>
               <Table.Td>
-                <Group gap="xs" wrap="nowrap">
-                  <Button size="compact-sm" variant="light" onClick={() => setSelected(hook.webhookId)}>
-                    Deliveries
-                  </Button>
-                  <Button
-                    size="compact-sm"
-                    variant="light"
-                    color="red"
-                    aria-label={`Delete ${hook.url}`}
-                    onClick={() => setDeleting(hook)}
-                  >
+                <RowActions>
+                  <RowButton onClick={() => setSelected(hook.webhookId)}>Deliveries</RowButton>
+                  <RowButton label={`Delete ${hook.url}`} color="red" onClick={() => setDeleting(hook)}>
                     Delete
-                  </Button>
-                </Group>
+                  </RowButton>
+                </RowActions>
               </Table.Td>
             </Table.Tr>
           ))}
@@ -120,18 +110,7 @@ function CreateWebhook({
     onCreated,
   );
   return (
-    <Dialog
-      title="Create webhook"
-      onClose={onClose}
-      error={create.error}
-      errorTitle="Not created"
-      onSubmit={() => create.mutate()}
-      action={
-        <Button type="submit" loading={create.isPending}>
-          Create
-        </Button>
-      }
-    >
+    <FormDialog title="Create webhook" onClose={onClose} change={create} submit="Create" errorTitle="Not created">
       <TextInput
         label="URL"
         description="http:// or https://; the deliveries are POSTed here"
@@ -154,33 +133,16 @@ function CreateWebhook({
           ))}
         </Stack>
       </Checkbox.Group>
-    </Dialog>
+    </FormDialog>
   );
 }
 
 /** The secret, shown this once: the receiver checks each signature with it. */
 function NewSecret({ hook, onClose }: { hook: WebhookSubscriptionCreatedBody; onClose: () => void }) {
   return (
-    <Modal opened onClose={onClose} title="Webhook created" closeOnClickOutside={false} size="lg">
-      <Stack gap="sm">
-        <Alert color="yellow" title="Copy the secret now: it is shown only this once" role="alert">
-          The receiver checks every delivery&apos;s signature with it. If you lose it, rotate it.
-        </Alert>
-        <Code block aria-label="Webhook secret" style={{ wordBreak: 'break-all', whiteSpace: 'pre-wrap' }}>
-          {hook.secret}
-        </Code>
-        <Group justify="flex-end">
-          <CopyButton value={hook.secret}>
-            {({ copied, copy }) => (
-              <Button variant="light" onClick={copy} aria-label="Copy the secret">
-                {copied ? 'Copied' : 'Copy'}
-              </Button>
-            )}
-          </CopyButton>
-          <Button onClick={onClose}>Done</Button>
-        </Group>
-      </Stack>
-    </Modal>
+    <SecretOnce title="Webhook created" what="secret" label="Webhook secret" secret={hook.secret} onDone={onClose}>
+      The receiver checks every delivery&apos;s signature with it. If you lose it, rotate it.
+    </SecretOnce>
   );
 }
 
@@ -285,18 +247,14 @@ function Delivery({
 function DeleteWebhook({ hook, onClose }: { hook: WebhookSubscriptionBody; onClose: () => void }) {
   const remove = useChange(() => client.deleteWebhook(hook.webhookId), [['webhooks']], onClose);
   return (
-    <Dialog
+    <ConfirmDialog
       title="Delete this webhook?"
       onClose={onClose}
-      error={remove.error}
+      change={remove}
+      confirm="Delete"
       errorTitle="Not deleted"
-      action={
-        <Button color="red" loading={remove.isPending} onClick={() => remove.mutate()}>
-          Delete
-        </Button>
-      }
     >
       <Text>{hook.url} gets nothing more; its deliveries, pending ones included, are deleted with it.</Text>
-    </Dialog>
+    </ConfirmDialog>
   );
 }

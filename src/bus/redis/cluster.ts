@@ -1,4 +1,4 @@
-import type { RedisConfig } from '../../config.js';
+import type { RedisConfig } from '../../config/index.js';
 import type { DomainEvent, EventBus } from '../../domain/events.js';
 import type { DeviceConnections } from '../../domain/services/connections.js';
 import type { AuthThrottleOptions } from '../../net/auth-throttle.js';

@@ -19,7 +19,9 @@ export class RedisLink {
     private readonly onError: (error: unknown) => void,
   ) {
     const options = { lazyConnect: true, maxRetriesPerRequest: 3, enableOfflineQueue: true } as const;
-    this.commands = new Redis(url, options);
+    // Commands issued in one turn of the event loop go out in one write: a push to many devices
+    // held by other nodes makes thousands of small requests at once.
+    this.commands = new Redis(url, { ...options, enableAutoPipelining: true });
     this.subscriber = new Redis(url, options);
     this.commands.on('error', onError);
     this.subscriber.on('error', onError);

@@ -16,7 +16,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { MAX_S3_FIRMWARE_BYTES, StartError, type S3Settings } from '../../config.js';
+import { MAX_S3_FIRMWARE_BYTES, StartError, type S3Settings } from '../../config/index.js';
 import { DomainError, notFound } from '../../domain/errors.js';
 import type { BlobStore, ByteRange, StagedBlob, StoredBlob } from '../../domain/ports.js';
 import { HashingStream } from '../hashing.js';

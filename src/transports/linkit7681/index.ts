@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify';
-import type { HttpLimits, Linkit7681Config } from '../../config.js';
+import type { HttpLimits, Linkit7681Config } from '../../config/index.js';
 import type { EventBus } from '../../domain/events.js';
 import { LinkitFota, type LinkitFotaDeps } from './fota.js';
 import type { DeviceConnections } from '../../domain/services/connections.js';
