@@ -37,6 +37,7 @@ import { startMqttBroker, type MqttBroker } from './transports/mcs-mqtt/broker.j
 import { AuthThrottle, type AuthThrottleOptions, type FailureThrottle } from './net/auth-throttle.js';
 import { RedisCluster } from './bus/redis/cluster.js';
 import { listenOn } from './net/listen-error.js';
+import type { ProxyListener, ProxyProtocolSetting } from './net/proxy-gate.js';
 import { SocketBudget } from './net/socket-budget.js';
 import { lockDataDir } from './storage/data-dir-lock.js';
 import { openBlobStorage, type BlobStorage } from './storage/blob-storage.js';
@@ -295,6 +296,11 @@ async function assemble(config: Config, logger: Logger, lock: { release(): void 
     maxAddresses: config.authThrottleAddresses,
     keyOf: (email) => email ?? '',
   });
+  // The balancers in front: where their PROXY header is expected, and their X-Forwarded-For on HTTP.
+  const proxyProtocol = (listener: ProxyListener): ProxyProtocolSetting | undefined =>
+    config.proxies.listeners.has(listener)
+      ? { trusted: config.proxies.trusted, headerTimeoutMs: config.proxies.headerTimeoutMs }
+      : undefined;
   const http = await buildHttpServer({
     services,
     logger,
@@ -305,6 +311,8 @@ async function assemble(config: Config, logger: Logger, lock: { release(): void 
     accountThrottle,
     sessionTtlSeconds: Math.round(config.sessionTtlMs / 1000),
     limits: config.httpLimits,
+    trustedProxies: config.proxies.trusted,
+    proxyProtocol: proxyProtocol('http'),
   });
 
   let listening = '';
@@ -335,6 +343,7 @@ async function assemble(config: Config, logger: Logger, lock: { release(): void 
           logger,
           budget,
           throttle,
+          proxyProtocol: proxyProtocol('tcp'),
         })),
     },
     {
@@ -361,6 +370,7 @@ async function assemble(config: Config, logger: Logger, lock: { release(): void 
           maxSubscriptions: config.mqttSessionLimits.maxSubscriptions,
           // With Redis, every node's broker keeps its sessions there and routes through it: one broker.
           redisUrl: config.redis?.url,
+          proxyProtocol: proxyProtocol('mqtt'),
         })),
     },
     ...(config.linkit7681
@@ -376,6 +386,7 @@ async function assemble(config: Config, logger: Logger, lock: { release(): void 
           firmwares: services.firmwares,
           pushes: services.pushes,
           events,
+          proxyProtocol: proxyProtocol('linkit7681'),
         })
       : []),
   ];

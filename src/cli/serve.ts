@@ -59,6 +59,12 @@ export async function serve(options: { readonly workers?: string | undefined } =
       devices: { downloads: endpoints.downloads, tcp: endpoints.tcp, mqtt: endpoints.mqtt },
       dataDir: config.dataDir,
       docs: `${app.url()}/api/docs`,
+      ...(config.proxies.trusted.empty
+        ? {}
+        : {
+            trustedProxies: config.proxies.trusted.entries,
+            proxyProtocol: [...config.proxies.listeners],
+          }),
     },
     'fota is serving',
   );

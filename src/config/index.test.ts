@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, configVariables, loadConfig } from './index.js';
+import { TrustedProxies } from '../net/trusted-proxies.js';
 
 describe('loadConfig', () => {
   it('has a default for everything', () => {
@@ -65,6 +66,7 @@ describe('loadConfig', () => {
         maxAgeMs: 259_200_000,
         pollMs: 1000,
       },
+      proxies: { trusted: TrustedProxies.none, listeners: new Set(), headerTimeoutMs: 5000 },
     });
   });
 
@@ -143,6 +145,9 @@ describe('loadConfig', () => {
         FOTA_WEBHOOK_MAX_ATTEMPTS: '7',
         FOTA_WEBHOOK_MAX_AGE_S: '3600',
         FOTA_WEBHOOK_POLL_S: '0.25',
+        FOTA_TRUSTED_PROXIES: '10.0.0.1,2001:db8::/32',
+        FOTA_PROXY_PROTOCOL: 'tcp,mqtt',
+        FOTA_PROXY_HEADER_TIMEOUT_S: '2',
       }),
     ).toEqual({
       httpPort: 80,
@@ -216,6 +221,11 @@ describe('loadConfig', () => {
         maxAttempts: 7,
         maxAgeMs: 3_600_000,
         pollMs: 250,
+      },
+      proxies: {
+        trusted: TrustedProxies.parse('10.0.0.1,2001:db8::/32'),
+        listeners: new Set(['tcp', 'mqtt']),
+        headerTimeoutMs: 2000,
       },
     });
   });

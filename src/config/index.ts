@@ -7,6 +7,7 @@ import { ConfigError } from './errors.js';
 import { readHttp, type HttpConfig } from './http.js';
 import { readLinkit7681, type Linkit7681Config } from './linkit7681.js';
 import { readProcess, type ProcessConfig } from './process.js';
+import { readProxies, type ProxyConfig } from './proxies.js';
 import { readPushes, type PushConfig } from './pushes.js';
 import { createReader } from './readers.js';
 import { readRedis, type RedisConfig } from './redis.js';
@@ -22,6 +23,7 @@ export { deviceEndpoints, longestFotaLineBytes, MAX_FOTA_LINE_BYTES } from './en
 export { ConfigError, StartError } from './errors.js';
 export type { HttpLimits } from './http.js';
 export type { Linkit7681Config } from './linkit7681.js';
+export type { ProxySettings } from './proxies.js';
 export type { RedisConfig } from './redis.js';
 export { MAX_S3_FIRMWARE_BYTES, type S3Settings } from './storage.js';
 export { editDistance, unknownVariables } from './unknown-variables.js';
@@ -43,7 +45,8 @@ export interface Config
     StorageConfig,
     DownloadConfig,
     RetentionConfig,
-    WebhookConfig {
+    WebhookConfig,
+    ProxyConfig {
   /** The LinkIt Connect 7681 servers; undefined when FOTA_LINKIT7681_ENABLED is false. */
   readonly linkit7681: Linkit7681Config | undefined;
   /** Redis, for what crosses the nodes of a cluster; undefined: everything stays in this process. */
@@ -76,6 +79,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   const redis = readRedis(reader);
   const retention = readRetention(reader);
   const webhooks = readWebhooks(reader);
+  const proxies = readProxies(reader);
   if (reader.problems.length > 0) throw new ConfigError(reader.problems);
   return {
     ...server,
@@ -93,5 +97,6 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     ...redis,
     ...retention,
     ...webhooks,
+    ...proxies,
   };
 }

@@ -6,6 +6,7 @@ import { endpointVariables } from './endpoints.js';
 import { httpVariables } from './http.js';
 import { linkit7681Variables } from './linkit7681.js';
 import { processVariables } from './process.js';
+import { proxyVariables } from './proxies.js';
 import { pushVariables } from './pushes.js';
 import { redisVariables } from './redis.js';
 import { retentionVariables } from './retention.js';
@@ -35,6 +36,7 @@ export const configVariables = [
   ...redisVariables,
   ...retentionVariables,
   ...webhookVariables,
+  ...proxyVariables,
 ] as const;
 
 /** Variables the `fota` client commands read (not the server): known, so not reported as unknown. */

@@ -3,6 +3,8 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { FailureThrottle } from '../net/auth-throttle.js';
+import { acceptProxyHeaders, type ProxyProtocolSetting } from '../net/proxy-gate.js';
+import type { TrustedProxies } from '../net/trusted-proxies.js';
 import { serveConsole } from './console.js';
 import { downloadRoutes } from './downloads.js';
 import { FirmwareUploadForm } from './management/firmwares.js';
@@ -26,16 +28,32 @@ export interface HttpServerOptions {
   /** How long a console session lasts from sign-in. */
   readonly sessionTtlSeconds: number;
   readonly limits: HttpLimits;
+  /**
+   * The balancers in front (`FOTA_TRUSTED_PROXIES`): a request from one of them is from the client
+   * its `X-Forwarded-For` names (`request.ip`). None: `request.ip` is the socket's address.
+   */
+  readonly trustedProxies?: TrustedProxies | undefined;
+  /** Set: connections from the trusted balancers start with a PROXY header (`FOTA_PROXY_PROTOCOL`). */
+  readonly proxyProtocol?: ProxyProtocolSetting | undefined;
 }
 
 /** The one HTTP server: management API, MCS device API, downloads, OpenAPI and its docs, the web console. */
 export async function buildHttpServer(options: HttpServerOptions): Promise<FastifyInstance> {
+  const trusted = options.trustedProxies;
   const app = Fastify({
     loggerInstance: options.logger,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 1024 * 1024,
     routerOptions: { ignoreDuplicateSlashes: true, ignoreTrailingSlash: true },
-    serverFactory: (handler) => createLimitedServer(handler, options.limits, warnOncePerMinute(options)),
+    serverFactory: (handler) => {
+      const server = createLimitedServer(handler, options.limits, warnOncePerMinute(options));
+      if (options.proxyProtocol) {
+        const gate = { ...options.proxyProtocol, logger: options.logger, listener: 'http', screenDirect: false };
+        acceptProxyHeaders(server, gate);
+      }
+      return server;
+    },
+    ...(trusted && !trusted.empty ? { trustProxy: (address: string) => trusted.has(address) } : {}),
   });
   app.decorateRequest('actor', null as never);
   app.decorateRequest('sessionSecret', undefined);

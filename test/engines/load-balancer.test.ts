@@ -7,7 +7,7 @@ import { request as httpsRequest } from 'node:https';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import mqtt from 'mqtt';
+import mqtt, { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { startChildServer, type ChildServer } from '../support/child-server.js';
 import { runFota } from '../support/fota-cli.js';
@@ -71,6 +71,12 @@ beforeAll(async () => {
     FOTA_TCP_PUBLIC_HOST: '203.0.113.11',
     FOTA_LOG_LEVEL: 'warn',
     FOTA_LOG_FORMAT: 'json',
+    // The balancer's connections come from 127.0.0.1; the document's streams send a PROXY header.
+    FOTA_TRUSTED_PROXIES: '127.0.0.1',
+    FOTA_PROXY_PROTOCOL: 'tcp,mqtt,linkit7681',
+    // Three failures at once per source address, then one a minute.
+    FOTA_AUTH_FAILURE_BURST: '3',
+    FOTA_AUTH_FAILURES_PER_MINUTE: '1',
   };
   expect((await runFota(['migrate'], { ...shared, FOTA_DATA_DIR: join(dir, 'migrate') })).code).toBe(0);
   const suffix = randomBytes(3).toString('hex');
@@ -279,6 +285,32 @@ function https(
   });
 }
 
+/** Per configuration, a device address whose guesses get it throttled and one of a good device. */
+const sources: Record<string, { guesser: string; device: string }> = {
+  nginx: { guesser: '127.0.0.2', device: '127.0.0.3' },
+  haproxy: { guesser: '127.0.0.4', device: '127.0.0.5' },
+};
+const WRONG_KEY = 'WrongWrongWrong0';
+
+/** Whether an mqtt.js client connecting from `localAddress` gets its CONNECT accepted. */
+function mqttFrom(port: number, localAddress: string, clientId: string): Promise<MqttClient | undefined> {
+  const client = new MqttClient(() => connect({ port, host: '127.0.0.1', localAddress }), {
+    clientId,
+    clean: true,
+    reconnectPeriod: 0,
+    connectTimeout: 20_000,
+    protocolVersion: 4,
+  });
+  client.on('error', () => undefined);
+  return new Promise((resolve) => {
+    client.once('connect', () => resolve(client));
+    client.once('close', () => {
+      client.end(true);
+      resolve(undefined);
+    });
+  });
+}
+
 describe.each(Object.keys(proxies))('the %s configuration of docs/deploy.md', (name) => {
   let proxy: Proxy | undefined;
   const port = (address: string) => proxy!.listeners.get(address)!;
@@ -358,6 +390,53 @@ describe.each(Object.keys(proxies))('the %s configuration of docs/deploy.md', (n
       timeout: 20_000,
       interval: 200,
     });
+  });
+
+  it('tells the nodes each device’s own address: a guesser is throttled on every surface, a good device through the same balancer is not', async () => {
+    const { guesser, device: good } = sources[name]!;
+    const target = await newDevice('guessed');
+    const device = await newDevice('next to a guesser');
+    const tcp = port('203.0.113.11:4443');
+    const heartbeatFrom = async (localAddress: string, key: string, deviceId = target.deviceId) => {
+      const socket = await TcpDevice.connect(tcp, localAddress);
+      socket.send(`${deviceId},${key},0`);
+      await vi.waitFor(() => expect(socket.isClosed() || socket.text().length > 0).toBe(true), {
+        timeout: 20_000,
+        interval: 50,
+      });
+      const echoed = socket.text().length > 0;
+      socket.close();
+      return echoed;
+    };
+    for (let i = 0; i < 3; i++) expect(await heartbeatFrom(guesser, WRONG_KEY)).toBe(false);
+    // The guesser's address is over its limit on both nodes (the throttle is shared through Redis):
+    // its right key is refused too, over TCP, MQTT and HTTP.
+    await vi.waitFor(async () => expect(await heartbeatFrom(guesser, target.deviceKey)).toBe(false), {
+      timeout: 20_000,
+      interval: 500,
+    });
+    const mqttPort = port('203.0.113.11:1883');
+    await vi.waitFor(async () => expect(await mqttFrom(mqttPort, guesser, `guesser-${name}`)).toBeUndefined(), {
+      timeout: 20_000,
+      interval: 500,
+    });
+    const csv = (localAddress: string, credentials: { deviceId: string; deviceKey: string }) =>
+      httpRequest(
+        `http://127.0.0.1:${port('203.0.113.10:80')}/mcs/v2/devices/${credentials.deviceId}/connections.csv`,
+        { headers: { deviceKey: credentials.deviceKey, host: 'fota.example.com' }, localAddress },
+      );
+    expect((await csv(guesser, target)).status).toBe(429);
+
+    // The device next to it, through the same balancer, from its own address: served everywhere.
+    expect(await heartbeatFrom(good, device.deviceKey, device.deviceId)).toBe(true);
+    const client = await mqttFrom(mqttPort, good, `good-${name}`);
+    expect(client).toBeDefined();
+    clients.push(client!);
+    const granted = await client!.subscribeAsync(`mcs/${device.deviceId}/${device.deviceKey}/+`, { qos: 1 });
+    expect(granted[0]!.qos).toBe(1);
+    expect((await csv(good, device)).status).toBe(200);
+    // And the balancer itself (the management API over HTTPS) is not throttled either.
+    expect(await presence(device.deviceId)).toMatchObject({ online: true });
   });
 });
 

@@ -13,8 +13,9 @@ export class TcpDevice {
     socket.on('error', () => undefined);
   }
 
-  static async connect(port: number): Promise<TcpDevice> {
-    const socket = connect(port, '127.0.0.1');
+  /** `localAddress`: the source address to connect from (any 127.x.y.z on Linux). */
+  static async connect(port: number, localAddress?: string): Promise<TcpDevice> {
+    const socket = connect({ port, host: '127.0.0.1', ...(localAddress ? { localAddress } : {}) });
     await new Promise<void>((resolve, reject) => {
       socket.once('connect', resolve);
       socket.once('error', reject);

@@ -3,6 +3,8 @@ import type { FastifyBaseLogger } from 'fastify';
 import { isDomainError } from '../../domain/errors.js';
 import type { DeviceSelfService } from '../../domain/services/device-self.js';
 import type { FailureThrottle } from '../../net/auth-throttle.js';
+import { peerAddress } from '../../net/peer.js';
+import { acceptProxyHeaders, type ProxyProtocolSetting } from '../../net/proxy-gate.js';
 import { deviceKeyBytes } from './crypto.js';
 import { connectAnswer, provesDevice } from './discovery-token.js';
 
@@ -23,6 +25,8 @@ export interface DiscoveryOptions {
   readonly headersTimeoutMs: number;
   /** Other routes on this port (the firmware downloads, which boards fetch from port 80 too). */
   readonly fallback?: (request: IncomingMessage, response: ServerResponse) => boolean;
+  /** Set: connections from the trusted balancers start with a PROXY header (`FOTA_PROXY_PROTOCOL`). */
+  readonly proxyProtocol?: ProxyProtocolSetting | undefined;
 }
 
 export interface DiscoveryServer {
@@ -57,7 +61,7 @@ export async function startDiscoveryServer(options: DiscoveryOptions): Promise<D
     if (!match) return empty(response, 404);
     if (request.method !== 'GET') return empty(response, 405);
     const [, deviceId, token] = match as unknown as [string, string, string];
-    const remote = request.socket.remoteAddress;
+    const remote = peerAddress(request.socket);
     if (throttle && throttle.retryAfterMs(remote) > 0) return empty(response, 429);
     let key: Buffer | undefined;
     try {
@@ -83,6 +87,10 @@ export async function startDiscoveryServer(options: DiscoveryOptions): Promise<D
     response.end(body);
   }
 
+  if (options.proxyProtocol) {
+    const gate = { ...options.proxyProtocol, logger, listener: 'linkit7681 discovery', screenDirect: false };
+    acceptProxyHeaders(server, gate);
+  }
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen({ port: options.port, host: options.host }, () => {

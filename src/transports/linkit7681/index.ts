@@ -6,6 +6,7 @@ import type { DeviceConnections } from '../../domain/services/connections.js';
 import type { DeviceSelfService } from '../../domain/services/device-self.js';
 import type { FailureThrottle } from '../../net/auth-throttle.js';
 import type { SocketBudget } from '../../net/socket-budget.js';
+import type { ProxyProtocolSetting } from '../../net/proxy-gate.js';
 import { startDiscoveryServer } from './discovery.js';
 import { startLinkitCommandServer } from './server.js';
 
@@ -21,6 +22,8 @@ export interface Linkit7681Deps {
   readonly firmwares: LinkitFotaDeps['firmwares'];
   readonly pushes: LinkitFotaDeps['pushes'];
   readonly events: EventBus;
+  /** Set: both servers take PROXY headers from the trusted balancers. */
+  readonly proxyProtocol?: ProxyProtocolSetting | undefined;
 }
 
 /** The two servers of the LinkIt Connect 7681 transport, as entries of app.ts's transport list. */
@@ -52,6 +55,7 @@ export function linkit7681Transports(deps: Linkit7681Deps) {
           writeGapMs: config.writeGapMs,
           command: (session, command) => fota.command(session, command),
           fotaAnswered: (session, status) => fota.answered(session, status),
+          proxyProtocol: deps.proxyProtocol,
         }),
     },
     {
@@ -69,6 +73,7 @@ export function linkit7681Transports(deps: Linkit7681Deps) {
           maxConnections: deps.httpLimits.maxConnections,
           headersTimeoutMs: deps.httpLimits.headersTimeoutMs,
           fallback: (request, response) => fota.serve(request, response),
+          proxyProtocol: deps.proxyProtocol,
         }),
     },
   ];

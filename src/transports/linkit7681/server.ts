@@ -2,6 +2,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import type { FastifyBaseLogger } from 'fastify';
 import type { FailureThrottle } from '../../net/auth-throttle.js';
 import type { SocketBudget } from '../../net/socket-budget.js';
+import { acceptProxyHeaders, type ProxyProtocolSetting } from '../../net/proxy-gate.js';
 import { LinkitSession, type SessionContext } from './session.js';
 
 export interface LinkitCommandServerOptions extends Pick<
@@ -21,6 +22,8 @@ export interface LinkitCommandServerOptions extends Pick<
   readonly budget?: SocketBudget | undefined;
   readonly throttle?: FailureThrottle | undefined;
   readonly logger: FastifyBaseLogger;
+  /** Set: connections from the trusted balancers start with a PROXY header (`FOTA_PROXY_PROTOCOL`). */
+  readonly proxyProtocol?: ProxyProtocolSetting | undefined;
 }
 
 export interface LinkitCommandServer {
@@ -49,6 +52,9 @@ export async function startLinkitCommandServer(options: LinkitCommandServerOptio
     if (options.budget && !options.budget.admit(socket)) return;
     sessions.add(new LinkitSession(socket, context));
   });
+  if (options.proxyProtocol) {
+    acceptProxyHeaders(server, { ...options.proxyProtocol, logger, listener: 'linkit7681', screenDirect: true });
+  }
   server.on('error', (error) => logger.error({ err: error }, 'linkit7681 command server error'));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

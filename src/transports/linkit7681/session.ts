@@ -6,6 +6,7 @@ import type { DeviceCommand } from '../../domain/model.js';
 import type { DeviceConnections } from '../../domain/services/connections.js';
 import type { DeviceSelfService } from '../../domain/services/device-self.js';
 import { REFUSAL_DELAY_MS, type FailureThrottle } from '../../net/auth-throttle.js';
+import { peerAddress, peerLabel } from '../../net/peer.js';
 import { SpacedOutbox } from '../../net/spaced-outbox.js';
 import { deviceKeyBytes } from './crypto.js';
 import { FrameReader } from './frame-reader.js';
@@ -154,7 +155,7 @@ export class LinkitSession {
 
   private async authenticate(deviceId: string): Promise<void> {
     const { throttle, logger } = this.context;
-    if (throttle && throttle.retryAfterMs(this.socket.remoteAddress) > 0) {
+    if (throttle && throttle.retryAfterMs(peerAddress(this.socket)) > 0) {
       logger.info({ deviceId, remote: this.remote() }, 'linkit7681 device refused: too many failed attempts');
       return this.closeLater('too many failed authentications');
     }
@@ -171,7 +172,7 @@ export class LinkitSession {
       );
     } catch (error) {
       if (isDomainError(error, 'not_found') || isDomainError(error, 'unauthenticated')) {
-        throttle?.failed(this.socket.remoteAddress);
+        throttle?.failed(peerAddress(this.socket));
         logger.info({ deviceId, remote: this.remote(), reason: error.code }, 'linkit7681 device refused');
         this.closeLater('authentication failed');
       } else {
@@ -296,6 +297,6 @@ export class LinkitSession {
   }
 
   private remote(): string {
-    return `${this.socket.remoteAddress ?? '?'}:${this.socket.remotePort ?? '?'}`;
+    return peerLabel(this.socket);
   }
 }

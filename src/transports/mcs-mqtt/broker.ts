@@ -3,6 +3,8 @@ import type { EventEmitter } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
 import { REFUSAL_DELAY_MS, type FailureThrottle } from '../../net/auth-throttle.js';
 import type { SocketBudget } from '../../net/socket-budget.js';
+import { peerAddress, peerLabel } from '../../net/peer.js';
+import { acceptProxyHeaders, type ProxyProtocolSetting } from '../../net/proxy-gate.js';
 import {
   Aedes,
   type AedesPublishPacket,
@@ -52,6 +54,8 @@ export interface MqttBrokerOptions {
   readonly sessionQueue?: SessionQueueLimits | undefined;
   /** Topic filters one client may hold; past it a SUBSCRIBE gets the failure code for the new ones. */
   readonly maxSubscriptions?: number | undefined;
+  /** Set: connections from the trusted balancers start with a PROXY header (`FOTA_PROXY_PROTOCOL`). */
+  readonly proxyProtocol?: ProxyProtocolSetting | undefined;
 }
 
 /** MCS packets are tiny: five data points of at most 1 KiB each fit, a firmware never passes here. */
@@ -155,6 +159,10 @@ export async function startMqttBroker(options: MqttBrokerOptions): Promise<MqttB
       adapter.gone(client);
     });
   });
+  if (options.proxyProtocol) {
+    const gate = { ...options.proxyProtocol, logger: adapter.logger, listener: 'mqtt', screenDirect: true };
+    acceptProxyHeaders(server, gate);
+  }
   try {
     await listen(server, options.host, options.port);
   } catch (error) {
@@ -197,7 +205,7 @@ function dropped(packet: PublishPacket): void {
 /** The client that published a routed packet, when the adapter marked it. */
 const publishedBy = (packet: AedesPublishPacket): string | undefined =>
   (packet as AedesPublishPacket & { clientId?: string }).clientId;
-const remoteOf = (socket: Socket): string => `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+const remoteOf = peerLabel;
 
 async function listen(server: Server, host: string, port: number): Promise<void> {
   await new Promise<void>((resolve, reject) => {
@@ -238,7 +246,8 @@ class MqttAdapter {
       done(new Error('a will with QoS 3, which MQTT forbids'), false);
       return;
     }
-    const address = this.sockets.get(client)?.socket.remoteAddress;
+    const entry = this.sockets.get(client);
+    const address = entry && peerAddress(entry.socket);
     if (this.options.throttle && this.options.throttle.retryAfterMs(address) > 0) {
       // Refused before any credential is checked, after a delay that slows a guessing loop.
       setTimeout(() => done(new Error('too many failed authentications from this address'), false), REFUSAL_DELAY_MS);
@@ -281,7 +290,7 @@ class MqttAdapter {
    */
   private credentialsRefused(client: Client): void {
     const entry = this.sockets.get(client);
-    this.options.throttle?.failed(entry?.socket.remoteAddress);
+    this.options.throttle?.failed(entry && peerAddress(entry.socket));
     setTimeout(() => client.close(), REFUSAL_DELAY_MS).unref();
   }
 

@@ -1,5 +1,6 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { FailureThrottle } from '../../net/auth-throttle.js';
+import { acceptProxyHeaders, type ProxyProtocolSetting } from '../../net/proxy-gate.js';
 import type { SocketBudget } from '../../net/socket-budget.js';
 import { performance } from 'node:perf_hooks';
 import type { FastifyBaseLogger } from 'fastify';
@@ -27,6 +28,8 @@ export interface TcpCommandServerOptions {
   readonly budget?: SocketBudget | undefined;
   /** Failed authentication per source address, shared with the other surfaces. */
   readonly throttle?: FailureThrottle | undefined;
+  /** Set: connections from the trusted balancers start with a PROXY header (`FOTA_PROXY_PROTOCOL`). */
+  readonly proxyProtocol?: ProxyProtocolSetting | undefined;
 }
 
 export interface TcpCommandServer {
@@ -73,6 +76,9 @@ export async function startTcpCommandServer(options: TcpCommandServerOptions): P
     sessions.add(session);
     deadlines.refresh(session, performance.now());
   });
+  if (options.proxyProtocol) {
+    acceptProxyHeaders(server, { ...options.proxyProtocol, logger, listener: 'tcp', screenDirect: true });
+  }
   server.on('error', (error) => logger.error({ err: error }, 'tcp command server error'));
 
   const sweep = setInterval(() => {

@@ -6,6 +6,7 @@ import type { DeviceCommand } from '../../domain/model.js';
 import type { DeviceConnections } from '../../domain/services/connections.js';
 import type { DeviceSelfService } from '../../domain/services/device-self.js';
 import { REFUSAL_DELAY_MS, type FailureThrottle } from '../../net/auth-throttle.js';
+import { peerAddress, peerLabel } from '../../net/peer.js';
 import { SpacedOutbox } from '../../net/spaced-outbox.js';
 import { formatTcpFota } from './fota-line.js';
 import { HeartbeatParser, type Heartbeat } from './heartbeat-parser.js';
@@ -141,7 +142,7 @@ export class TcpSession {
   private async authenticate(heartbeat: Heartbeat): Promise<void> {
     const { deviceId, key } = heartbeat;
     const { throttle } = this.context;
-    if (throttle && throttle.retryAfterMs(this.socket.remoteAddress) > 0) {
+    if (throttle && throttle.retryAfterMs(peerAddress(this.socket)) > 0) {
       // Not even checked: an address over its limit must not learn which guess was right.
       this.context.logger.info({ deviceId, remote: this.remote() }, 'tcp device refused: too many failed attempts');
       this.closeLater('too many failed authentications');
@@ -152,7 +153,7 @@ export class TcpSession {
       actor = await this.context.deviceSelf.authenticate(deviceId, key);
     } catch (error) {
       if (isDomainError(error, 'not_found') || isDomainError(error, 'unauthenticated')) {
-        throttle?.failed(this.socket.remoteAddress);
+        throttle?.failed(peerAddress(this.socket));
         this.context.logger.info({ deviceId, remote: this.remote(), reason: error.code }, 'tcp device refused');
         this.closeLater('authentication failed');
       } else {
@@ -240,6 +241,6 @@ export class TcpSession {
   }
 
   private remote(): string {
-    return `${this.socket.remoteAddress ?? '?'}:${this.socket.remotePort ?? '?'}`;
+    return peerLabel(this.socket);
   }
 }
