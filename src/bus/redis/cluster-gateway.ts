@@ -285,8 +285,10 @@ export class ClusterGateway implements DeviceGateway {
             String(event.at.getTime()),
             String(presenceTtlMs),
           );
-          // Another node still held the device (its old connection there half-open): it closes that one.
-          if (typeof previous === 'string' && previous !== this.nodeId) {
+          // Another node still held the device over TCP (its old socket there half-open): it closes
+          // that one. Over MQTT, a client id's older session is closed by the brokers' shared
+          // persistence, and another client of the device on another node is left alone.
+          if (event.protocol === 'tcp' && typeof previous === 'string' && previous !== this.nodeId) {
             this.broadcast({
               from: this.nodeId,
               deviceId: event.deviceId,
