@@ -427,6 +427,9 @@ async function assemble(config: Config, logger: Logger, lock: { release(): void 
     tcp: () => tcp,
     mqtt: () => mqtt,
     async start() {
+      // Tokens are checked from the first request on (a worker's port is shared from its listen on):
+      // none is answered 503 while the server starts.
+      const tokens = await services.adminTokens.load(config.adminToken);
       try {
         await listenAll();
       } catch (error) {
@@ -434,7 +437,8 @@ async function assemble(config: Config, logger: Logger, lock: { release(): void 
         throw error;
       }
       // Only now, with every port open, is a generated token stored and then shown.
-      ({ generated } = await services.adminTokens.prepare(config.adminToken));
+      if (tokens.generated !== undefined) await services.adminTokens.store(tokens.generated);
+      generated = tokens.generated;
       expiry = setInterval(() => {
         services.pushes.expireOverdue().catch((error: unknown) => logger.error({ err: error }, 'push expiry failed'));
       }, sweepEveryMs);

@@ -229,6 +229,39 @@ describe('several nodes on one Redis', () => {
     await eventually(async () => expect(await versions()).toContain('2.5.0'));
   });
 
+  it('takes a device over from its half-open connection on another node: online once more, no offline, its queued push sent', async () => {
+    const [a, b, c] = nodes as [(typeof nodes)[0], (typeof nodes)[0], (typeof nodes)[0]];
+    const id = await device();
+    const old = a.attach(id, prototypeId, 'tcp');
+    await eventually(async () => expect((await c.gateway.online([id])).get(id)).toBe('tcp'));
+    // Its socket is half-open: a command for it is not written, and waits for the next connection.
+    old.failWith = 'the socket is half-open';
+    const push = await c.pushes.create(admin, firmware.two, { deviceIds: [id], queueOffline: true });
+    await eventually(async () =>
+      expect((await c.pushes.targets(admin, push.id, {})).targets[0]).toMatchObject({
+        status: 'queued',
+        reason: 'the command was not written: the socket is half-open; queued for the next connection',
+      }),
+    );
+    // The device rebooted and connects to node B while node A still holds its old connection.
+    const fresh = b.attach(id, prototypeId, 'tcp');
+    await eventually(() =>
+      expect(old.closedWith).toBe('replaced by a newer connection of the same device on another node'),
+    );
+    await eventually(() => expect(fresh.sent.map((sent) => sent.pushId)).toEqual([push.id]));
+    for (const node of [a, b, c]) {
+      expect(await node.gateway.online([id])).toEqual(new Map([[id, 'tcp']]));
+      await eventually(() =>
+        expect(
+          node.streamed
+            .filter((event) => event.type.startsWith('device.o') && 'deviceId' in event && event.deviceId === id)
+            .map((event) => event.type),
+        ).toEqual(['device.online', 'device.online']),
+      );
+    }
+    fresh.close('test');
+  });
+
   it('delivers a push queued on one node when the device connects to another', async () => {
     const [a, , c] = nodes as [(typeof nodes)[0], (typeof nodes)[0], (typeof nodes)[0]];
     const id = await device();

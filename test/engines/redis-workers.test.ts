@@ -125,6 +125,8 @@ const firmware: Record<string, string> = {};
 const devices: Device[] = [];
 const streamed: Array<{ type: string; data: any }> = [];
 let stream: AbortController;
+/** The statuses of the requests made while the workers started. */
+const startAnswers: number[] = [];
 
 beforeAll(async () => {
   env = await testEnvironment({
@@ -144,7 +146,20 @@ beforeAll(async () => {
   });
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const serving = () => output.includes(`fota is serving with ${WORKERS} workers`);
+  // Requests from the moment the port accepts, each on a connection of its own, until all serve.
+  const asking = (async () => {
+    while (!serving() && child.exitCode === null) {
+      const answer = await fetch(`${url}/api/v1/prototypes`, {
+        headers: { authorization: `Bearer ${env['FOTA_ADMIN_TOKEN']}`, connection: 'close' },
+      }).catch(() => undefined);
+      if (answer === undefined) await new Promise((resolve) => setTimeout(resolve, 2));
+      else startAnswers.push(answer.status);
+      await answer?.arrayBuffer();
+    }
+  })();
   await eventually(() => expect(output).toContain(`fota is serving with ${WORKERS} workers`), 100_000);
+  await asking;
   expect(workers().size).toBe(WORKERS);
 
   prototypeId = (await api('POST', '/prototypes', { name: 'cluster' })).body.prototypeId;
@@ -204,6 +219,11 @@ afterAll(async () => {
 });
 
 describe('fota serve --workers on Redis', () => {
+  it('answers every request from the moment its port accepts, none with 503 while a worker starts', () => {
+    expect(startAnswers.length).toBeGreaterThan(0);
+    expect(startAnswers.filter((status) => status !== 200)).toEqual([]);
+  });
+
   it('gets one push to TCP and MQTT devices on different workers once each, to upgraded, seen by one stream', async () => {
     for (const device of devices) await connect(device);
     // node:cluster handed the connections out in turn: each protocol has devices on both workers.

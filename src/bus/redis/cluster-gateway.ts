@@ -46,6 +46,16 @@ return 0`;
  */
 const ABANDONED_MS = 3_600_000;
 
+/**
+ * Writes the presence entry of a device that came online on this node (ARGV: node, protocol,
+ * since, TTL in ms) and returns the node that held it before, if any.
+ */
+const CLAIM = `
+local previous = redis.call('HGET', KEYS[1], 'node')
+redis.call('HSET', KEYS[1], 'node', ARGV[1], 'protocol', ARGV[2], 'since', ARGV[3], 'seen', ARGV[3])
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+return previous`;
+
 /** Deletes a presence entry only if this node (ARGV[1]) holds it. */
 const RELEASE = `
 if redis.call('HGET', KEYS[1], 'node') == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -76,6 +86,11 @@ interface DisconnectNotice {
   readonly reason: string;
   /** The device was deleted: forget it, not only close its connections. */
   readonly forget: boolean;
+  /**
+   * The sending node took the device over with a newer connection over this protocol (its old one
+   * here was still attached): only the connections over it close, and they are no offline.
+   */
+  readonly takenOver?: Protocol;
 }
 
 /**
@@ -261,16 +276,27 @@ export class ClusterGateway implements DeviceGateway {
     this.stops.push(
       events.subscribe(async (event) => {
         if (event.type === 'device.online') {
-          await link.commands
-            .multi()
-            .hset(keys.presence(event.deviceId), {
-              node: this.nodeId,
-              protocol: event.protocol,
-              since: event.at.getTime(),
-              seen: event.at.getTime(),
-            })
-            .pexpire(keys.presence(event.deviceId), presenceTtlMs)
-            .exec();
+          const previous = await link.commands.eval(
+            CLAIM,
+            1,
+            keys.presence(event.deviceId),
+            this.nodeId,
+            event.protocol,
+            String(event.at.getTime()),
+            String(presenceTtlMs),
+          );
+          // Another node still held the device over TCP (its old socket there half-open): it closes
+          // that one. Over MQTT, a client id's older session is closed by the brokers' shared
+          // persistence, and another client of the device on another node is left alone.
+          if (event.protocol === 'tcp' && typeof previous === 'string' && previous !== this.nodeId) {
+            this.broadcast({
+              from: this.nodeId,
+              deviceId: event.deviceId,
+              reason: 'replaced by a newer connection of the same device on another node',
+              forget: false,
+              takenOver: event.protocol,
+            });
+          }
         } else if (event.type === 'device.offline') {
           await link.commands.eval(RELEASE, 1, keys.presence(event.deviceId), this.nodeId);
         }
@@ -337,8 +363,24 @@ export class ClusterGateway implements DeviceGateway {
   private disconnected(message: string): void {
     const notice = JSON.parse(message) as DisconnectNotice;
     if (notice.from === this.nodeId) return;
+    if (notice.takenOver !== undefined) {
+      this.takenOver(notice).catch(this.options.onError);
+      return;
+    }
     if (notice.forget) this.options.local.forget(notice.deviceId);
     else this.options.local.disconnect(notice.deviceId, notice.reason);
+  }
+
+  /**
+   * Drops this node's old connection of a device another node took over, unless the device came
+   * back here since (this node holds its entry again).
+   */
+  private async takenOver(notice: DisconnectNotice): Promise<void> {
+    const { local, link } = this.options;
+    if (notice.takenOver === undefined || local.current(notice.deviceId) === undefined) return;
+    const holder = await link.commands.hget(keys.presence(notice.deviceId), 'node');
+    if (holder !== notice.from) return;
+    local.takenOver(notice.deviceId, notice.takenOver, notice.reason);
   }
 
   private broadcast(notice: DisconnectNotice): void {

@@ -8,7 +8,7 @@ const ADD_BATCH = 1000;
 /**
  * The devices that may have a queued push, as one Redis set for the whole cluster: a push queued
  * on one node is delivered by whichever node its device connects to, and a connect of a device
- * with nothing queued costs one SISMEMBER, no query. The database stays the record: every node
+ * with nothing queued costs one SREM, no query. The database stays the record: every node
  * adds its queued devices at start, and the compare-and-set move to `sent` lets one node send.
  */
 export class RedisWaitingDevices implements WaitingDevices {
@@ -20,11 +20,7 @@ export class RedisWaitingDevices implements WaitingDevices {
     }
   }
 
-  async has(deviceId: string): Promise<boolean> {
-    return (await this.link.commands.sismember(keys.waiting, deviceId)) === 1;
-  }
-
-  async delete(deviceId: string): Promise<void> {
-    await this.link.commands.srem(keys.waiting, deviceId);
+  async take(deviceId: string): Promise<boolean> {
+    return (await this.link.commands.srem(keys.waiting, deviceId)) === 1;
   }
 }

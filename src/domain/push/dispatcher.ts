@@ -15,8 +15,8 @@ export const DEFAULT_DISPATCH_BATCH = 100;
  */
 export interface WaitingDevices {
   add(deviceIds: readonly string[]): Promise<void>;
-  has(deviceId: string): Promise<boolean>;
-  delete(deviceId: string): Promise<void>;
+  /** Removes the device in one step, answering whether it was there. */
+  take(deviceId: string): Promise<boolean>;
 }
 
 /** The waiting devices of one process. */
@@ -27,12 +27,8 @@ export class LocalWaitingDevices implements WaitingDevices {
     for (const deviceId of deviceIds) this.ids.add(deviceId);
   }
 
-  async has(deviceId: string): Promise<boolean> {
-    return this.ids.has(deviceId);
-  }
-
-  async delete(deviceId: string): Promise<void> {
-    this.ids.delete(deviceId);
+  async take(deviceId: string): Promise<boolean> {
+    return this.ids.delete(deviceId);
   }
 }
 
@@ -80,7 +76,7 @@ export class PushDispatcher {
       now,
     );
     // Only those waiting for their device to connect: the others are sent now.
-    await this.deps.waiting.add(
+    await this.queue(
       planned
         .filter((target) => target.status === 'queued' && target.protocol === undefined)
         .map((target) => target.deviceId),
@@ -92,17 +88,19 @@ export class PushDispatcher {
    * Sends a device's queued pushes, once, when it connects. `again`: a command that no connection
    * takes is queued again and tried once more at once (the device may have connected elsewhere
    * while it was on its way); the second try leaves it for the device's next connection.
+   * The device leaves the waiting set before its targets are read: a push queued for it meanwhile
+   * adds it again (and `queue` delivers it, the device being online), so none is forgotten.
    */
   async deliverQueued(deviceId: string, again = true): Promise<void> {
-    if (!(await this.deps.waiting.has(deviceId))) return;
+    if (!(await this.deps.waiting.take(deviceId))) return;
     const queued = (await this.deps.pushes.activeTargets([deviceId])).filter((target) => target.status === 'queued');
-    if (queued.length === 0) {
-      await this.deps.waiting.delete(deviceId);
-      return;
-    }
     for (const target of queued) {
       const protocol = (await this.deps.gateway.online([deviceId])).get(deviceId);
-      if (protocol === undefined) return;
+      if (protocol === undefined) {
+        // Gone again: what is left waits for its next connection.
+        await this.deps.waiting.add([deviceId]);
+        return;
+      }
       const firmware = await this.deps.firmwares.get(target.firmwareId);
       if (!firmware) {
         await this.deps.progress.move(target, 'failed', 'the firmware was deleted');
@@ -119,7 +117,19 @@ export class PushDispatcher {
       // Another node that saw the device connect may have moved it first: only one sends.
       if (sent.length === 1) this.send(sent[0]!, firmware, token, { queueOffline: undefined, again });
     }
-    await this.deps.waiting.delete(deviceId);
+  }
+
+  /**
+   * Marks devices as waiting for their next connection. One that connected since it was found
+   * offline (its `device.online` may have come and gone before it was marked) is delivered now.
+   */
+  private async queue(deviceIds: readonly string[]): Promise<void> {
+    if (deviceIds.length === 0) return;
+    await this.deps.waiting.add(deviceIds);
+    const online = await this.deps.gateway.online(deviceIds);
+    for (const deviceId of online.keys()) {
+      this.deliverQueued(deviceId).catch((error: unknown) => this.deps.onError(error));
+    }
   }
 
   private async fanOut(push: PushRecord, firmware: Firmware, plan: readonly PlannedTarget[]): Promise<void> {
@@ -136,7 +146,7 @@ export class PushDispatcher {
       // A device may have gone since the plan: with queueOffline it waits for its next connect.
       const online = await this.deps.gateway.online(planned.map((target) => target.deviceId));
       const gone = planned.filter((target) => !online.has(target.deviceId));
-      if (push.queueOffline) await this.deps.waiting.add(gone.map((target) => target.deviceId));
+      if (push.queueOffline) await this.queue(gone.map((target) => target.deviceId));
       else if (gone.length > 0) {
         await progress.moveAll(
           gone.map((target) => queuedTarget(push, target)),

@@ -48,15 +48,52 @@ class RecordingConnection implements DeviceConnection {
   }
 }
 
-/** The push repository, counting the reads a device connect may cause. */
+/** A point where the next call of a repository method stops until released. */
+interface Hold {
+  /** Resolves once the call stopped there. */
+  readonly reached: Promise<void>;
+  release(): void;
+}
+
+function newHold(): Hold & { stop(): Promise<void> } {
+  let reach = () => {};
+  let release = () => {};
+  const reached = new Promise<void>((resolve) => (reach = resolve));
+  const released = new Promise<void>((resolve) => (release = resolve));
+  return {
+    reached,
+    release,
+    stop: () => {
+      reach();
+      return released;
+    },
+  };
+}
+
+/**
+ * The push repository, counting the reads a device connect may cause; `hold` stops its next
+ * `insert` before it writes, or its next `activeTargets` after it read.
+ */
 function counting(repository: PushRepository) {
   const calls = { activeTargets: 0 };
+  const holds: { insert?: ReturnType<typeof newHold>; activeTargets?: ReturnType<typeof newHold> } = {};
   const wrapped: PushRepository = Object.create(repository);
-  wrapped.activeTargets = (ids) => {
+  wrapped.activeTargets = async (ids) => {
     calls.activeTargets++;
-    return repository.activeTargets(ids);
+    const read = await repository.activeTargets(ids);
+    const hold = holds.activeTargets;
+    holds.activeTargets = undefined;
+    await hold?.stop();
+    return read;
   };
-  return { wrapped, calls };
+  wrapped.insert = async (...args) => {
+    const hold = holds.insert;
+    holds.insert = undefined;
+    await hold?.stop();
+    return repository.insert(...args);
+  };
+  const hold = (method: keyof typeof holds): Hold => (holds[method] = newHold());
+  return { wrapped, calls, hold };
 }
 
 let dir: string;
@@ -79,7 +116,7 @@ async function setup(batchSize = 500) {
     devices: new SqlDeviceRepository(db),
     firmwares: new SqlFirmwareRepository(db),
   };
-  const { wrapped, calls } = counting(new SqlPushRepository(db, engine));
+  const { wrapped, calls, hold } = counting(new SqlPushRepository(db, engine));
   const blobs = new FirmwareBlobs(blobStore, repositories.firmwares);
   const connections = new DeviceConnections({ events, clock });
   const prototypes = new PrototypeService({ ...repositories, blobs, clock });
@@ -156,6 +193,7 @@ async function setup(batchSize = 500) {
     errors,
     clock,
     calls,
+    hold,
     prototype,
     one,
     two,
@@ -245,6 +283,40 @@ describe('PushService', () => {
     });
     const second = await world.connect(device.id);
     expect(second.commands).toHaveLength(0);
+  });
+
+  it("sends a push queued while the connecting device's queued pushes are being read", async () => {
+    const device = await world.device('1');
+    const older = await world.pushes.create(admin, world.two.id, { deviceIds: [device.id], queueOffline: true });
+    // A newer push finds the device offline; its rows are written only once the device connected.
+    const insert = world.hold('insert');
+    const creating = world.pushes.create(admin, world.two.id, { deviceIds: [device.id], queueOffline: true });
+    await insert.reached;
+    const read = world.hold('activeTargets');
+    const connection = await world.connect(device.id, 'tcp', false);
+    // The connect read the older push only; the newer one is written and queued now.
+    await read.reached;
+    insert.release();
+    const newer = await creating;
+    read.release();
+    await settle();
+    expect(connection.commands.map((command) => command.pushId)).toEqual([newer.id]);
+    expect(await world.targetOf(newer.id, device.id)).toMatchObject({ status: 'sent', reason: 'over tcp' });
+    expect(await world.targetOf(older.id, device.id)).toMatchObject({ status: 'failed' });
+  });
+
+  it('sends a push queued for a device that connected after the push found it offline', async () => {
+    const device = await world.device('1');
+    const insert = world.hold('insert');
+    const creating = world.pushes.create(admin, world.two.id, { deviceIds: [device.id], queueOffline: true });
+    await insert.reached;
+    // Its connect finds nothing waiting yet.
+    const connection = await world.connect(device.id);
+    insert.release();
+    const push = await creating;
+    await settle();
+    expect(connection.commands.map((command) => command.pushId)).toEqual([push.id]);
+    expect(await world.targetOf(push.id, device.id)).toMatchObject({ status: 'sent' });
   });
 
   it('runs no query when a device with nothing queued connects', async () => {

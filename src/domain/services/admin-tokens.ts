@@ -24,6 +24,16 @@ export class AdminTokens {
    * hash and returns the token so it can be shown once.
    */
   async prepare(configured: string | undefined): Promise<{ generated: string | undefined }> {
+    const { generated } = await this.load(configured);
+    if (generated !== undefined) await this.store(generated);
+    return { generated };
+  }
+
+  /**
+   * As `prepare`, but a generated token is only held in memory, to be stored with `store` later:
+   * a server checks tokens from its first request, and stores a generated one only once it listens.
+   */
+  async load(configured: string | undefined): Promise<{ generated: string | undefined }> {
     if (configured !== undefined) {
       this.expectedHash = hashToken(configured);
       return { generated: undefined };
@@ -33,7 +43,9 @@ export class AdminTokens {
       this.expectedHash = Buffer.from(stored, 'hex');
       return { generated: undefined };
     }
-    return { generated: await this.reset() };
+    const generated = newAdminToken();
+    this.expectedHash = hashToken(generated);
+    return { generated };
   }
 
   /**

@@ -19,7 +19,8 @@ const OFFLINE: Presence = { online: false, protocol: undefined, since: undefined
  * Who is online, over which protocol, since when, and the device gateway of this process. Transport
  * adapters attach a connection once the device proved its key, touch it on each heartbeat or
  * message, and detach it when it closes. A new connection of a device replaces its older one over
- * the same protocol. Presence is per process; a cluster's gateway (src/bus/redis) adds the other
+ * the same protocol, closing it, and is announced as `device.online` (the old one's end is not an
+ * offline). Presence is per process; a cluster's gateway (src/bus/redis) adds the other
  * nodes' devices to `presenceOf`.
  */
 export class DeviceConnections implements DeviceGateway {
@@ -47,7 +48,9 @@ export class DeviceConnections implements DeviceGateway {
     state.lastSeen = now;
     state.lastProtocol = connection.protocol;
     for (const old of replaced) old.close('replaced by a newer connection of the same device');
-    if (!wasOnline) {
+    // A connection that takes over one of the same protocol (a device that rebooted before its
+    // old socket was seen gone) is a new start for the device: what waits for it goes out now.
+    if (!wasOnline || replaced.length > 0) {
       state.since = now;
       this.deps.events.publish({
         type: 'device.online',
@@ -75,6 +78,20 @@ export class DeviceConnections implements DeviceGateway {
         at: now,
       });
     }
+  }
+
+  /**
+   * Another node took the device over with a newer connection over `protocol`: the ones here over
+   * it are dropped and closed, without an offline (the device is online there).
+   */
+  takenOver(deviceId: string, protocol: Protocol, reason: string): void {
+    const state = this.devices.get(deviceId);
+    if (!state) return;
+    const replaced = state.connections.filter((live) => live.protocol === protocol);
+    if (replaced.length === 0) return;
+    state.connections = state.connections.filter((live) => live.protocol !== protocol);
+    if (state.connections.length === 0) state.since = this.deps.clock.now();
+    for (const old of replaced) old.close(reason);
   }
 
   /** A heartbeat or a message: the device is still there. */

@@ -168,6 +168,23 @@ export function gatewayContract(name: string, create: (nodeCount: number) => Pro
       expect(other.closedWith).toBeUndefined();
     });
 
+    it('closes the old connection of a device that connected again over the same protocol, on whatever node', async () => {
+      cluster = await create(2);
+      const [a, b] = cluster.nodes as [GatewayNode, GatewayNode];
+      // The device rebooted: its old socket on node A is still attached when it connects to B.
+      const old = attach(a, 'D0000060', 'tcp');
+      await eventually(async () => expect((await b.gateway.online(['D0000060'])).get('D0000060')).toBe('tcp'));
+      const fresh = attach(b, 'D0000060', 'tcp');
+      await eventually(() => expect(old.closedWith).toMatch(/^replaced by a newer connection of the same device/));
+      for (const [index, node] of [a, b].entries()) {
+        expect(await node.gateway.send('D0000060', command(`U${index}`))).toEqual({ taken: true, protocol: 'tcp' });
+        expect((await node.gateway.presenceOf(['D0000060'])).get('D0000060')).toMatchObject({ online: true });
+      }
+      expect(fresh.sent.map((sent) => sent.pushId)).toEqual(['U0', 'U1']);
+      expect(old.sent).toEqual([]);
+      expect(fresh.closedWith).toBeUndefined();
+    });
+
     it('sends to the newest connection of a device that moved to another node', async () => {
       cluster = await create(2);
       const [a, b] = cluster.nodes as [GatewayNode, GatewayNode];
