@@ -3,6 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vi
 import { createApp, type App } from '../../src/app.js';
 import { loadConfig } from '../../src/config/index.js';
 import { CREDENTIALS_RECHECK_MS } from '../../src/http/management/events.js';
+import { openStream, type OpenStream } from '../support/event-stream.js';
 import { freePort, testEnvironment } from '../support/server.js';
 
 /**
@@ -68,35 +69,10 @@ async function call(node: Node, method: string, path: string, options: { token?:
   return { status: response.status, body: text === '' ? undefined : JSON.parse(text), headers: response.headers };
 }
 
-async function openStream(node: Node, auth: { token?: string; cookie?: string }) {
-  const headers: Record<string, string> = {};
-  if (auth.token !== undefined) headers['authorization'] = `Bearer ${auth.token}`;
-  if (auth.cookie !== undefined) headers['cookie'] = auth.cookie;
-  const controller = new AbortController();
-  const response = await fetch(`${node.url}/api/v1/events`, { headers, signal: controller.signal });
-  expect(response.status).toBe(200);
-  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
-  let text = '';
-  const ended = (async () => {
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) return;
-      text += value;
-    }
-  })();
-  ended.catch(() => undefined);
-  const stream = {
-    async within(ms: number): Promise<{ state: 'ended' | 'open'; text: string }> {
-      let timer: NodeJS.Timeout | undefined;
-      const open = new Promise<'open'>((resolve) => (timer = setTimeout(() => resolve('open'), ms)));
-      const state = await Promise.race([ended.then(() => 'ended' as const), open]);
-      clearTimeout(timer);
-      return { state, text };
-    },
-    close: () => controller.abort(),
-  };
-  streams.push(stream);
-  return stream;
+async function tracked(node: Node, auth: { token?: string; cookie?: string }): Promise<OpenStream> {
+  const opened = await openStream(node.url, auth);
+  streams.push(opened);
+  return opened;
 }
 
 describe('the event stream on two nodes sharing Redis', () => {
@@ -107,8 +83,8 @@ describe('the event stream on two nodes sharing Redis', () => {
   it('ends on node B when its token is revoked through node A, and keeps another token’s', async () => {
     const revoked = await call(a, 'POST', '/tokens', { body: { name: 'revoked', role: 'viewer' } });
     const kept = await call(a, 'POST', '/tokens', { body: { name: 'kept', role: 'viewer' } });
-    const ending = await openStream(b, { token: revoked.body.token });
-    const staying = await openStream(b, { token: kept.body.token });
+    const ending = await tracked(b, { token: revoked.body.token });
+    const staying = await tracked(b, { token: kept.body.token });
     expect((await ending.within(500)).state).toBe('open');
     expect((await call(a, 'DELETE', `/tokens/${revoked.body.tokenId}`)).status).toBe(204);
     const { state, text } = await ending.within(STREAM_END_MS);
@@ -129,7 +105,7 @@ describe('the event stream on two nodes sharing Redis', () => {
     });
     expect(session.status).toBe(200);
     const cookie = session.headers.get('set-cookie')!.split(';')[0]!;
-    const stream = await openStream(b, { cookie });
+    const stream = await tracked(b, { cookie });
     expect((await stream.within(500)).state).toBe('open');
     expect((await call(a, 'DELETE', `/users/${user.body.userId}`)).status).toBe(204);
     const { state, text } = await stream.within(STREAM_END_MS);

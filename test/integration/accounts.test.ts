@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config/index.js';
 import { CREDENTIALS_RECHECK_MS } from '../../src/http/management/events.js';
+import { openStream } from '../support/event-stream.js';
 import { newAdminToken, startServer, testEnvironment, uploadFirmware, type TestServer } from '../support/server.js';
 
 let server: TestServer | undefined;
@@ -180,37 +181,6 @@ describe('sessions', () => {
   });
 });
 
-/** Opens the event stream with a cookie or a bearer token; `ended` settles when the server ends it. */
-async function openStream(s: TestServer, auth: { cookie?: string; token?: string }) {
-  const headers: Record<string, string> = {};
-  if (auth.cookie !== undefined) headers['cookie'] = auth.cookie;
-  if (auth.token !== undefined) headers['authorization'] = `Bearer ${auth.token}`;
-  const controller = new AbortController();
-  const response = await fetch(`${s.url}/api/v1/events`, { headers, signal: controller.signal });
-  expect(response.status).toBe(200);
-  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
-  let text = '';
-  const ended = (async () => {
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) return text;
-      text += value;
-    }
-  })();
-  ended.catch(() => undefined);
-  return {
-    /** 'ended' with what was received, or 'open' when the stream still runs after `ms`. */
-    async within(ms: number): Promise<{ state: 'ended' | 'open'; text: string }> {
-      let timer: NodeJS.Timeout | undefined;
-      const open = new Promise<'open'>((resolve) => (timer = setTimeout(() => resolve('open'), ms)));
-      const state = await Promise.race([ended.then(() => 'ended' as const), open]);
-      clearTimeout(timer);
-      return { state, text };
-    },
-    close: () => controller.abort(),
-  };
-}
-
 /**
  * Generous for a busy machine, and well below the stream's safety re-check (every 60 s, the first
  * one 60 s after it opened): a stream that ends within it was ended by the change's event.
@@ -228,7 +198,7 @@ describe('the event stream ends with its credentials', () => {
     server = await startServer();
     await createUser(server, 'ada@example.com', 'viewer');
     const { cookie, csrf } = await signIn(server, 'ada@example.com');
-    const stream = await openStream(server, { cookie });
+    const stream = await openStream(server.url, { cookie });
     streams.push(stream);
     expect((await stream.within(500)).state).toBe('open');
     expect((await call(server, 'DELETE', '/session', { cookie, csrf })).status).toBe(204);
@@ -242,7 +212,7 @@ describe('the event stream ends with its credentials', () => {
     server = await startServer({ FOTA_SESSION_TTL_S: '2' });
     await createUser(server, 'ada@example.com', 'viewer');
     const { cookie } = await signIn(server, 'ada@example.com');
-    const stream = await openStream(server, { cookie });
+    const stream = await openStream(server.url, { cookie });
     streams.push(stream);
     const { state, text } = await stream.within(STREAM_END_MS);
     expect(state).toBe('ended');
@@ -252,15 +222,15 @@ describe('the event stream ends with its credentials', () => {
   it("ends when the user's password changes or the user is deleted", async () => {
     server = await startServer();
     const ada = await createUser(server, 'ada@example.com', 'developer');
-    const first = await openStream(server, { cookie: (await signIn(server, 'ada@example.com')).cookie });
-    const second = await openStream(server, { cookie: (await signIn(server, 'ada@example.com')).cookie });
+    const first = await openStream(server.url, { cookie: (await signIn(server, 'ada@example.com')).cookie });
+    const second = await openStream(server.url, { cookie: (await signIn(server, 'ada@example.com')).cookie });
     streams.push(first, second);
     const patch = { token: server.token, body: { password: 'a brand new password' } };
     expect((await call(server, 'PATCH', `/users/${ada.userId}`, patch)).status).toBe(200);
     expect((await first.within(STREAM_END_MS)).state).toBe('ended');
     expect((await second.within(STREAM_END_MS)).state).toBe('ended');
 
-    const third = await openStream(server, {
+    const third = await openStream(server.url, {
       cookie: (await signIn(server, 'ada@example.com', 'a brand new password')).cookie,
     });
     streams.push(third);
@@ -276,8 +246,8 @@ describe('the event stream ends with its credentials', () => {
       body: { name: 'ci', role: 'viewer' },
     });
     const kept = await call(server, 'POST', '/tokens', { token: server.token, body: { name: 'kept', role: 'viewer' } });
-    const revoked = await openStream(server, { token: created.body.token });
-    const valid = await openStream(server, { token: kept.body.token });
+    const revoked = await openStream(server.url, { token: created.body.token });
+    const valid = await openStream(server.url, { token: kept.body.token });
     streams.push(revoked, valid);
     expect((await call(server, 'DELETE', `/tokens/${created.body.tokenId}`, { token: server.token })).status).toBe(204);
     const { state, text } = await revoked.within(STREAM_END_MS);
@@ -295,8 +265,8 @@ describe('the event stream ends with its credentials', () => {
     const created = await call(server, 'POST', '/tokens', { cookie, csrf, body: { name: 'ada ci', role: 'viewer' } });
     expect(created.status).toBe(201);
     const adaToken = created.body.token as string;
-    const adaStream = await openStream(server, { token: adaToken });
-    const bobStream = await openStream(server, { cookie: (await signIn(server, 'bob@example.com')).cookie });
+    const adaStream = await openStream(server.url, { token: adaToken });
+    const bobStream = await openStream(server.url, { cookie: (await signIn(server, 'bob@example.com')).cookie });
     streams.push(adaStream, bobStream);
     expect((await call(server, 'DELETE', `/users/${ada.userId}`, { token: server.token })).status).toBe(204);
     expect((await adaStream.within(STREAM_END_MS)).state).toBe('ended');
@@ -307,7 +277,7 @@ describe('the event stream ends with its credentials', () => {
     server = await startServer();
     const ada = await createUser(server, 'ada@example.com', 'developer');
     const { cookie, csrf } = await signIn(server, 'ada@example.com');
-    const stream = await openStream(server, { cookie });
+    const stream = await openStream(server.url, { cookie });
     streams.push(stream);
     const patch = { token: server.token, body: { role: 'viewer' } };
     expect((await call(server, 'PATCH', `/users/${ada.userId}`, patch)).status).toBe(200);
